@@ -1,0 +1,270 @@
+"""Land-cover class tables: the codes, names and colours that travel with every map.
+
+A :class:`ClassTable` is the one place where a class code (``231``, or ``"231"``)
+meets its name (``"Pastures"``) and its colour (``"#e6e64d"``). Models keep the
+table they were trained with, maps carry it in their metadata, and plots use it
+for legends, so that a code never appears without its meaning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["CORINE_CLASSES", "ClassTable", "LandCoverClass"]
+
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+# Fallback palette (colour-blind friendly, Okabe-Ito then Tableau) for classes that
+# come without a colour.
+_DEFAULT_PALETTE = (
+    "#e69f00", "#56b4e9", "#009e73", "#f0e442", "#0072b2", "#d55e00", "#cc79a7",
+    "#999999", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+    "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LandCoverClass:
+    """One land-cover class: its code, its name and its map colour.
+
+    Parameters
+    ----------
+    code : int or str
+        The class code as used in the samples (for example a CORINE code).
+    name : str
+        A human-readable class name.
+    colour : str
+        Map colour as ``"#rrggbb"``.
+    """
+
+    code: int | str
+    name: str
+    colour: str
+
+
+class ClassTable(Sequence[LandCoverClass]):
+    """An ordered, immutable table of land-cover classes.
+
+    The order is the order of the codes given (use :meth:`sorted` for ascending
+    codes); it is the order of probability columns, probability layers and legends.
+
+    Parameters
+    ----------
+    codes : sequence of int or str
+        Unique class codes. Integers and strings may not be mixed.
+    names : sequence of str, optional
+        One name per code. Defaults to the code written as text.
+    colours : sequence of str, optional
+        One ``"#rrggbb"`` colour per code. Defaults to a colour-blind friendly palette.
+
+    Examples
+    --------
+    >>> table = ClassTable([211, 231], ["Arable land", "Pastures"], ["#ffffa8", "#e6e64d"])
+    >>> table.name_of(231)
+    'Pastures'
+    >>> table.subset([231]).codes
+    (231,)
+    """
+
+    def __init__(
+        self,
+        codes: Sequence[Hashable],
+        names: Sequence[str] | None = None,
+        colours: Sequence[str] | None = None,
+    ) -> None:
+        codes = tuple(_normalise_code(c) for c in codes)
+        if len(set(codes)) != len(codes):
+            dupes = sorted({str(c) for c in codes if codes.count(c) > 1})
+            raise ValueError(f"Class codes must be unique; repeated: {', '.join(dupes)}.")
+        kinds = {type(c) for c in codes}
+        if len(kinds) > 1:
+            raise ValueError(
+                "Class codes mix integers and strings; convert them to one type first "
+                f"(got {sorted(map(str, codes))})."
+            )
+        names = tuple(str(c) for c in codes) if names is None else tuple(map(str, names))
+        if colours is None:
+            colours = tuple(_DEFAULT_PALETTE[i % len(_DEFAULT_PALETTE)] for i in range(len(codes)))
+        colours = tuple(str(c) for c in colours)
+        if not (len(codes) == len(names) == len(colours)):
+            raise ValueError(
+                f"codes, names and colours must have the same length, got "
+                f"{len(codes)}, {len(names)} and {len(colours)}."
+            )
+        for code, colour in zip(codes, colours, strict=True):
+            if not _HEX_COLOUR.match(colour):
+                raise ValueError(
+                    f"Colour {colour!r} of class {code!r} is not of the form '#rrggbb'."
+                )
+        self._classes = tuple(
+            LandCoverClass(c, n, col.lower()) for c, n, col in zip(codes, names, colours, strict=True)
+        )
+        self._index = {c.code: i for i, c in enumerate(self._classes)}
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> ClassTable:
+        """Build a table from a frame with columns ``code``, ``name`` and ``colour``.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"code": [1, 2], "name": ["a", "b"], "colour": ["#000000", "#ffffff"]})
+        >>> ClassTable.from_frame(df).names
+        ('a', 'b')
+        """
+        missing = [c for c in ("code", "name") if c not in frame.columns]
+        if missing:
+            raise KeyError(
+                f"A class table needs columns 'code' and 'name' (and optionally 'colour'); "
+                f"missing: {missing}. Columns found: {list(frame.columns)}."
+            )
+        colours = frame["colour"].tolist() if "colour" in frame.columns else None
+        return cls(frame["code"].tolist(), frame["name"].tolist(), colours)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Mapping[str, Any]]) -> ClassTable:
+        """Build a table from dicts with keys ``code``, ``name`` and ``colour``."""
+        return cls.from_frame(pd.DataFrame(list(records)))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Plain dicts, for JSON metadata (the inverse of :meth:`from_records`)."""
+        return [{"code": c.code, "name": c.name, "colour": c.colour} for c in self._classes]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a frame with columns ``code``, ``name``, ``colour``."""
+        return pd.DataFrame(self.to_records(), columns=["code", "name", "colour"])
+
+    # -- access -------------------------------------------------------------------------
+    def __getitem__(self, item):  # type: ignore[override]
+        return self._classes[item]
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __iter__(self) -> Iterator[LandCoverClass]:
+        return iter(self._classes)
+
+    def __contains__(self, code: object) -> bool:
+        try:
+            return _normalise_code(code) in self._index
+        except TypeError:
+            return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ClassTable) and self._classes == other._classes
+
+    def __hash__(self) -> int:
+        return hash(self._classes)
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{c.code}: {c.name}" for c in self._classes)
+        return f"ClassTable({rows})"
+
+    @property
+    def codes(self) -> tuple:
+        """The class codes, in table order."""
+        return tuple(c.code for c in self._classes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The class names, in table order."""
+        return tuple(c.name for c in self._classes)
+
+    @property
+    def colours(self) -> tuple[str, ...]:
+        """The class colours (``"#rrggbb"``), in table order."""
+        return tuple(c.colour for c in self._classes)
+
+    def index_of(self, code: Hashable) -> int:
+        """Position of ``code`` in the table (its encoded label 0..K-1)."""
+        try:
+            return self._index[_normalise_code(code)]
+        except KeyError:
+            raise KeyError(
+                f"Class code {code!r} is not in the class table; known codes: {list(self.codes)}."
+            ) from None
+
+    def name_of(self, code: Hashable) -> str:
+        """Name of the class with ``code``."""
+        return self._classes[self.index_of(code)].name
+
+    def colour_of(self, code: Hashable) -> str:
+        """Colour (``"#rrggbb"``) of the class with ``code``."""
+        return self._classes[self.index_of(code)].colour
+
+    def subset(self, codes: Iterable[Hashable]) -> ClassTable:
+        """A table with only ``codes``, keeping this table's order."""
+        wanted = {_normalise_code(c) for c in codes}
+        unknown = wanted - set(self.codes)
+        if unknown:
+            raise KeyError(
+                f"Codes {sorted(map(str, unknown))} are not in the class table; "
+                f"known codes: {list(self.codes)}."
+            )
+        keep = [c for c in self._classes if c.code in wanted]
+        return ClassTable([c.code for c in keep], [c.name for c in keep], [c.colour for c in keep])
+
+    def sorted(self) -> ClassTable:
+        """The same classes ordered by code."""
+        keep = sorted(self._classes, key=lambda c: c.code)
+        return ClassTable([c.code for c in keep], [c.name for c in keep], [c.colour for c in keep])
+
+    def labels(self) -> list[str]:
+        """``"code name"`` strings, for axis labels and legends."""
+        return [f"{c.code} {c.name}" for c in self._classes]
+
+    def rgba(self, code: Hashable) -> tuple[int, int, int, int]:
+        """Colour of ``code`` as a 0-255 RGBA tuple (for raster colour tables)."""
+        colour = self.colour_of(code)
+        return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255)
+
+
+def _normalise_code(code: object) -> int | str:
+    """Turn numpy / pandas scalars into plain ``int`` or ``str`` so that codes compare equal."""
+    if isinstance(code, bool):
+        raise TypeError(f"Class codes must be integers or strings, got a boolean {code!r}.")
+    if isinstance(code, str):
+        return code
+    if hasattr(code, "item"):  # numpy scalar
+        code = code.item()
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)
+    if isinstance(code, int):
+        return code
+    raise TypeError(f"Class codes must be integers or strings, got {code!r} ({type(code).__name__}).")
+
+
+#: CORINE Land Cover classes used by the bundled, simulated landscape, with the
+#: official CORINE colours.
+CORINE_CLASSES = ClassTable(
+    codes=[112, 211, 231, 311, 312, 321, 322, 324, 332, 512],
+    names=[
+        "Discontinuous urban fabric",
+        "Non-irrigated arable land",
+        "Pastures",
+        "Broad-leaved forest",
+        "Coniferous forest",
+        "Natural grasslands",
+        "Moors and heathland",
+        "Transitional woodland-shrub",
+        "Bare rocks",
+        "Water bodies",
+    ],
+    colours=[
+        "#ff0000",
+        "#ffffa8",
+        "#e6e64d",
+        "#80ff00",
+        "#00a600",
+        "#ccf24d",
+        "#a6ff80",
+        "#a6f200",
+        "#cccccc",
+        "#80f2e6",
+    ],
+)

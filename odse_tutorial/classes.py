@@ -102,7 +102,8 @@ class ClassTable(Sequence[LandCoverClass]):
                     f"Colour {colour!r} of class {code!r} is not of the form '#rrggbb'."
                 )
         self._classes = tuple(
-            LandCoverClass(c, n, col.lower()) for c, n, col in zip(codes, names, colours, strict=True)
+            LandCoverClass(c, n, col.lower())
+            for c, n, col in zip(codes, names, colours, strict=True)
         )
         self._index = {c.code: i for i, c in enumerate(self._classes)}
 
@@ -236,7 +237,9 @@ def _normalise_code(code: object) -> int | str:
         code = int(code)
     if isinstance(code, int):
         return code
-    raise TypeError(f"Class codes must be integers or strings, got {code!r} ({type(code).__name__}).")
+    raise TypeError(
+        f"Class codes must be integers or strings, got {code!r} ({type(code).__name__})."
+    )
 
 
 #: CORINE Land Cover classes used by the bundled, simulated landscape, with the

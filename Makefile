@@ -1,0 +1,44 @@
+# Two commands do all the set-up (see README.md):
+#   make tutorial   create .venv, install, execute every notebook on the bundled data
+#   make test       create .venv, install with test tools, run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUTPUT_DIR ?= outputs
+# One thread per BLAS/OpenMP pool, as on mybinder.org (1 CPU).
+export OMP_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+.PHONY: tutorial test lint benchmarks data clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+tutorial: $(VENV)/.installed
+	$(BIN)/python -m odse_tutorial.tutorial --output-dir $(OUTPUT_DIR)
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check odse_tutorial tests benchmarks scripts
+	$(BIN)/ruff format --check odse_tutorial tests benchmarks scripts
+
+benchmarks: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_predict.py --size 1000
+	$(BIN)/python benchmarks/bench_notebooks.py
+
+# Regenerate the bundled dataset (it is committed; a test checks it is reproducible).
+data: $(VENV)/.installed
+	rm -rf data/simulated.new
+	$(BIN)/python -m odse_tutorial.simulation data/simulated.new
+	rm -rf data/simulated && mv data/simulated.new data/simulated
+
+clean:
+	rm -rf $(VENV) $(OUTPUT_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,289 @@
+"""Space-time overlay: every sample reads the rasters of its own survey year.
+
+A point surveyed in 2015 must be described by the 2015 composites, not by those of
+2000: land cover changes. :func:`overlay_samples` reads, for each sample, the per-year
+layers of its survey year and the static layers (terrain), and returns a tidy
+feature table whose column names are the layer names used later for prediction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
+
+from odse_tutorial.datasets import Dataset, _missing_column_message, survey_year
+from odse_tutorial.raster_io import RasterGrid, check_same_grid, same_crs
+
+__all__ = ["OverlayReport", "overlay_samples"]
+
+logger = logging.getLogger(__name__)
+
+#: Points are read window by window, so memory stays bounded on large rasters.
+_WINDOW = 1024
+
+
+@dataclass(frozen=True)
+class OverlayReport:
+    """What the overlay did with samples it could not use, and why.
+
+    Attributes
+    ----------
+    n_input : int
+        Samples given.
+    n_output : int
+        Samples in the feature table.
+    outside : pandas.DataFrame
+        Samples that fall outside every tile (index, x, y, year); dropped.
+    nodata : pandas.DataFrame
+        Samples with nodata in at least one layer (index, year, layers); dropped.
+    reprojected_from : str or None
+        The samples' CRS when they had to be reprojected to the rasters' CRS.
+    """
+
+    n_input: int
+    n_output: int
+    outside: pd.DataFrame = field(repr=False)
+    nodata: pd.DataFrame = field(repr=False)
+    reprojected_from: str | None = None
+
+    def __str__(self) -> str:
+        lines = [f"Overlay: {self.n_output} of {self.n_input} samples kept."]
+        if self.reprojected_from:
+            lines.append(f"- samples reprojected from {self.reprojected_from} to the rasters' CRS")
+        if len(self.outside):
+            lines.append(
+                f"- {len(self.outside)} outside every tile (dropped): index {_head(self.outside.index)}"
+            )
+        if len(self.nodata):
+            by_layer = self.nodata["layers"].str.split(", ").explode().value_counts()
+            lines.append(
+                f"- {len(self.nodata)} with nodata in some layer (dropped; e.g. cloud gaps): "
+                f"index {_head(self.nodata.index)}; most affected layers: "
+                + ", ".join(f"{k} ({v})" for k, v in by_layer.head(4).items())
+            )
+        return "\n".join(lines)
+
+
+def _head(index: pd.Index, n: int = 5) -> str:
+    items = [str(i) for i in index[:n]]
+    return ", ".join(items) + (", ..." if len(index) > n else "")
+
+
+def overlay_samples(
+    dataset: Dataset,
+    samples: gpd.GeoDataFrame | None = None,
+    *,
+    date_column: str | None = None,
+    class_column: str | None = None,
+    outside: str = "drop",
+    nodata: str = "drop",
+) -> tuple[gpd.GeoDataFrame, OverlayReport]:
+    """Read, for every sample, the layers of its survey year and the static layers.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The layer catalogue (:func:`odse_tutorial.datasets.load_dataset`).
+    samples : GeoDataFrame, optional
+        Points with a class code and a survey date (or year). Defaults to the
+        dataset's own samples. Never modified.
+    date_column, class_column : str, optional
+        Column names, when they differ from the dataset's (``dataset.columns``).
+    outside : {"drop", "raise"}
+        What to do with samples outside every tile: drop them (and report them),
+        or raise an error.
+    nodata : {"drop", "raise", "keep"}
+        Samples with nodata in a layer (cloud gaps, borders): drop them (and report),
+        raise, or keep them with NaN features (for models that handle missing values).
+
+    Returns
+    -------
+    table : GeoDataFrame
+        The kept samples (original index and columns), a ``year`` column and one
+        float32 column per layer, in :attr:`Dataset.feature_names` order.
+    report : OverlayReport
+        Which samples were dropped and why.
+
+    Raises
+    ------
+    KeyError
+        A missing column (with the closest existing name), or a survey year without
+        layers (naming the year and the expected files).
+    ValueError
+        Samples without a CRS, or an invalid ``outside`` / ``nodata`` option.
+    OSError
+        An unreadable raster (naming the file).
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> table, report = overlay_samples(ds)
+    >>> list(table.columns[-3:])
+    ['swir2_autumn', 'elevation', 'slope']
+    """
+    if outside not in ("drop", "raise"):
+        raise ValueError(f"outside must be 'drop' or 'raise', got {outside!r}.")
+    if nodata not in ("drop", "raise", "keep"):
+        raise ValueError(f"nodata must be 'drop', 'raise' or 'keep', got {nodata!r}.")
+    source = dataset.samples if samples is None else samples
+    date_column = date_column or dataset.columns.date
+    class_column = class_column or dataset.columns.class_code
+    for column, what in ((class_column, "class code"), (date_column, "date")):
+        if column not in source.columns:
+            raise KeyError(_missing_column_message(column, source.columns, what))
+    if not isinstance(source, gpd.GeoDataFrame) or source.geometry.isna().all():
+        raise ValueError("samples must be a GeoDataFrame with point geometries.")
+    if source.crs is None:
+        raise ValueError(
+            "The samples have no CRS. Set the one their coordinates are in, e.g. "
+            "samples.set_crs('EPSG:3035'), before the overlay."
+        )
+    if source.index.has_duplicates:
+        raise ValueError(
+            "The samples' index has duplicates; the feature table keeps the index to link "
+            "rows back to samples. Use samples.reset_index(drop=True) first."
+        )
+
+    grids = {tile: _tile_grid(dataset, tile) for tile in dataset.tiles}
+    raster_crs = next(iter(grids.values())).crs
+    points = source
+    reprojected_from = None
+    if not same_crs(source.crs, raster_crs):
+        reprojected_from = source.crs.to_string()
+        logger.info("Reprojecting samples from %s to the rasters' CRS", reprojected_from)
+        points = source.to_crs(raster_crs)
+
+    years = survey_year(source, date_column)
+    xs, ys = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
+    rows = np.full(len(source), -1, dtype=np.int64)
+    cols = np.full(len(source), -1, dtype=np.int64)
+    for tile, grid in grids.items():
+        r, c = _pixel_index(grid, xs, ys)
+        inside = (
+            (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width) & tile_of.isna().to_numpy()
+        )
+        tile_of[inside] = tile
+        rows[inside], cols[inside] = r[inside], c[inside]
+
+    out_mask = tile_of.isna().to_numpy()
+    outside_frame = pd.DataFrame({"x": xs[out_mask], "y": ys[out_mask], "year": years[out_mask]},
+                                 index=source.index[out_mask])  # fmt: skip
+    if out_mask.any() and outside == "raise":
+        raise ValueError(
+            f"{out_mask.sum()} samples fall outside every tile (index {_head(outside_frame.index)}); "
+            "check their coordinates and CRS, or pass outside='drop'."
+        )
+
+    names = list(dataset.feature_names)
+    values = np.full((len(source), len(names)), np.nan, dtype=np.float32)
+    inside_idx = np.flatnonzero(~out_mask)
+    groups = pd.DataFrame({"tile": tile_of.to_numpy()[inside_idx], "year": years.to_numpy()[inside_idx],
+                           "pos": inside_idx})  # fmt: skip
+    for (tile, year), group in groups.groupby(["tile", "year"], sort=True):
+        layers = dataset.layers(tile, int(year))  # raises naming the year and files
+        _check_layer_names(layers, names, tile, int(year))
+        pos = group["pos"].to_numpy()
+        for j, name in enumerate(names):
+            values[pos, j] = _read_points(layers[name], grids[tile], rows[pos], cols[pos])
+
+    bad = np.isnan(values).any(axis=1) & ~out_mask
+    nodata_frame = pd.DataFrame(
+        {
+            "year": years.to_numpy()[bad],
+            "layers": [", ".join(np.asarray(names)[np.isnan(v)]) for v in values[bad]],
+        },
+        index=source.index[bad],
+    )
+    if bad.any() and nodata == "raise":
+        raise ValueError(
+            f"{bad.sum()} samples have nodata in some layer (index {_head(nodata_frame.index)}); "
+            "pass nodata='drop' to drop them or nodata='keep' to keep NaN features."
+        )
+
+    keep = ~out_mask & (~bad if nodata == "drop" else True)
+    table = source.loc[keep].copy()
+    table["year"] = years[keep].to_numpy()
+    features = pd.DataFrame(values[keep], columns=names, index=table.index)
+    table = pd.concat([table, features], axis=1)
+    report = OverlayReport(
+        n_input=len(source),
+        n_output=len(table),
+        outside=outside_frame,
+        nodata=nodata_frame,
+        reprojected_from=reprojected_from,
+    )
+    if len(outside_frame) or len(nodata_frame):
+        logger.warning("%s", report)
+    return table, report
+
+
+def _tile_grid(dataset: Dataset, tile: str) -> RasterGrid:
+    return check_same_grid(dataset.layers(tile, _first_year(dataset, tile)))
+
+
+def _pixel_index(grid: RasterGrid, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of the pixel containing each point (may fall outside the grid)."""
+    cols, rows = ~grid.transform @ (xs, ys)
+    return np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
+
+
+def _first_year(dataset: Dataset, tile: str) -> int:
+    years = sorted(dataset.year_layers.get(tile, {}))
+    if not years:
+        raise KeyError(f"Tile {tile!r} has no per-year layers.")
+    return years[0]
+
+
+def _check_layer_names(layers: Mapping[str, Path], names: list[str], tile: str, year: int) -> None:
+    if list(layers) != names:
+        missing = sorted(set(names) - set(layers))
+        raise KeyError(
+            f"Tile {tile!r}, year {year} lacks layers {missing}; every tile and year needs "
+            f"the same layers ({len(names)})."
+        )
+
+
+def _check_grid(src, grid: RasterGrid, path: Path) -> None:
+    """Raise when an open raster is not on ``grid`` (cheap when it matches exactly)."""
+    if (src.crs == grid.crs and src.transform == grid.transform
+            and (src.height, src.width) == grid.shape):  # fmt: skip
+        return
+    difference = grid.difference(RasterGrid.from_dataset(src))
+    if difference is not None:
+        raise ValueError(
+            f"Raster {path} is not on the grid of the other layers of its tile: "
+            f"{difference}. Resample it onto that grid first."
+        )
+
+
+def _read_points(path: Path, grid: RasterGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Values of one raster at pixel ``rows``/``cols`` (NaN at nodata), window by window."""
+    out = np.full(len(rows), np.nan, dtype=np.float32)
+    try:
+        with rasterio.open(path) as src:
+            _check_grid(src, grid, path)
+            blocks = (rows // _WINDOW) * (grid.width // _WINDOW + 1) + cols // _WINDOW
+            for block in np.unique(blocks):
+                pos = np.flatnonzero(blocks == block)
+                r, c = rows[pos], cols[pos]
+                window = Window(c.min(), r.min(), c.max() - c.min() + 1, r.max() - r.min() + 1)
+                data = src.read(1, window=window, masked=True)
+                picked = data[r - r.min(), c - c.min()]
+                out[pos] = np.ma.filled(picked.astype(np.float32), np.nan)
+    except RasterioIOError as err:
+        raise OSError(
+            f"Could not read raster {path}: {err}. Check that the file exists and is a "
+            "valid GeoTIFF (re-download or regenerate it)."
+        ) from err
+    return out

@@ -1,0 +1,12 @@
+"""``python -m odse_tutorial.simulation OUT_DIR``: regenerate the bundled dataset."""
+
+import argparse
+import logging
+
+from odse_tutorial.simulation import generate_dataset
+
+parser = argparse.ArgumentParser(description=__doc__)
+parser.add_argument("out_dir", help="folder to create")
+args = parser.parse_args()
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+generate_dataset(args.out_dir)

@@ -1,0 +1,154 @@
+"""The dataset API: the bundled dataset, user folders, and their errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+
+from odse_tutorial.classes import CORINE_CLASSES
+from odse_tutorial.datasets import SampleColumns, load_dataset, survey_year
+
+
+def test_bundled_dataset_catalogue(simulated):
+    assert simulated.tiles == ("9529", "9530")
+    assert simulated.years == (2000, 2006, 2009, 2012, 2015, 2018)
+    assert len(simulated.feature_names) == 26
+    assert simulated.feature_names[-2:] == ("elevation", "slope")
+    assert simulated.feature_names[0] == "blue_winter"
+    assert simulated.classes == CORINE_CLASSES
+    assert simulated.has_truth
+    for tile in simulated.tiles:
+        for year in simulated.years:
+            layers = simulated.layers(tile, year)
+            assert list(layers) == list(simulated.feature_names)
+            assert all(p.exists() for p in layers.values())
+            assert f"/{year}/" in layers["nir_summer"].as_posix()
+            assert simulated.truth(tile, year).exists()
+
+
+def test_bundled_dataset_meets_its_design(simulated):
+    """The properties the lessons depend on (issue: realism of the bundled data)."""
+    samples = simulated.samples
+    year = survey_year(samples, "survey_date")
+    assert 2000 < len(samples) < 6000
+    assert set(samples.source) == {"LUCAS", "CORINE"}
+    assert set(year[samples.source == "LUCAS"]) == {2009, 2012, 2015, 2018}
+    assert set(year[samples.source == "CORINE"]) == {2000, 2006, 2012, 2018}
+    # Many LUCAS locations are revisited; CORINE points are lower confidence.
+    visits = samples[samples.source == "LUCAS"].groupby("location_id").size()
+    assert (visits > 1).mean() > 0.5
+    lucas_conf = samples.loc[samples.source == "LUCAS", "confidence"].mean()
+    assert samples.loc[samples.source == "CORINE", "confidence"].mean() < lucas_conf
+    # 8-10 classes, all with samples; the classes are not equally common.
+    counts = samples.lc_code.value_counts()
+    assert 8 <= len(counts) <= 10 and set(counts.index) <= set(CORINE_CLASSES.codes)
+    assert counts.max() > 10 * counts.min()
+    # Real land-cover change between years, in the truth maps.
+    with (
+        rasterio.open(simulated.truth("9529", 2000)) as a,
+        rasterio.open(simulated.truth("9529", 2018)) as b,
+    ):
+        first, last = a.read(1), b.read(1)
+        assert a.colormap(1)[231][:3] == tuple(
+            int(CORINE_CLASSES.colour_of(231)[i : i + 2], 16) for i in (1, 3, 5)
+        )
+    changed = (first != last) & (first > 0)
+    assert 0.03 < changed.mean() < 0.4
+    # Cloud gaps in some composites; a nodata border in tile 9530.
+    with rasterio.open(simulated.layers("9530", 2018)["blue_winter"]) as src:
+        assert src.nodata == 255 and src.profile["compress"].lower() == "deflate"
+        assert src.profile["tiled"]
+        assert (src.read(1) == 255).mean() > 0.005
+
+
+def test_user_folder_without_metadata(small_copy):
+    (small_copy / "dataset.json").unlink()
+    ds = load_dataset(small_copy)
+    assert ds.name == "small"
+    assert ds.years == (2012, 2018)
+    # Without dataset.json, layers are ordered by name and classes come from the samples.
+    assert list(ds.feature_names) == sorted(ds.year_layers["9529"][2012]) + ["elevation", "slope"]
+    assert set(ds.classes.codes) == set(ds.samples.lc_code)
+    assert ds.classes.name_of(231) == "Pastures"
+
+
+def test_samples_are_a_copy(simulated):
+    samples = simulated.samples
+    samples["lc_code"] = -1
+    assert (simulated.samples.lc_code > 0).all()
+
+
+def test_summary_counts_every_sample(simulated):
+    table = simulated.summary()
+    assert table.to_numpy().sum() == len(simulated.samples)
+    assert ("9529", 2018) in table.index
+
+
+def test_unknown_dataset_name_suggests():
+    with pytest.raises(FileNotFoundError, match="Did you mean 'simulated'"):
+        load_dataset("simulatd")
+
+
+def test_missing_year_names_year_and_files(small_copy):
+    ds = load_dataset(small_copy)
+    with pytest.raises(
+        KeyError, match=r"No layers for year 2015 in tile '9529'.*9529/2015/blue_winter\.tif"
+    ):
+        ds.layers("9529", 2015)
+
+
+def test_year_with_missing_layer_is_an_error(small_copy):
+    (small_copy / "tiles" / "9529" / "2018" / "nir_summer.tif").unlink()
+    with pytest.raises(FileNotFoundError, match=r"nir_summer"):
+        load_dataset(small_copy)
+
+
+def test_inconsistent_years_without_metadata(small_copy):
+    (small_copy / "dataset.json").unlink()
+    (small_copy / "tiles" / "9529" / "2018" / "nir_summer.tif").unlink()
+    with pytest.raises(FileNotFoundError, match=r"missing \['nir_summer'\]"):
+        load_dataset(small_copy)
+
+
+def test_unreadable_samples_file(small_copy):
+    (small_copy / "samples.gpkg").write_bytes(b"this is not a geopackage")
+    with pytest.raises(OSError, match="Could not read the samples file .*samples.gpkg"):
+        _ = load_dataset(small_copy).samples
+
+
+def test_columns_mapping_rejects_unknown_keys():
+    with pytest.raises(KeyError, match="Unknown keys"):
+        SampleColumns.from_mapping({"klass": "code"})
+
+
+def test_invalid_json_is_reported(small_copy):
+    (small_copy / "dataset.json").write_text("{not json")
+    with pytest.raises(ValueError, match="dataset.json is not valid JSON"):
+        load_dataset(small_copy)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (pd.Series([2015, 2018]), [2015, 2018]),
+        (pd.Series(pd.to_datetime(["2015-06-01", "2018-01-01"])), [2015, 2018]),
+        (pd.Series(["2015-06-01", "2018-01-01"]), [2015, 2018]),
+    ],
+)
+def test_survey_year_accepts_years_dates_and_text(values, expected):
+    assert survey_year(pd.DataFrame({"d": values}), "d").tolist() == expected
+
+
+def test_survey_year_rejects_garbage():
+    with pytest.raises(ValueError, match="not dates or years"):
+        survey_year(pd.DataFrame({"d": ["2015-06-01", "soon"]}), "d")
+
+
+def test_dataset_json_round_trips_classes():
+    meta = json.loads((load_dataset().samples_path.parent / "dataset.json").read_text())
+    assert [c["code"] for c in meta["classes"]] == list(CORINE_CLASSES.codes)
+    assert np.isclose(meta["cv_block_size"], 1920)

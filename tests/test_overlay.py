@@ -1,0 +1,155 @@
+"""Space-time overlay: values, the survey-year rule, and every bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from shapely.geometry import Point
+
+from odse_tutorial.datasets import load_dataset, survey_year
+from odse_tutorial.overlay import overlay_samples
+
+
+def test_values_equal_direct_rasterio_reads(simulated, overlay_table):
+    rng = np.random.default_rng(0)
+    rows = overlay_table.iloc[rng.choice(len(overlay_table), 60, replace=False)]
+    for _, row in rows.iterrows():
+        layers = simulated.layers(row.tile_id, row.year)
+        for name in ("red_summer", "swir1_winter", "elevation"):
+            with rasterio.open(layers[name]) as src:
+                value = next(src.sample([(row.geometry.x, row.geometry.y)]))[0]
+            assert row[name] == pytest.approx(float(value)), (name, row.location_id)
+
+
+def test_each_sample_reads_its_own_survey_year(simulated, overlay_table):
+    """A location surveyed in two years gets different composites in each."""
+    lucas = overlay_table[overlay_table.source == "LUCAS"]
+    revisited = lucas.groupby("location_id").filter(lambda g: len(g) > 1)
+    first = revisited.groupby("location_id").head(1).set_index("location_id")
+    for location, row in first.head(10).iterrows():
+        other = revisited[(revisited.location_id == location) & (revisited.year != row.year)].iloc[
+            0
+        ]
+        assert row.elevation == other.elevation  # static layer: same value
+        with rasterio.open(simulated.layers(other.tile_id, other.year)["nir_summer"]) as src:
+            expected = next(src.sample([(other.geometry.x, other.geometry.y)]))[0]
+        assert other.nir_summer == expected
+
+
+def test_table_layout_and_determinism(simulated, overlay_table):
+    names = list(simulated.feature_names)
+    assert list(overlay_table.columns[-len(names) :]) == names
+    assert (overlay_table[names].dtypes == np.float32).all()
+    assert overlay_table["year"].tolist() == survey_year(overlay_table, "survey_date").tolist()
+    assert overlay_table.index.isin(simulated.samples.index).all()
+    again, _ = overlay_samples(simulated)
+    pd.testing.assert_frame_equal(again, overlay_table)
+
+
+def test_nodata_samples_are_reported_and_dropped(simulated, overlay_table):
+    samples = simulated.samples
+    _, report = overlay_samples(simulated, samples)
+    assert report.n_input == len(samples)
+    assert report.n_output == len(overlay_table) == len(samples) - len(report.nodata)
+    assert len(report.nodata) > 0
+    assert not overlay_table[list(simulated.feature_names)].isna().any().any()
+    assert "nodata" in str(report)
+    kept, _ = overlay_samples(simulated, samples, nodata="keep")
+    assert len(kept) == len(samples)
+    assert kept.loc[report.nodata.index, list(simulated.feature_names)].isna().any(axis=1).all()
+    with pytest.raises(ValueError, match="nodata='drop'"):
+        overlay_samples(simulated, samples, nodata="raise")
+
+
+def test_callers_frame_is_untouched(simulated):
+    samples = simulated.samples
+    before = samples.copy()
+    overlay_samples(simulated, samples.to_crs("EPSG:4326"))
+    overlay_samples(simulated, samples)
+    pd.testing.assert_frame_equal(samples, before)
+
+
+def test_other_crs_is_reprojected_and_reported(simulated, overlay_table):
+    samples = simulated.samples.to_crs("EPSG:4326")
+    table, report = overlay_samples(simulated, samples)
+    assert report.reprojected_from == "EPSG:4326"
+    assert "reprojected" in str(report)
+    # The same as reprojecting the points by hand first.
+    by_hand, _ = overlay_samples(simulated, samples.to_crs(simulated.samples.crs))
+    pd.testing.assert_frame_equal(table.drop(columns="geometry"), by_hand.drop(columns="geometry"))
+    assert len(table) > 0.99 * len(overlay_table)
+
+
+def test_points_outside_are_reported(simulated):
+    samples = simulated.samples.head(20).copy()
+    samples.loc[samples.index[:3], "geometry"] = [
+        Point(0, 0),
+        Point(1e6, 1e6),
+        Point(4_200_000, 2_800_000),
+    ]
+    table, report = overlay_samples(simulated, samples)
+    assert list(report.outside.index) == list(samples.index[:3])
+    assert "outside every tile" in str(report)
+    assert not table.index.isin(samples.index[:3]).any()
+    with pytest.raises(ValueError, match="3 samples fall outside every tile"):
+        overlay_samples(simulated, samples, outside="raise")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "drop", "message"),
+    [
+        ({}, "lc_code", r"no class code column 'lc_code'.*did you mean 'lc_cod'"),
+        (
+            {"date_column": "survey_dat"},
+            None,
+            r"no date column 'survey_dat'.*did you mean 'survey_date'",
+        ),
+    ],
+)
+def test_missing_or_misspelled_columns(simulated, kwargs, drop, message):
+    samples = simulated.samples.head(10)
+    if drop:
+        samples = samples.rename(columns={drop: drop[:-1]})
+    with pytest.raises(KeyError, match=message):
+        overlay_samples(simulated, samples, **kwargs)
+
+
+def test_samples_without_crs(simulated):
+    samples = simulated.samples.head(5).set_crs(None, allow_override=True)
+    with pytest.raises(ValueError, match=r"no CRS.*set_crs"):
+        overlay_samples(simulated, samples)
+
+
+def test_year_without_layers_names_year_and_files(small_copy):
+    ds = load_dataset(small_copy)
+    samples = ds.samples
+    samples.loc[samples.index[0], "survey_date"] = pd.Timestamp("2015-07-01")
+    with pytest.raises(KeyError, match=r"year 2015 .*9529/2015/blue_winter\.tif"):
+        overlay_samples(ds, samples)
+
+
+def test_unreadable_raster_names_the_file(small_copy):
+    path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
+    path.write_bytes(b"not a tiff")
+    with pytest.raises(OSError, match=r"Could not read raster .*red_summer\.tif"):
+        overlay_samples(load_dataset(small_copy))
+
+
+def test_mismatched_grid_names_the_layer(small_copy):
+    path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
+    with rasterio.open(path) as src:
+        profile, data = src.profile, src.read()
+    profile["transform"] = profile["transform"] @ profile["transform"].translation(3, 0)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    with pytest.raises(ValueError, match=r"red_summer\.tif.*not on the grid"):
+        overlay_samples(load_dataset(small_copy))
+
+
+def test_duplicate_index_is_refused(simulated):
+    samples = simulated.samples.head(4)
+    samples.index = [0, 0, 1, 1]
+    with pytest.raises(ValueError, match="reset_index"):
+        overlay_samples(simulated, samples)

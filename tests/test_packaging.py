@@ -1,0 +1,74 @@
+"""Packaging: one dependency list everywhere; the README's commands are what CI runs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+_REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$")
+
+
+def _normalise(requirement: str) -> tuple[str, str]:
+    name, spec = _REQUIREMENT.match(requirement).groups()
+    return name.lower().replace("_", "-"), ",".join(
+        sorted(s.strip() for s in spec.split(",") if s.strip())
+    )
+
+
+def _pyproject_dependencies() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = dict(_normalise(r) for r in project["dependencies"])
+    deps["python"] = _normalise("python" + project["requires-python"])[1]
+    return deps
+
+
+def _conda_dependencies(path: Path) -> dict[str, str]:
+    deps, in_list = {}, False
+    for line in path.read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_list = True
+            continue
+        match = re.match(r"^  - ([^:]+)$", line)
+        if in_list and match and match.group(1).strip() != "pip":
+            name, spec = _normalise(match.group(1))
+            deps[name] = spec
+    return deps
+
+
+@pytest.mark.parametrize("env_file", ["environment.yml", "binder/environment.yml"])
+def test_environment_files_match_pyproject(env_file):
+    conda = _conda_dependencies(ROOT / env_file)
+    conda.pop("jupyterlab", None)  # Binder's user interface, not a dependency of the package
+    assert conda == _pyproject_dependencies()
+
+
+def test_every_dependency_is_bounded():
+    for name, spec in _pyproject_dependencies().items():
+        assert ">=" in spec and "<" in spec.replace("<=", ""), (
+            f"{name} needs lower and upper bounds"
+        )
+
+
+def test_environment_installs_the_package():
+    assert "-e ." in (ROOT / "environment.yml").read_text()
+    assert "pip install" in (ROOT / "binder" / "postBuild").read_text()
+    assert "OMP_NUM_THREADS=1" in (ROOT / "binder" / "start").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"```(?:bash|sh)\n(.*?)```", readme, flags=re.S)
+    quick_start = [
+        line for block in commands for line in block.splitlines() if line.startswith("make ")
+    ]
+    assert quick_start[:2] == ["make tutorial", "make test"]
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_package_is_imported_from_an_install_not_a_path_hack():
+    for notebook in (ROOT / "notebooks").glob("*.ipynb"):
+        assert "sys.path" not in notebook.read_text(), notebook.name

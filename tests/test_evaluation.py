@@ -1,0 +1,301 @@
+"""Tests of odse_tutorial.evaluation against hand-computed values and scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import (
+    average_precision_score,
+    cohen_kappa_score,
+    f1_score,
+    log_loss,
+    precision_score,
+    recall_score,
+)
+
+from odse_tutorial.classes import ClassTable
+from odse_tutorial.evaluation import (
+    AccuracyReport,
+    accuracy_report,
+    area_adjusted_accuracy,
+    compare_models,
+)
+
+# A 3-class example whose users' and producer's accuracies differ, so that swapping
+# them (the 2021 bug) is caught. Confusion matrix, rows reference, columns map:
+#            map 1  map 2  map 3 | support
+#   ref 1      3      1      1   |   5
+#   ref 2      1      2      0   |   3
+#   ref 3      0      1      1   |   2
+#   mapped     4      4      2
+Y_TRUE = [1, 1, 1, 1, 1, 2, 2, 2, 3, 3]
+Y_PRED = [1, 1, 1, 2, 3, 2, 2, 1, 3, 2]
+TABLE = ClassTable([1, 2, 3], ["forest", "water", "urban"])
+
+
+@pytest.fixture
+def report() -> AccuracyReport:
+    return accuracy_report(Y_TRUE, Y_PRED, classes=TABLE)
+
+
+def test_confusion_matrix_rows_are_reference_columns_are_map(report):
+    assert report.confusion.to_numpy().tolist() == [[3, 1, 1], [1, 2, 0], [0, 1, 1]]
+    assert report.confusion.index.name == "reference"
+    assert report.confusion.columns.name == "map"
+    assert report.confusion.index.tolist() == ["1 forest", "2 water", "3 urban"]
+
+
+def test_users_and_producers_accuracy_by_hand(report):
+    per_class = report.per_class.set_index("code")
+    # users' accuracy: correct / mapped as the class (column)
+    assert per_class["users_accuracy"].tolist() == pytest.approx([3 / 4, 2 / 4, 1 / 2])
+    # producer's accuracy: correct / reference samples of the class (row)
+    assert per_class["producers_accuracy"].tolist() == pytest.approx([3 / 5, 2 / 3, 1 / 2])
+    assert per_class["f1"].tolist() == pytest.approx([6 / 9, 4 / 7, 2 / 4])
+    assert per_class["support"].tolist() == [5, 3, 2]
+    assert per_class["name"].tolist() == ["forest", "water", "urban"]
+
+
+def test_users_accuracy_is_precision_and_producers_accuracy_is_recall(report):
+    per_class = report.per_class
+    assert per_class["users_accuracy"].tolist() == pytest.approx(
+        precision_score(Y_TRUE, Y_PRED, average=None).tolist()
+    )
+    assert per_class["producers_accuracy"].tolist() == pytest.approx(
+        recall_score(Y_TRUE, Y_PRED, average=None).tolist()
+    )
+
+
+def test_summary_by_hand(report):
+    summary = report.summary
+    assert summary["n_samples"] == 10
+    assert summary["overall_accuracy"] == pytest.approx(0.6)
+    # p_o = 0.6, p_e = (5*4 + 3*4 + 2*2) / 100 = 0.36
+    assert summary["kappa"] == pytest.approx((0.6 - 0.36) / (1 - 0.36))
+    assert summary["f1_macro"] == pytest.approx((6 / 9 + 4 / 7 + 1 / 2) / 3)
+    assert summary["f1_weighted"] == pytest.approx((5 * 6 / 9 + 3 * 4 / 7 + 2 * 1 / 2) / 10)
+    assert "log_loss" not in summary
+
+
+def _random_case(seed: int = 1, n: int = 300):
+    rng = np.random.default_rng(seed)
+    codes = np.array([112, 231, 311, 512])
+    y_true = rng.choice(codes, n, p=[0.1, 0.4, 0.3, 0.2])
+    y_pred = np.where(rng.random(n) < 0.7, y_true, rng.choice(codes[:3], n))  # 512 rarely mapped
+    proba = rng.dirichlet(np.ones(4), n)
+    weights = rng.uniform(0.5, 2.0, n)
+    return y_true, y_pred, proba, weights
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_kappa_and_f1_agree_with_scikit_learn(weighted):
+    y_true, y_pred, _, weights = _random_case()
+    w = weights if weighted else None
+    summary = accuracy_report(y_true, y_pred, sample_weight=w).summary
+    assert summary["kappa"] == pytest.approx(cohen_kappa_score(y_true, y_pred, sample_weight=w))
+    assert summary["f1_weighted"] == pytest.approx(
+        f1_score(y_true, y_pred, average="weighted", sample_weight=w)
+    )
+    assert summary["f1_macro"] == pytest.approx(
+        f1_score(y_true, y_pred, average="macro", sample_weight=w)
+    )
+
+
+def test_integer_weights_equal_repeated_samples():
+    weights = [2, 1, 1, 3, 1, 1, 1, 2, 1, 1]
+    weighted = accuracy_report(Y_TRUE, Y_PRED, sample_weight=weights)
+    repeated = accuracy_report(np.repeat(Y_TRUE, weights), np.repeat(Y_PRED, weights))
+    for key in ("overall_accuracy", "kappa", "f1_weighted", "f1_macro"):
+        assert weighted.summary[key] == pytest.approx(repeated.summary[key])
+    pd.testing.assert_frame_equal(
+        weighted.per_class, repeated.per_class, check_dtype=False, check_exact=False
+    )
+    assert weighted.summary["n_samples"] == 10
+
+
+PROBA = np.array([[0.7, 0.2, 0.1], [0.5, 0.4, 0.1], [0.2, 0.2, 0.6]])
+
+
+def test_log_loss_and_brier_score_by_hand():
+    result = accuracy_report(["a", "b", "c"], ["a", "a", "c"], PROBA)
+    summary = result.summary
+    assert summary["log_loss"] == pytest.approx(-(np.log(0.7) + np.log(0.4) + np.log(0.6)) / 3)
+    # squared distances to the one-hot truth: 0.14, 0.62, 0.24
+    assert summary["brier_score"] == pytest.approx((0.14 + 0.62 + 0.24) / 3)
+    per_class = result.per_class.set_index("code")
+    assert per_class["log_loss"].tolist() == pytest.approx(
+        [-np.log(0.7), -np.log(0.4), -np.log(0.6)]
+    )
+    # each class's own reference sample ranks first on its column
+    assert per_class["average_precision"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_probability_columns_follow_proba_classes():
+    shuffled = PROBA[:, [2, 0, 1]]
+    plain = accuracy_report(["a", "b", "c"], ["a", "a", "c"], PROBA)
+    reordered = accuracy_report(
+        ["a", "b", "c"], ["a", "a", "c"], shuffled, proba_classes=["c", "a", "b"]
+    )
+    assert reordered.summary == pytest.approx(plain.summary)
+
+
+def test_probability_scores_agree_with_scikit_learn():
+    y_true, y_pred, proba, weights = _random_case(seed=2)
+    result = accuracy_report(y_true, y_pred, proba, sample_weight=weights)
+    classes = [112, 231, 311, 512]
+    assert result.summary["log_loss"] == pytest.approx(
+        log_loss(y_true, proba, labels=classes, sample_weight=weights)
+    )
+    expected_ap = [
+        average_precision_score(y_true == c, proba[:, j], sample_weight=weights)
+        for j, c in enumerate(classes)
+    ]
+    assert result.per_class["average_precision"].tolist() == pytest.approx(expected_ap)
+    assert result.summary["mean_average_precision"] == pytest.approx(np.mean(expected_ap))
+
+
+def test_model_class_absent_from_the_data_adds_a_row_with_undefined_accuracy():
+    proba = np.array([[0.6, 0.3, 0.1], [0.2, 0.7, 0.1]])
+    result = accuracy_report([1, 2], [1, 2], proba, proba_classes=[1, 2, 3])
+    row = result.per_class.set_index("code").loc[3]
+    assert row["support"] == 0
+    assert np.isnan(row["users_accuracy"]) and np.isnan(row["producers_accuracy"])
+    assert np.isnan(row["average_precision"])
+    assert result.summary["f1_macro"] == pytest.approx(1.0)  # class 3 not averaged in
+    assert result.summary["log_loss"] == pytest.approx(-(np.log(0.6) + np.log(0.7)) / 2)
+
+
+def test_string_codes_sorted_and_named_by_code_without_a_table():
+    result = accuracy_report(["water", "forest", "forest"], ["water", "water", "forest"])
+    assert result.per_class["code"].tolist() == ["forest", "water"]
+    assert result.per_class["name"].tolist() == ["forest", "water"]
+    assert result.confusion.columns.tolist() == ["forest", "water"]
+    assert result.confusion.to_numpy().tolist() == [[1, 1], [0, 1]]
+
+
+def test_class_table_gives_names_and_order():
+    table = ClassTable(["water", "forest"], ["Open water", "Forest"])
+    result = accuracy_report(
+        ["water", "forest", "forest"], ["water", "water", "forest"], classes=table
+    )
+    assert result.per_class["name"].tolist() == ["Open water", "Forest"]
+    assert result.confusion.index.tolist() == ["water Open water", "forest Forest"]
+    assert result.confusion.to_numpy().tolist() == [[1, 0], [1, 1]]
+
+
+def test_codes_missing_from_the_table_are_listed():
+    with pytest.raises(ValueError, match=r"\[4\].*known codes: \[1, 2, 3\]"):
+        accuracy_report([1, 4], [1, 1], classes=TABLE)
+
+
+def test_integer_and_string_codes_do_not_mix():
+    with pytest.raises(ValueError, match="mix integers and strings"):
+        accuracy_report([1, 2], ["1", "2"])
+
+
+def test_probability_shape_errors_name_the_fix():
+    with pytest.raises(ValueError, match="proba_classes=model.classes_"):
+        accuracy_report(["a", "b", "c"], ["a", "a", "c"], PROBA[:, :2])
+    with pytest.raises(ValueError, match="sum to 1"):
+        accuracy_report(["a", "b", "c"], ["a", "a", "c"], PROBA * 100)
+    with pytest.raises(ValueError, match="y_pred has 2"):
+        accuracy_report([1, 2, 3], [1, 2])
+
+
+def test_inputs_are_not_modified():
+    y_true = pd.Series(Y_TRUE, index=range(10, 20))
+    proba = PROBA.copy()
+    accuracy_report(y_true, Y_PRED, classes=TABLE)
+    accuracy_report(["a", "b", "c"], ["a", "a", "c"], proba)
+    assert y_true.index[0] == 10 and y_true.tolist() == Y_TRUE
+    assert (proba == PROBA).all()
+
+
+def test_confusion_table_totals(report):
+    table = report.confusion_table()
+    assert table.loc["total"].tolist() == [4, 4, 2, 10]
+    assert table["total"].tolist() == [5, 3, 2, 10]
+    assert report.confusion_table(totals=False).shape == (3, 3)
+
+
+def test_text_and_html_use_the_fields_words(report):
+    text, page = str(report), report._repr_html_()
+    for words in ("overall_accuracy", "users_accuracy", "producers_accuracy", "2 water"):
+        assert words in text and words in page
+    assert "users' accuracy = precision" in text
+
+
+def test_compare_models_one_row_per_model():
+    y_true, y_pred, proba, _ = _random_case()
+    reports = {
+        "forest": accuracy_report(y_true, y_pred, proba),
+        "tree": accuracy_report(y_true, y_true),
+    }
+    table = compare_models(reports, extra={"tree": {"fit_seconds": 1.5}})
+    assert table.index.tolist() == ["forest", "tree"]
+    assert table.loc["tree", "overall_accuracy"] == 1.0
+    assert table.loc["forest", "log_loss"] == pytest.approx(reports["forest"].summary["log_loss"])
+    assert np.isnan(table.loc["tree", "log_loss"])
+    assert np.isnan(table.loc["forest", "fit_seconds"])
+    assert table.loc["tree", "fit_seconds"] == 1.5
+
+
+def test_compare_models_rejects_extra_for_unknown_models():
+    with pytest.raises(KeyError, match="'boost'"):
+        compare_models({"tree": accuracy_report([1, 2], [1, 2])}, extra={"boost": {}})
+
+
+# Olofsson et al. (2014), RSE 148:42-57, worked example (section 5): stratified random
+# sample with the map classes as strata; mapped areas in 30 m pixels (0.09 ha).
+OLOFSSON_MAP_ROWS = np.array([[66, 0, 5, 4], [0, 55, 8, 12], [1, 0, 153, 11], [2, 1, 9, 313]])
+OLOFSSON_AREAS = np.array([200_000, 150_000, 3_200_000, 6_450_000])
+
+
+def test_area_adjusted_accuracy_reproduces_olofsson_2014():
+    result = area_adjusted_accuracy(OLOFSSON_MAP_ROWS.T, OLOFSSON_AREAS)  # rows reference
+    per_class = result.per_class
+    # hand-computed: deforestation proportion 0.02*66/75 + 0.32*1/165 + 0.645*2/325
+    assert result.error_matrix.to_numpy().sum(axis=1)[0] == pytest.approx(0.0235086, abs=1e-7)
+    # published values (areas in ha, plus or minus the 95 % half-width)
+    hectares = per_class["adjusted_area"] * 0.09
+    half_width = 1.96 * per_class["adjusted_area_se"] * 0.09
+    assert hectares.round().tolist() == [21158, 11686, 285770, 581386]
+    assert half_width.round().tolist() == [6158, 3756, 15510, 16282]
+    assert per_class["users_accuracy"].round(2).tolist() == [0.88, 0.73, 0.93, 0.96]
+    assert per_class["producers_accuracy"].round(2).tolist() == [0.75, 0.85, 0.93, 0.96]
+    assert (1.96 * per_class["users_accuracy_se"]).round(2).tolist() == [0.07, 0.10, 0.04, 0.02]
+    assert (1.96 * per_class["producers_accuracy_se"]).round(2).tolist() == [
+        0.21,
+        0.25,
+        0.03,
+        0.02,
+    ]
+    assert result.overall_accuracy == pytest.approx(0.947, abs=5e-4)
+    assert 1.96 * result.overall_accuracy_se == pytest.approx(0.018, abs=5e-4)
+    assert result.error_matrix.to_numpy().sum() == pytest.approx(1.0)
+    assert per_class["adjusted_area"].sum() == pytest.approx(OLOFSSON_AREAS.sum())
+
+
+def test_area_adjusted_accuracy_from_a_report_with_areas_by_label():
+    codes = [1, 2, 3, 4]
+    y_true = np.concatenate(
+        [np.full(n, codes[j]) for i in range(4) for j, n in enumerate(OLOFSSON_MAP_ROWS[i])]
+    )
+    y_pred = np.concatenate([np.full(OLOFSSON_MAP_ROWS[i].sum(), codes[i]) for i in range(4)])
+    report = accuracy_report(y_true, y_pred)
+    areas = dict(zip(report.confusion.columns, OLOFSSON_AREAS, strict=True))
+    from_report = area_adjusted_accuracy(report, areas)
+    from_array = area_adjusted_accuracy(OLOFSSON_MAP_ROWS.T, OLOFSSON_AREAS)
+    assert from_report.per_class.to_numpy() == pytest.approx(from_array.per_class.to_numpy())
+
+
+def test_area_adjusted_accuracy_errors():
+    with pytest.raises(KeyError, match="no area for map classes"):
+        area_adjusted_accuracy(
+            pd.DataFrame([[3, 1], [1, 3]], index=["a", "b"], columns=["a", "b"]), {"a": 1}
+        )
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        area_adjusted_accuracy(np.array([[3, 0], [1, 1]]), [10, 10])
+    with pytest.raises(ValueError, match="square"):
+        area_adjusted_accuracy(np.ones((2, 3)), [1, 1, 1])

@@ -1,0 +1,440 @@
+"""Tests of odse_tutorial.model_selection: spatial splitters and nested cross-validation."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_val_score
+from sklearn.tree import DecisionTreeClassifier
+
+from odse_tutorial.model_selection import (
+    SpatialKFold,
+    block_cv,
+    fold_overlap,
+    location_cv,
+    nested_cross_validate,
+    random_cv,
+    spatial_blocks,
+    tile_cv,
+)
+
+BLOCK = 5_000.0
+X0, Y0 = 4_000_000.0, 3_000_000.0  # EPSG:3035 metres, multiples of BLOCK
+CODES = np.array([211, 231, 311, 512])
+FEATURES = ["ndvi", "red", "elevation"]
+
+
+def make_samples(n_locations: int = 150, seed: int = 0) -> gpd.GeoDataFrame:
+    """Locations in a 20 km square, surveyed in 1 to 3 years each, with GPS jitter.
+
+    The first six locations sit 1 m from a block edge and their surveys alternate
+    5 m either side of it, so that one location falls into two blocks.
+    """
+    rng = np.random.default_rng(seed)
+    east = rng.uniform(0, 20_000, n_locations)
+    north = rng.uniform(0, 20_000, n_locations)
+    east[:6] = [5_001, 10_001, 15_001, 5_001, 10_001, 15_001]
+    n_years = rng.integers(1, 4, n_locations)
+    n_years[:6] = 3
+    location = np.repeat(np.arange(n_locations), n_years)
+    year = np.concatenate([2000 + 5 * np.arange(k) for k in n_years])
+    jitter = rng.normal(0, 10, (len(location), 2))
+    edge = location < 6
+    jitter[edge, 0] = np.where(year[edge] == 2005, 5.0, -6.0)
+    x = X0 + east[location] + jitter[:, 0]
+    y = Y0 + north[location] + jitter[:, 1]
+    tile = [f"T{int(e // 10_000)}{int(n // 10_000)}" for e, n in zip(east, north, strict=True)]
+    class_of_location = rng.choice(CODES, n_locations)
+    code = class_of_location[location]
+    signal = {211: 0.3, 231: 0.5, 311: 0.8, 512: -0.2}
+    fingerprint = rng.normal(0, 0.3, (n_locations, len(FEATURES)))  # what leaks between years
+    values = fingerprint[location] + rng.normal(0, 0.02, (len(location), len(FEATURES)))
+    values[:, 0] += np.vectorize(signal.get)(code)
+    frame = pd.DataFrame(values, columns=FEATURES)
+    frame["location_id"] = location + 100
+    frame["year"] = year
+    frame["tile_id"] = np.asarray(tile)[location]
+    frame["class"] = code
+    frame.index = pd.RangeIndex(1000, 1000 + 3 * len(frame), 3)  # labels are not positions
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(x, y), crs="EPSG:3035")
+
+
+@pytest.fixture(scope="module")
+def samples() -> gpd.GeoDataFrame:
+    return make_samples()
+
+
+@pytest.fixture(scope="module")
+def X(samples) -> pd.DataFrame:
+    return pd.DataFrame(samples[FEATURES])
+
+
+@pytest.fixture(scope="module")
+def y(samples) -> pd.Series:
+    return samples["class"]
+
+
+def spatial_splitters(samples):
+    return {
+        "block": block_cv(samples, BLOCK, n_splits=5),
+        "tile": tile_cv(samples),
+        "location": location_cv(samples, n_splits=5),
+    }
+
+
+# -- spatial_blocks ------------------------------------------------------------------------
+def test_spatial_blocks_ids_and_index():
+    points = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy([10, 999, 1000, -1, 2500], [10, 10, 2999, -1, 3000]),
+        index=["a", "b", "c", "d", "e"],
+        crs="EPSG:3035",
+    )
+    blocks = spatial_blocks(points, 1000)
+    assert blocks.index.tolist() == ["a", "b", "c", "d", "e"]
+    assert blocks.tolist() == ["E0000N0000", "E0000N0000", "E0001N0002", "E-001N-001", "E0002N0003"]
+    shifted = spatial_blocks(points, 1000, origin=(500, 500))
+    assert shifted["a"] == "E-001N-001" and shifted["e"] == "E0002N0002"
+
+
+def test_spatial_blocks_refuses_degrees_and_names_the_fix(samples):
+    with pytest.raises(ValueError, match=r"geographic.*to_crs"):
+        spatial_blocks(samples.to_crs("EPSG:4326"), BLOCK)
+
+
+def test_spatial_blocks_needs_a_geodataframe(samples):
+    with pytest.raises(TypeError, match="GeoDataFrame"):
+        spatial_blocks(pd.DataFrame(samples.drop(columns="geometry")), BLOCK)
+    with pytest.raises(ValueError, match="positive"):
+        spatial_blocks(samples, 0)
+
+
+# -- no leakage ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["block", "tile", "location"])
+def test_no_location_on_both_sides_of_any_split(samples, X, name):
+    cv = spatial_splitters(samples)[name]
+    locations = samples["location_id"].to_numpy()
+    n_tested = np.zeros(len(X), dtype=int)
+    splits = list(cv.split(X))
+    assert len(splits) == cv.get_n_splits(X)
+    for train, test in splits:
+        assert set(locations[train]).isdisjoint(locations[test])
+        assert len(train) + len(test) == len(X)
+        n_tested[test] += 1
+    assert (n_tested == 1).all()  # every sample tested exactly once
+    assert fold_overlap(cv, X, samples["location_id"]) == 0
+
+
+def test_every_block_is_in_exactly_one_test_fold(samples, X):
+    blocks = spatial_blocks(samples, BLOCK).to_numpy()
+    folds_of_block: dict[str, set[int]] = {}
+    for k, (_, test) in enumerate(block_cv(samples, BLOCK).split(X)):
+        for block in blocks[test]:
+            folds_of_block.setdefault(block, set()).add(k)
+    assert set(folds_of_block) == set(blocks)
+    assert all(len(folds) == 1 for folds in folds_of_block.values())
+
+
+def test_blocks_sharing_a_jittered_location_are_merged(samples, X):
+    blocks = spatial_blocks(samples, BLOCK)
+    first = samples["location_id"] == 100
+    assert blocks[first].nunique() == 2  # the fixture's edge location straddles two blocks
+    merged = block_cv(samples, BLOCK)
+    assert merged.groups[first].nunique() == 1
+    assert "+" in merged.groups[first].iloc[0]
+    # without merging, the straddling locations leak
+    unmerged = block_cv(samples, BLOCK, location_column=None)
+    assert fold_overlap(unmerged, X, samples["location_id"]) > 0
+    assert fold_overlap(merged, X, samples["location_id"]) == 0
+
+
+def test_tile_cv_has_one_fold_per_tile_and_merges_tiles_sharing_a_location(samples, X):
+    cv = tile_cv(samples)
+    assert cv.get_n_splits(X) == samples["tile_id"].nunique() == 4
+    for _, test in cv.split(X):
+        assert samples["tile_id"].iloc[test].nunique() == 1
+    edited = samples.copy()
+    edited.loc[edited.index[0], "tile_id"] = "T11"  # a survey of a T0x location filed in T11
+    merged = tile_cv(edited)
+    assert merged.get_n_splits(X) == 3
+    assert fold_overlap(merged, X, edited["location_id"]) == 0
+    assert samples.loc[samples.index[0], "tile_id"] != "T11"  # caller's frame untouched
+
+
+def test_random_cv_leaks_locations_between_folds(samples, X, y):
+    assert fold_overlap(random_cv(), X, samples["location_id"], y=y) > 20
+
+
+def test_random_cv_is_shuffled_stratified_k_fold():
+    cv = random_cv(4, random_state=3)
+    assert (cv.n_splits, cv.shuffle, cv.random_state) == (4, True, 3)
+
+
+# -- determinism and balance ---------------------------------------------------------------
+def _tests(cv, X):
+    return [test.tolist() for _, test in cv.split(X)]
+
+
+def test_same_random_state_same_folds_different_state_different_folds(samples, X):
+    first = _tests(location_cv(samples, random_state=7), X)
+    assert first == _tests(location_cv(samples, random_state=7), X)
+    assert first != _tests(location_cv(samples, random_state=8), X)
+    assert _tests(block_cv(samples, BLOCK), X) == _tests(block_cv(samples, BLOCK), X)
+
+
+def test_folds_do_not_depend_on_row_order(samples, X):
+    cv = location_cv(samples)
+    shuffled = X.sample(frac=1.0, random_state=0)
+    as_labels = {frozenset(X.index[t]) for _, t in cv.split(X)}
+    as_labels_shuffled = {frozenset(shuffled.index[t]) for _, t in cv.split(shuffled)}
+    assert as_labels == as_labels_shuffled
+
+
+def test_location_folds_are_balanced(samples, X):
+    sizes = [len(test) for _, test in location_cv(samples).split(X)]
+    largest_location = samples["location_id"].value_counts().max()
+    assert max(sizes) - min(sizes) <= largest_location
+
+
+# -- scikit-learn integration --------------------------------------------------------------
+def test_works_in_cross_val_score_and_cross_val_predict(samples, X, y):
+    cv = block_cv(samples, BLOCK)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    scores = cross_val_score(tree, X, y, cv=cv)
+    assert len(scores) == 5
+    predicted = cross_val_predict(tree, X, y, cv=cv)
+    assert predicted.shape == y.shape
+    # an array X with all rows is aligned by position and gives the same scores
+    assert cross_val_score(tree, X.to_numpy(), y.to_numpy(), cv=cv) == pytest.approx(scores)
+
+
+def test_random_cv_is_more_optimistic_than_location_cv(samples, X, y):
+    tree = DecisionTreeClassifier(random_state=0)
+    optimistic = cross_val_score(tree, X, y, cv=random_cv()).mean()
+    honest = cross_val_score(tree, X, y, cv=location_cv(samples)).mean()
+    assert optimistic > honest + 0.1
+
+
+def test_a_subset_is_split_by_its_own_groups(samples, X):
+    cv = location_cv(samples, n_splits=3)
+    subset = X.iloc[::2]
+    locations = samples["location_id"].loc[subset.index].to_numpy()
+    for train, test in cv.split(subset):
+        assert set(locations[train]).isdisjoint(locations[test])
+        assert max(train.max(), test.max()) < len(subset)
+
+
+def test_explicit_groups_replace_the_stored_ones(samples, X):
+    cv = location_cv(samples, n_splits=2)
+    halves = np.where(np.arange(len(X)) < len(X) // 2, "north", "south")
+    tests = [set(test) for _, test in cv.split(X, groups=halves)]
+    assert sorted(map(len, tests)) == sorted([len(X) // 2, len(X) - len(X) // 2])
+
+
+def test_leave_one_group_out_counts_groups_in_x(samples, X):
+    cv = tile_cv(samples)
+    assert cv.get_n_splits() == 4
+    only_two_tiles = X[samples["tile_id"].isin(["T00", "T11"])]
+    assert cv.get_n_splits(only_two_tiles) == 2
+    assert len(list(cv.split(only_two_tiles))) == 2
+
+
+def test_repr_is_short(samples):
+    text = repr(location_cv(samples))
+    assert text.startswith("SpatialKFold(n_splits=5, n_groups=150") and len(text) < 120
+
+
+# -- clear errors --------------------------------------------------------------------------
+def test_missing_column_lists_the_columns_and_suggests_a_close_match(samples):
+    with pytest.raises(KeyError, match=r"'locaton_id'.*Did you mean location_column='location_id'"):
+        location_cv(samples, location_column="locaton_id")
+    with pytest.raises(KeyError, match=r"'tile'.*Columns found: \[.*'tile_id'"):
+        tile_cv(samples, tile_column="tile")
+    renamed = samples.rename(columns={"location_id": "point_id"})
+    with pytest.raises(KeyError, match="location_column"):
+        block_cv(renamed, BLOCK)
+
+
+def test_too_few_groups_for_n_splits(samples, X):
+    with pytest.raises(ValueError, match=r"Only 4 groups.*n_splits=5.*smaller n_splits"):
+        list(block_cv(samples, 10_000, n_splits=5, location_column=None).split(X))
+    with pytest.raises(ValueError, match=r"Only 3 groups"):  # merged across a block edge
+        list(block_cv(samples, 10_000, n_splits=5).split(X))
+    with pytest.raises(ValueError, match="at least 2"):
+        SpatialKFold(pd.Series([1, 2, 3]), n_splits=1)
+
+
+def test_misaligned_x_is_an_error_that_names_the_fix(samples, X):
+    cv = location_cv(samples)
+    with pytest.raises(ValueError, match="no index.*DataFrame returned by the overlay"):
+        list(cv.split(X.to_numpy()[:50]))
+    with pytest.raises(ValueError, match=r"not in the\s+samples.*no\s+reset_index"):
+        list(cv.split(X.reset_index(drop=True)))
+    with pytest.raises(ValueError, match="groups has 3 values"):
+        list(cv.split(X, groups=[1, 2, 3]))
+
+
+def test_groups_need_a_unique_index_and_no_gaps():
+    with pytest.raises(ValueError, match="repeated labels"):
+        SpatialKFold(pd.Series([1, 2], index=[0, 0]))
+    with pytest.raises(ValueError, match="no group id"):
+        SpatialKFold(pd.Series([1.0, np.nan]))
+
+
+# -- nested cross-validation ---------------------------------------------------------------
+FIT_LOG: list[dict] = []
+
+
+class RecordingClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the weighted majority class and records every fit in FIT_LOG."""
+
+    def __init__(self, bias: float = 0.0):
+        self.bias = bias
+
+    def fit(self, X, y, sample_weight=None):
+        FIT_LOG.append(
+            {
+                "index": frozenset(X.index),
+                "sample_weight": None if sample_weight is None else np.asarray(sample_weight),
+                "bias": self.bias,
+            }
+        )
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.proba_ = counts / counts.sum()
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[np.argmax(self.proba_)])
+
+    def predict_proba(self, X):
+        return np.tile(self.proba_, (len(X), 1))
+
+
+@pytest.fixture
+def fit_log():
+    FIT_LOG.clear()
+    yield FIT_LOG
+    FIT_LOG.clear()
+
+
+def test_nested_tuning_never_sees_the_outer_test_rows(samples, X, y, fit_log):
+    outer = location_cv(samples, n_splits=4)
+    inner = block_cv(samples, BLOCK, n_splits=3)
+    grid = {"bias": [0.0, 1.0]}
+    search = GridSearchCV(RecordingClassifier(), grid, cv=inner)
+    result = nested_cross_validate(search, X, y, cv=outer, progress=False)
+
+    fits_per_fold = len(grid["bias"]) * 3 + 1  # inner fits, then the refit
+    assert len(fit_log) == 4 * fits_per_fold
+    block_of = block_cv(samples, BLOCK).groups
+    for k, (train, test) in enumerate(outer.split(X)):
+        train_rows, test_rows = set(X.index[train]), set(X.index[test])
+        fits = fit_log[k * fits_per_fold : (k + 1) * fits_per_fold]
+        for fit in fits:
+            assert fit["index"] <= train_rows and fit["index"].isdisjoint(test_rows)
+        assert fits[-1]["index"] == train_rows  # refit on the whole outer training part
+        for fit in fits[:-1]:  # inner folds keep blocks (and so locations) together
+            validation = train_rows - fit["index"]
+            assert set(block_of[list(fit["index"])]).isdisjoint(block_of[list(validation)])
+    assert result.folds["best_params"].tolist() == [{"bias": 0.0}] * 4
+
+
+def test_best_params_come_from_the_inner_folds_of_each_outer_training_part(samples, X, y):
+    outer = location_cv(samples, n_splits=3)
+    search = GridSearchCV(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [1, 2, 3, 8], "min_samples_leaf": [1, 10]},
+        cv=block_cv(samples, BLOCK, n_splits=3),
+    )
+    result = nested_cross_validate(search, X, y, cv=outer, progress=False)
+    for k, (train, test) in enumerate(outer.split(X)):
+        alone = GridSearchCV(search.estimator, search.param_grid, cv=search.cv)
+        alone.fit(X.iloc[train], y.iloc[train])
+        row = result.folds.iloc[k]
+        assert row["best_params"] == alone.best_params_
+        assert row["best_inner_score"] == pytest.approx(alone.best_score_)
+        assert (result.y_pred[test] == alone.predict(X.iloc[test])).all()
+        assert row["overall_accuracy"] == pytest.approx(alone.score(X.iloc[test], y.iloc[test]))
+    assert search.__dict__.get("best_params_") is None  # the estimator given is not fitted
+
+
+def test_sample_weight_reaches_fit_directly_and_through_a_search(samples, X, y, fit_log):
+    weights = np.linspace(0.5, 2.0, len(X))
+    weight_of = dict(zip(X.index, weights, strict=True))
+    outer = location_cv(samples, n_splits=3)
+    nested_cross_validate(
+        RecordingClassifier(), X, y, cv=outer, sample_weight=weights, progress=False
+    )
+    search = GridSearchCV(
+        RecordingClassifier(), {"bias": [0.0]}, cv=location_cv(samples, n_splits=2)
+    )
+    nested_cross_validate(search, X, y, cv=outer, sample_weight=weights, progress=False)
+    assert len(fit_log) == 3 + 3 * (2 + 1)
+    for fit in fit_log:
+        expected = [weight_of[i] for i in X.index if i in fit["index"]]
+        assert fit["sample_weight"] is not None
+        assert fit["sample_weight"].tolist() == pytest.approx(expected)
+
+
+def test_out_of_fold_result_is_aligned_and_complete(samples, X, y):
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    cv = location_cv(samples)
+    result = nested_cross_validate(tree, X, y, cv=cv, progress=True)
+    assert result.classes_.tolist() == sorted(CODES.tolist())
+    assert result.y_proba.shape == (len(X), 4)
+    assert result.y_proba.sum(axis=1) == pytest.approx(1.0)
+    assert (result.y_pred == cross_val_predict(tree, X, y, cv=cv)).all()
+    assert result.y_proba == pytest.approx(
+        cross_val_predict(tree, X, y, cv=cv, method="predict_proba")
+    )
+    for k, (_, test) in enumerate(cv.split(X)):
+        assert (result.fold[test] == k).all()
+    assert result.folds.columns.tolist()[:5] == [
+        "fold", "n_train", "n_test", "fit_seconds", "overall_accuracy",
+    ]  # fmt: skip
+    assert "best_params" not in result.folds
+    assert result.fit_seconds == pytest.approx(result.folds["fit_seconds"].sum())
+    assert result.overall_accuracy == pytest.approx(np.mean(result.y_pred == y.to_numpy()))
+    frame = result.to_frame()
+    assert frame.index.equals(X.index) and "proba_512" in frame
+
+
+def test_class_missing_from_a_training_fold_warns_and_gets_zero_probability(samples, X, y):
+    rare = y.copy()
+    only_location = samples["location_id"] == samples["location_id"].iloc[0]
+    rare[only_location] = 999  # one location: absent from the training part of its own fold
+    cv = location_cv(samples, n_splits=3)
+    with pytest.warns(UserWarning, match=r"classes \[999\] have no training samples"):
+        result = nested_cross_validate(
+            DecisionTreeClassifier(max_depth=2, random_state=0), X, rare, cv=cv, progress=False
+        )
+    column = result.classes_.tolist().index(999)
+    fold = result.fold[np.flatnonzero(only_location.to_numpy())[0]]
+    assert (result.y_proba[result.fold == fold, column] == 0).all()
+    assert result.y_proba.sum(axis=1) == pytest.approx(1.0)
+    assert (y != 999).all()  # caller's labels untouched
+
+
+def test_parallel_outer_folds_give_the_same_result(samples, X, y):
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    cv = block_cv(samples, BLOCK)
+    serial = nested_cross_validate(tree, X, y, cv=cv, progress=False)
+    parallel = nested_cross_validate(tree, X, y, cv=cv, n_jobs=2, progress=False)
+    assert (serial.y_pred == parallel.y_pred).all()
+    assert serial.y_proba == pytest.approx(parallel.y_proba)
+
+
+def test_nested_cross_validate_refuses_an_integer_cv(X, y):
+    with pytest.raises(TypeError, match=r"block_cv\(samples"):
+        nested_cross_validate(DecisionTreeClassifier(), X, y, cv=5)
+
+
+def test_nested_cross_validate_checks_lengths(samples, X, y):
+    with pytest.raises(ValueError, match="sample_weight must hold one weight per row"):
+        nested_cross_validate(
+            DecisionTreeClassifier(), X, y, cv=location_cv(samples), sample_weight=[1.0]
+        )
+    with pytest.raises(ValueError, match="one class code per row"):
+        nested_cross_validate(DecisionTreeClassifier(), X, y[:10], cv=location_cv(samples))

@@ -1,0 +1,321 @@
+"""Save and load a trained model together with what it needs to make a map.
+
+A model alone is not enough to make a map: prediction also needs the feature names
+(which raster is which column), the class table (codes, names, colours for the legend)
+and the package versions it was trained with. :func:`save_model` writes all of them
+into one joblib file, atomically; :func:`load_model` reads them back into a
+:class:`TrainedModel` and warns when the installed versions differ.
+
+.. warning::
+   joblib files are pickles: loading one can run arbitrary code. Only load model files
+   from sources you trust.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import platform
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.utils.validation import check_is_fitted
+
+from odse_tutorial._atomic import atomic_output
+from odse_tutorial.classes import ClassTable
+
+__all__ = ["ModelVersionWarning", "TrainedModel", "load_model", "save_model"]
+
+logger = logging.getLogger(__name__)
+
+_FORMAT = "odse_tutorial.model"
+_FORMAT_VERSION = 1
+_RESERVED_KEYS = ("versions", "saved_at")
+# Packages whose version must match for a pickled model to be trusted to behave the same.
+_CHECKED_PACKAGES = ("scikit-learn", "numpy", "odse_tutorial")
+
+
+class ModelVersionWarning(UserWarning):
+    """A model file was saved with other package versions than the installed ones."""
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A trained model with its class table, feature names and metadata.
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted model (e.g. a :class:`~odse_tutorial.ensemble.StackingEnsemble`).
+    classes : ClassTable
+        Codes, names and colours of the classes the model predicts.
+    feature_names : tuple of str
+        The model's input columns, in order (the layer names used in prediction).
+    metadata : mapping
+        Read-only: the metadata given to :func:`save_model`, plus ``"versions"``
+        (python, numpy, scikit-learn, joblib, odse_tutorial at save time) and
+        ``"saved_at"`` (UTC time, ISO 8601).
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> trained = TrainedModel(DecisionTreeClassifier(), ClassTable([1, 2]), ("red",), {})
+    >>> trained.feature_names
+    ('red',)
+    """
+
+    model: Any
+    classes: ClassTable
+    feature_names: tuple[str, ...]
+    metadata: Mapping[str, Any]
+
+    @property
+    def versions(self) -> Mapping[str, str]:
+        """Package versions recorded at save time (empty if unknown)."""
+        return self.metadata.get("versions", MappingProxyType({}))
+
+
+def save_model(
+    path: str | os.PathLike,
+    model: Any,
+    *,
+    classes: ClassTable,
+    feature_names: Sequence[str],
+    metadata: Mapping[str, Any] | None = None,
+    compress: int = 3,
+) -> Path:
+    """Save a fitted model, its class table, feature names and metadata to one file.
+
+    The file is written atomically: it appears complete under ``path`` or not at all,
+    and an older file at ``path`` stays intact if saving fails.
+
+    Parameters
+    ----------
+    path : path-like
+        The file to write; ``.joblib`` is the customary suffix. Parent folders are created.
+    model : estimator
+        A fitted model.
+    classes : ClassTable
+        The class table; it must contain every class of ``model.classes_``.
+    feature_names : sequence of str
+        The model's input columns, in order; must equal ``model.feature_names_in_``
+        when the model has it.
+    metadata : mapping, optional
+        Anything else worth keeping (training data, CV scores, author...). The keys
+        ``"versions"`` and ``"saved_at"`` are reserved: they are recorded automatically.
+    compress : int, default=3
+        joblib (zlib) compression level, 0 (none) to 9 (smallest, slowest).
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X = pd.DataFrame({"red_summer": [0.1, 0.2, 0.8, 0.9], "elevation": [5, 9, 300, 310]})
+    >>> model = DecisionTreeClassifier(random_state=0).fit(X, [231, 231, 311, 311])
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.joblib"
+    >>> _ = save_model(path, model, classes=ClassTable([231, 311], ["Pastures", "Forest"]),
+    ...                feature_names=["red_summer", "elevation"], metadata={"tile": "T1"})
+    >>> trained = load_model(path)
+    >>> trained.classes.name_of(311), trained.feature_names, trained.metadata["tile"]
+    ('Forest', ('red_summer', 'elevation'), 'T1')
+    """
+    if not isinstance(classes, ClassTable):
+        raise TypeError(
+            f"classes must be a ClassTable, got {type(classes).__name__}; build one with "
+            "ClassTable(codes, names, colours)."
+        )
+    if hasattr(model, "fit"):
+        check_is_fitted(model)
+    names = _check_feature_names(model, feature_names)
+    _check_classes(model, classes)
+    metadata = dict(metadata or {})
+    clash = [key for key in _RESERVED_KEYS if key in metadata]
+    if clash:
+        raise ValueError(
+            f"metadata keys {clash} are reserved (save_model records them); rename them."
+        )
+    payload = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "model": model,
+        "classes": classes.to_records(),
+        "feature_names": list(names),
+        "metadata": metadata,
+        "versions": _installed_versions(),
+        "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    final = Path(path)
+    with atomic_output(final) as tmp:
+        joblib.dump(payload, tmp, compress=compress)
+    logger.info("Saved model %s to %s", type(model).__name__, final)
+    return final
+
+
+def load_model(path: str | os.PathLike) -> TrainedModel:
+    """Load a model file written by :func:`save_model`.
+
+    Only load files from sources you trust: joblib files are pickles, and loading a
+    pickle can run arbitrary code.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by :func:`save_model`.
+
+    Returns
+    -------
+    TrainedModel
+        The model, its class table, feature names and metadata.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is not a model file of this package, or is truncated or corrupted.
+
+    Warns
+    -----
+    ModelVersionWarning
+        If scikit-learn, numpy or odse_tutorial differ from the versions recorded at
+        save time: predictions may differ or fail.
+
+    Examples
+    --------
+    >>> load_model("no/such/model.joblib")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No model file at no/such/model.joblib; check the path ...
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No model file at {path}; check the path (current folder: {Path.cwd()})."
+        )
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:
+        raise ValueError(
+            f"Cannot read the model file {path} ({type(exc).__name__}: {exc}). It is truncated, "
+            "corrupted, not a model file, or needs packages that are not installed; save "
+            "the model again with save_model()."
+        ) from exc
+    if not (isinstance(payload, dict) and payload.get("format") == _FORMAT):
+        raise ValueError(
+            f"{path} is not a model file written by odse_tutorial.save_model(); "
+            "save the model with save_model() and load that file."
+        )
+    if payload.get("format_version", 0) > _FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by a newer odse_tutorial (file format "
+            f"{payload['format_version']}, this one reads {_FORMAT_VERSION}); upgrade "
+            "odse_tutorial."
+        )
+    versions = dict(payload.get("versions", {}))
+    _warn_on_version_mismatch(path, versions)
+    metadata = {
+        **payload["metadata"],
+        "versions": MappingProxyType(versions),
+        "saved_at": payload.get("saved_at"),
+    }
+    return TrainedModel(
+        model=payload["model"],
+        classes=ClassTable.from_records(payload["classes"]),
+        feature_names=tuple(payload["feature_names"]),
+        metadata=MappingProxyType(metadata),
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------
+def _installed_versions() -> dict[str, str]:
+    from odse_tutorial import __version__  # late import: the package imports its modules
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+        "odse_tutorial": __version__,
+    }
+
+
+def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
+    installed = _installed_versions()
+    differ = [
+        (name, recorded[name], installed[name])
+        for name in _CHECKED_PACKAGES
+        if name in recorded and recorded[name] != installed[name]
+    ]
+    if not differ:
+        return
+    listing = ", ".join(f"{name} {saved} (installed: {now})" for name, saved, now in differ)
+    pins = " ".join(f"{name.replace('_', '-')}=={saved}" for name, saved, _ in differ)
+    warnings.warn(
+        f"The model in {path} was saved with {listing}; its predictions may differ or fail. "
+        f"Retrain the model with the installed versions, or install the recorded ones "
+        f"(pip install {pins}).",
+        ModelVersionWarning,
+        stacklevel=3,
+    )
+
+
+def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(feature_names, str) or not isinstance(feature_names, Sequence | np.ndarray):
+        raise TypeError(
+            "feature_names must be a sequence of column names, e.g. ['red_summer', "
+            f"'elevation'], got {feature_names!r}."
+        )
+    names = tuple(str(name) for name in feature_names)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not names or repeated:
+        raise ValueError(
+            f"feature_names must be non-empty and unique; repeated: {repeated}. "
+            "Pass the model's input columns in order."
+        )
+    fitted_names = getattr(model, "feature_names_in_", None)
+    if fitted_names is not None and tuple(map(str, fitted_names)) != names:
+        missing = [n for n in fitted_names if n not in names]
+        extra = [n for n in names if n not in set(fitted_names)]
+        raise ValueError(
+            "feature_names do not match the names the model was fitted with "
+            f"(model.feature_names_in_): missing {missing}, unexpected {extra}"
+            f"{'; same names in another order' if not (missing or extra) else ''}. "
+            "Pass list(model.feature_names_in_)."
+        )
+    n_features = getattr(model, "n_features_in_", None)
+    if n_features is not None and n_features != len(names):
+        raise ValueError(
+            f"The model was fitted on {n_features} features but {len(names)} feature "
+            "names were given; pass one name per model input column, in order."
+        )
+    return names
+
+
+def _check_classes(model: Any, classes: ClassTable) -> None:
+    model_classes = getattr(model, "classes_", None)
+    if model_classes is None:
+        return
+    missing = [code for code in np.asarray(model_classes).tolist() if code not in classes]
+    if missing:
+        raise ValueError(
+            f"The class table lacks classes the model predicts: {missing} (table codes: "
+            f"{list(classes.codes)}). Check that the codes have the same type (231 vs "
+            "'231') and add the missing classes to the table."
+        )
+    extra = len(classes) - len(model_classes)
+    if extra > 0:
+        logger.info("The class table has %d classes the model does not predict", extra)

@@ -39,7 +39,8 @@ def atomic_output(path: str | os.PathLike, *, suffix: str | None = None) -> Iter
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.", suffix=(final.suffix if suffix is None else suffix) + ".part",
+        prefix=f".{final.name}.",
+        suffix=(final.suffix if suffix is None else suffix) + ".part",
         dir=final.parent,
     )
     os.close(fd)

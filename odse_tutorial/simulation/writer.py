@@ -235,7 +235,9 @@ def generate_dataset(
         for year in config.years:
             for name, values in composites[year].items():
                 array = np.where(ok, values[:, cols], spectra.NODATA).astype(np.uint8)
-                _write_bytes(tile_dir / str(year) / f"{name}.tif", cog(array, nodata=spectra.NODATA))
+                _write_bytes(
+                    tile_dir / str(year) / f"{name}.tif", cog(array, nodata=spectra.NODATA)
+                )
             truth = np.where(ok, land.maps[year][:, cols], 0).astype(np.uint16)
             _write_bytes(
                 tile_dir / "truth" / f"landcover_{year}.tif",

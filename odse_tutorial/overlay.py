@@ -21,7 +21,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from odse_tutorial.datasets import Dataset, _missing_column_message, survey_year
-from odse_tutorial.raster_io import RasterGrid, check_same_grid, same_crs
+from odse_tutorial.raster_io import RasterGrid, read_grid, same_crs
 
 __all__ = ["OverlayReport", "overlay_samples"]
 
@@ -154,6 +154,20 @@ def overlay_samples(
             "rows back to samples. Use samples.reset_index(drop=True) first."
         )
 
+    # One GDAL environment for all reads (cheaper than one per file), and no listing of
+    # each raster's folder for side-car files when it is opened.
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+        return _overlay(dataset, source, date_column, class_column, outside, nodata)
+
+
+def _overlay(
+    dataset: Dataset,
+    source: gpd.GeoDataFrame,
+    date_column: str,
+    class_column: str,
+    outside: str,
+    nodata: str,
+) -> tuple[gpd.GeoDataFrame, OverlayReport]:
     grids = {tile: _tile_grid(dataset, tile) for tile in dataset.tiles}
     raster_crs = next(iter(grids.values())).crs
     points = source
@@ -229,7 +243,8 @@ def overlay_samples(
 
 
 def _tile_grid(dataset: Dataset, tile: str) -> RasterGrid:
-    return check_same_grid(dataset.layers(tile, _first_year(dataset, tile)))
+    # The grid of the tile's first layer; every layer read is checked against it.
+    return read_grid(next(iter(dataset.layers(tile, _first_year(dataset, tile)).values())))
 
 
 def _pixel_index(grid: RasterGrid, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,17 +19,20 @@ areas with confidence intervals (Olofsson et al. 2014).
 from __future__ import annotations
 
 import html
-from collections.abc import Hashable, Mapping, Sequence
+import os
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import rasterio
 from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import average_precision_score
 
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
+from odse_tutorial.raster_io import read_legend
 
 __all__ = [
     "AccuracyReport",
@@ -37,6 +40,7 @@ __all__ = [
     "accuracy_report",
     "area_adjusted_accuracy",
     "compare_models",
+    "map_accuracy",
 ]
 
 #: Probabilities are clipped to this before taking logarithms (a log loss stays finite).
@@ -583,3 +587,74 @@ def area_adjusted_accuracy(
         columns=pd.Index(labels, name="map"),
     )
     return AreaAdjustedAccuracy(error_matrix, per_class, overall, overall_se)
+
+
+def map_accuracy(
+    predicted: Iterable[str | os.PathLike],
+    truth: Iterable[str | os.PathLike],
+    *,
+    classes: ClassTable | None = None,
+) -> AccuracyReport:
+    """The true accuracy of class maps, pixel by pixel against reference maps.
+
+    Real data never allow this: only simulated data have a reference map for every
+    pixel. Pixels that are nodata in either map are left out.
+
+    Parameters
+    ----------
+    predicted, truth : iterables of path-like
+        Pairs of class maps (``dominant_class.tif`` and the matching truth map), on the
+        same grids. Both carry a legend (``raster_io.read_legend``) mapping pixel values
+        to class codes.
+    classes : ClassTable, optional
+        Names and colours for the report.
+
+    Returns
+    -------
+    AccuracyReport
+        Over all pixels of all pairs (each pixel weighs one).
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> truth = [ds.truth("9529", 2018)]
+    >>> map_accuracy(truth, truth).summary["overall_accuracy"]
+    1.0
+    """
+    pairs: dict[tuple, int] = {}
+    for pred_path, truth_path in zip(predicted, truth, strict=True):
+        pred_codes, true_codes = _codes_of(pred_path), _codes_of(truth_path)
+        with rasterio.open(pred_path) as pred_src, rasterio.open(truth_path) as true_src:
+            if (pred_src.shape, pred_src.transform) != (true_src.shape, true_src.transform):
+                raise ValueError(
+                    f"{pred_path} and {truth_path} are not on the same grid; compare maps "
+                    "of the same tile."
+                )
+            for _, window in pred_src.block_windows(1):
+                p = pred_src.read(1, window=window, masked=True)
+                t = true_src.read(1, window=window, masked=True)
+                valid = ~(np.ma.getmaskarray(p) | np.ma.getmaskarray(t))
+                values, counts = np.unique(
+                    np.stack([t.data[valid], p.data[valid]]), axis=1, return_counts=True
+                )
+                for (tv, pv), n in zip(values.T.tolist(), counts.tolist(), strict=True):
+                    key = (true_codes[tv], pred_codes[pv])
+                    pairs[key] = pairs.get(key, 0) + n
+    if not pairs:
+        raise ValueError("No valid pixels to compare; are the maps all nodata?")
+    keys = list(pairs)
+    return accuracy_report(
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        classes=classes,
+        sample_weight=[pairs[k] for k in keys],
+    )
+
+
+def _codes_of(path: str | os.PathLike) -> dict[int, Hashable]:
+    """Pixel value -> class code, from the map's legend."""
+    legend = read_legend(path)
+    return {
+        int(v): _normalise_code(c) for v, c in zip(legend["value"], legend["code"], strict=True)
+    }

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NOTEBOOKS_DIR", "find_notebooks", "run_notebook", "run_tutorial"]
+__all__ = ["NOTEBOOKS_DIR", "find_notebooks", "run_notebook", "run_tutorial", "write_metrics"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,65 @@ def run_tutorial(
         seconds[notebook.stem] = round(time.perf_counter() - start, 1)
         logger.info("  done in %.1f s", seconds[notebook.stem])
     return seconds
+
+
+def write_metrics(
+    output_dir: str | Path,
+    *,
+    notebook: str,
+    dataset: str,
+    cv: str,
+    report: Any,
+    maps: Any = None,
+    **extra: Any,
+) -> Path:
+    """Write a notebook's headline results to ``output_dir/metrics.json`` (atomically).
+
+    Parameters
+    ----------
+    output_dir : path-like
+        The notebook's output folder; map paths are written relative to it.
+    notebook, dataset, cv : str
+        The notebook's name, the dataset's name and a description of the folds.
+    report : AccuracyReport
+        The cross-validated accuracy report (:func:`odse_tutorial.evaluation.accuracy_report`).
+    maps : DataFrame, optional
+        The table returned by :func:`odse_tutorial.prediction.predict_maps`.
+    **extra
+        More JSON-serialisable entries (timings, true map accuracy...).
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    from odse_tutorial._atomic import atomic_output
+
+    output_dir = Path(output_dir)
+    summary = report.summary
+    paths = [] if maps is None else [Path(p) for p in maps["path"]]
+    metrics = {
+        "notebook": notebook,
+        "dataset": dataset,
+        "cv": cv,
+        "n_samples": int(summary["n_samples"]),
+        "n_classes": len(report.classes),
+        "overall_accuracy": float(summary["overall_accuracy"]),
+        "f1_weighted": float(summary["f1_weighted"]),
+        "log_loss": float(summary["log_loss"]) if "log_loss" in summary else None,
+        "maps": [p.resolve().relative_to(output_dir.resolve()).as_posix() for p in paths],
+        **extra,
+    }
+    path = output_dir / "metrics.json"
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def main(argv: list[str] | None = None) -> int:

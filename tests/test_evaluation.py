@@ -299,3 +299,32 @@ def test_area_adjusted_accuracy_errors():
         area_adjusted_accuracy(np.array([[3, 0], [1, 1]]), [10, 10])
     with pytest.raises(ValueError, match="square"):
         area_adjusted_accuracy(np.ones((2, 3)), [1, 1, 1])
+
+
+# -- true map accuracy ---------------------------------------------------------------------
+def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
+    import rasterio
+
+    from odse_tutorial.datasets import load_dataset
+    from odse_tutorial.evaluation import map_accuracy
+
+    ds = load_dataset()
+    truth = ds.truth("9530", 2018)
+    with rasterio.open(truth) as src:
+        profile, data, tags = src.profile, src.read(1), src.tags()
+        colormap = src.colormap(1)
+    valid = data != 0
+    wrong = np.zeros_like(valid)
+    wrong[:50, :] = True  # the first 50 rows: predict water everywhere
+    predicted = np.where(wrong & valid, 512, data).astype(data.dtype)
+    path = tmp_path / "dominant_class.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(predicted, 1)
+        dst.update_tags(**tags)
+        dst.write_colormap(1, colormap)
+    expected = 1 - ((wrong & valid) & (data != 512)).sum() / valid.sum()
+    report = map_accuracy([path], [truth], classes=ds.classes)
+    assert report.summary["overall_accuracy"] == pytest.approx(expected)
+    assert map_accuracy([truth], [truth]).summary["overall_accuracy"] == 1.0
+    with pytest.raises(ValueError, match="same grid"):
+        map_accuracy([path], [ds.truth("9529", 2018)]).summary  # noqa: B018

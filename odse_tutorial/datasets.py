@@ -269,13 +269,13 @@ def load_dataset(
     'nir_summer.tif'
     """
     if isinstance(source, str) and source == "netherlands":
-        try:
-            from odse_tutorial.netherlands import load_netherlands
-        except ImportError:
-            raise NotImplementedError(
-                "The real Netherlands dataset is not available in this version yet; "
-                "use 'simulated' or a folder of your own."
-            ) from None
+        from odse_tutorial.netherlands import load_netherlands
+
+        if columns is not None:
+            raise ValueError(
+                "The Netherlands dataset has fixed column names; 'columns' is only for "
+                "folders of your own."
+            )
         return load_netherlands()
     if isinstance(source, str) and source == "simulated":
         folder = bundled_data_path("simulated")

@@ -1,0 +1,333 @@
+"""ipywidgets explorers that also run headless (papermill, CI).
+
+:func:`map_explorer` browses the maps written by
+:func:`odse_tutorial.prediction.predict_maps`: pick a tile, a year, a product and (for
+per-class products) a class, and the figure below redraws. It draws each figure into
+a PNG held by an :class:`ipywidgets.Output`, so nothing depends on a live front end:
+built without a browser (papermill), the explorer renders its first figure once, and
+it also offers that figure as a static ``image/png`` next to the widget, which is what
+a notebook viewer without widget support shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections.abc import Callable, Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from odse_tutorial import plotting
+from odse_tutorial.classes import ClassTable, _normalise_code
+from odse_tutorial.raster_io import read_legend
+
+__all__ = ["MapExplorer", "map_explorer"]
+
+logger = logging.getLogger(__name__)
+
+_COLUMNS = ("tile", "year", "product", "class_code", "path")
+#: Products the explorer can show, in menu order, with their menu labels.
+_PRODUCTS = {
+    "dominant_class": "Dominant class",
+    "probability": "Probability of a class",
+    "dominant_probability": "Probability of the dominant class",
+    "uncertainty": "Uncertainty",
+    "truth": "Reference land cover (truth)",
+    "errors": "Errors (map ≠ reference)",
+}
+_TRUTH_PRODUCTS = ("truth", "errors")
+
+
+def _check_maps(maps: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(maps, pd.DataFrame):
+        raise TypeError(
+            f"maps must be the DataFrame returned by predict_maps, got {type(maps).__name__}."
+        )
+    missing = [c for c in _COLUMNS if c not in maps.columns]
+    if missing:
+        raise KeyError(
+            f"maps lacks column(s) {missing}; expected the DataFrame returned by predict_maps "
+            f"(columns {list(_COLUMNS)}), got columns {list(maps.columns)}."
+        )
+    if maps.empty:
+        raise ValueError("maps is empty: no map to explore. Run predict_maps first.")
+    maps = maps.copy()
+    maps["tile"] = maps["tile"].astype(str)
+    maps["year"] = maps["year"].astype(int)
+    # Codes may arrive as floats (112.0) next to missing values; show them as codes.
+    codes = [None if pd.isna(c) else _normalise_code(c) for c in maps["class_code"]]
+    maps["class_code"] = pd.Series(codes, index=maps.index, dtype=object)
+    return maps
+
+
+def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
+    """A function (tile, year) -> truth map path (or None), from a Dataset or a mapping."""
+    if truth is None:
+        return None
+    if isinstance(truth, Mapping):
+        table = {(str(t), int(y)): Path(p) for (t, y), p in truth.items()}
+        return lambda tile, year: table.get((tile, year))
+    if callable(getattr(truth, "truth", None)):
+
+        def lookup(tile: str, year: int) -> Path | None:
+            try:
+                return Path(truth.truth(tile, year))
+            except (KeyError, FileNotFoundError):
+                return None
+
+        return lookup
+    raise TypeError(
+        "truth must be a Dataset (with truth maps) or a mapping (tile, year) -> path, got "
+        f"{type(truth).__name__}."
+    )
+
+
+def _figure_png(draw: Callable[[Axes], Any], figsize: tuple[float, float]) -> str:
+    """Draw on a new figure (outside pyplot, so nothing lingers) and return base64 PNG."""
+    fig = Figure(figsize=figsize, dpi=100, layout="constrained")
+    try:
+        draw(fig.add_subplot())
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", facecolor="white", bbox_inches="tight")
+    finally:
+        fig.clear()
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class MapExplorer(widgets.VBox):
+    """An explorer of predicted maps; build it with :func:`map_explorer`.
+
+    Attributes
+    ----------
+    tile, year, product, class_code : ipywidgets widgets
+        The controls (a dropdown, a selection slider and two dropdowns).
+    output : ipywidgets.Output
+        Holds the current figure as a PNG (``output.outputs``).
+    redraws : int
+        How many figures have been drawn (the first when built).
+    """
+
+    def __init__(
+        self,
+        maps: pd.DataFrame,
+        classes: ClassTable | None = None,
+        *,
+        truth: Any = None,
+        product: str = "dominant_class",
+        tile: str | None = None,
+        year: int | None = None,
+        figsize: tuple[float, float] = (8.0, 5.5),
+    ) -> None:
+        self.maps = _check_maps(maps)
+        self.truth_path = _truth_lookup(truth)
+        self.figsize = figsize
+        self.redraws = 0
+        self._png: str | None = None
+        self.classes = classes if classes is not None else self._legend()
+        products = self._products()
+        if product not in products:
+            raise ValueError(
+                f"Unknown product {product!r}; these maps offer {list(products)}"
+                + ("" if truth is not None else " (pass truth= for 'truth' and 'errors')")
+                + "."
+            )
+        tiles = sorted(self.maps["tile"].unique())
+        years = sorted(self.maps["year"].unique().tolist())
+        self.tile = widgets.Dropdown(
+            options=tiles, value=_pick(tile, tiles, "tile"), description="Tile"
+        )
+        self.year = widgets.SelectionSlider(
+            options=years,
+            value=_pick(year, years, "year"),
+            description="Year",
+            continuous_update=False,
+        )
+        self.product = widgets.Dropdown(
+            options=[(label, key) for key, label in products.items()],
+            value=product,
+            description="Product",
+        )
+        codes = self._class_codes()
+        self.class_code = widgets.Dropdown(
+            options=[(self._class_label(c), c) for c in codes],
+            description="Class",
+            disabled=not codes,
+        )
+        self.output = widgets.Output()
+        for control in (self.tile, self.year, self.product, self.class_code):
+            control.observe(self._on_change, names="value")
+        super().__init__(
+            [
+                widgets.HBox([self.tile, self.year]),
+                widgets.HBox([self.product, self.class_code]),
+                self.output,
+            ]
+        )
+        self.redraw()
+
+    # -- what there is to show -----------------------------------------------------------
+    def _legend(self) -> ClassTable | None:
+        rows = self.maps[self.maps["product"] == "dominant_class"]
+        if rows.empty:
+            return None
+        legend = read_legend(rows["path"].iloc[0])
+        return ClassTable(
+            legend["code"].tolist(), legend["name"].tolist(), legend["colour"].tolist()
+        )
+
+    def _products(self) -> dict[str, str]:
+        present = set(self.maps["product"])
+        if self.truth_path is not None:
+            present.add("truth")
+            if "dominant_class" in present:
+                present.add("errors")
+        return {key: label for key, label in _PRODUCTS.items() if key in present}
+
+    def _class_codes(self) -> list[Hashable]:
+        per_class = self.maps[self.maps["class_code"].notna()]
+        return list(dict.fromkeys(per_class["class_code"].tolist()))
+
+    def _class_label(self, code: Hashable) -> str:
+        if self.classes is not None and code in self.classes:
+            return f"{code} {self.classes.name_of(code)}"
+        return str(code)
+
+    def _per_class(self, product: str) -> bool:
+        rows = self.maps[self.maps["product"] == product]
+        return bool(len(rows)) and bool(rows["class_code"].notna().all())
+
+    def _path(self, product: str, code: Hashable | None = None) -> Path | None:
+        maps = self.maps
+        rows = maps[
+            (maps["tile"] == self.tile.value)
+            & (maps["year"] == self.year.value)
+            & (maps["product"] == product)
+        ]
+        if code is not None and self._per_class(product):
+            rows = rows[rows["class_code"] == code]
+        return None if rows.empty else Path(rows["path"].iloc[0])
+
+    # -- drawing -------------------------------------------------------------------------
+    def _drawer(self) -> Callable[[Axes], Any]:
+        """A function that draws the current selection, or raises LookupError."""
+        product, code = self.product.value, self.class_code.value
+        tile, year = self.tile.value, self.year.value
+        where = f"tile {tile}, {year}"
+        truth = self.truth_path(tile, year) if self.truth_path is not None else None
+        if product in _TRUTH_PRODUCTS and truth is None:
+            raise LookupError(f"No reference (truth) map for {where}.")
+        if product == "truth":
+            return lambda ax: plotting.plot_class_map(truth, self.classes, ax=ax)
+        path = self._path("dominant_class" if product == "errors" else product, code)
+        if path is None:
+            raise LookupError(f"No {_PRODUCTS[product].lower()} map for {where}.")
+        if product == "errors":
+            return lambda ax: plotting.plot_error_map(path, truth, ax=ax)
+        if product == "dominant_class":
+            return lambda ax: plotting.plot_class_map(path, self.classes, ax=ax)
+        if product == "uncertainty":
+            return lambda ax: plotting.plot_uncertainty_map(path, ax=ax)
+        return lambda ax: plotting.plot_probability_map(path, ax=ax)
+
+    def redraw(self) -> None:
+        """Draw the current selection into :attr:`output` (replacing the last figure)."""
+        self.class_code.disabled = not self._per_class(self.product.value)
+        try:
+            self._png = _figure_png(self._drawer(), self.figsize)
+            output = {
+                "output_type": "display_data",
+                "data": {"image/png": self._png, "text/plain": "<Figure>"},
+                "metadata": {},
+            }
+        except LookupError as err:
+            self._png = None
+            output = {"output_type": "stream", "name": "stdout", "text": f"{err}\n"}
+        self.output.outputs = (output,)
+        self.redraws += 1
+        logger.debug("Map explorer redraw %d", self.redraws)
+
+    def _on_change(self, change: Mapping[str, Any]) -> None:
+        if change["owner"] is self.class_code and not self._per_class(self.product.value):
+            return  # the class does not change what is shown
+        self.redraw()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # The widget where a front end shows widgets; the current figure as a static
+        # image where it does not (an executed notebook on GitHub, nbviewer without state).
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        if self._png is not None:
+            bundle["image/png"] = self._png
+        return bundle
+
+
+def _pick(value: Any, options: list, label: str) -> Any:
+    if value is None:
+        return options[-1] if label == "year" else options[0]
+    value = int(value) if label == "year" else str(value)
+    if value not in options:
+        raise ValueError(f"Unknown {label} {value!r}; the maps have {label}s {options}.")
+    return value
+
+
+def map_explorer(
+    maps: pd.DataFrame,
+    classes: ClassTable | None = None,
+    *,
+    truth: Any = None,
+    product: str = "dominant_class",
+    tile: str | None = None,
+    year: int | None = None,
+) -> MapExplorer:
+    """An interactive explorer of predicted maps: tile, year, product and class.
+
+    The figure redraws when a control changes. The explorer draws its first figure
+    when built, so it also works headless (papermill): the executed notebook shows
+    that figure as a static image.
+
+    Parameters
+    ----------
+    maps : pandas.DataFrame
+        The table returned by :func:`odse_tutorial.prediction.predict_maps` (columns
+        ``tile``, ``year``, ``product``, ``class_code``, ``path``).
+    classes : ClassTable, optional
+        Names and colours; defaults to the legend stored in ``dominant_class.tif``.
+    truth : Dataset or mapping, optional
+        Reference maps: a Dataset with truth maps (the simulated data) or a mapping
+        ``(tile, year) -> path``. Adds the products "Reference land cover" and
+        "Errors".
+    product : str, default "dominant_class"
+        The product shown first: ``"dominant_class"``, ``"probability"``,
+        ``"dominant_probability"``, ``"uncertainty"``, ``"truth"`` or ``"errors"``.
+    tile, year : optional
+        The tile and year shown first (default: the first tile, the last year).
+
+    Returns
+    -------
+    MapExplorer
+        An :class:`ipywidgets.VBox`; display it (last line of a cell).
+
+    Raises
+    ------
+    ValueError
+        An empty ``maps`` table, or an unknown product, tile or year.
+    KeyError
+        ``maps`` lacks columns of the ``predict_maps`` table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> maps = pd.DataFrame({"tile": ["9529"], "year": [2018], "product": ["dominant_class"],
+    ...                      "class_code": [None], "path": [data.truth("9529", 2018)]})
+    >>> explorer = map_explorer(maps, data.classes)
+    >>> explorer.redraws, explorer.output.outputs[0]["output_type"]
+    (1, 'display_data')
+    """
+    return MapExplorer(maps, classes, truth=truth, product=product, tile=tile, year=year)

@@ -1,0 +1,438 @@
+"""Figures: what they show (legends, masks, labels, numbers), not how they look."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from matplotlib.colors import to_hex
+from sklearn.tree import DecisionTreeClassifier
+
+from odse_tutorial import plotting
+from odse_tutorial.classes import ClassTable
+from odse_tutorial.evaluation import accuracy_report
+from odse_tutorial.model_selection import block_cv, random_cv
+from odse_tutorial.prediction import predict_map
+
+plt.switch_backend("Agg")  # figures are drawn without a display
+
+ORIGIN = Affine(30, 0, 4_300_800, 0, -30, 2_810_880)
+CLASSES = ClassTable([211, 231, 311], ["Arable land", "Pastures", "Forest"])
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def write_raster(path, array, *, nodata=0, tags=None, transform=ORIGIN, crs="EPSG:3035"):
+    """A single-band GeoTIFF with optional tags (``classes`` as JSON)."""
+    array = np.asarray(array)
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=array.shape[1],
+        height=array.shape[0],
+        count=1,
+        dtype=array.dtype.name,
+        nodata=nodata,
+        crs=crs,
+        transform=transform,
+    ) as dst:
+        dst.write(array, 1)
+        if tags:
+            dst.update_tags(**{k: json.dumps(v) for k, v in tags.items()})
+    return path
+
+
+def legend_texts(legend):
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def labels(table, codes):
+    return [f"{c} {table.name_of(c)}" for c in codes]
+
+
+@pytest.fixture(scope="module")
+def predicted(tmp_path_factory, simulated):
+    """Maps of a small tree for tile 9530 in 2018 (border and cloud nodata) and 2000."""
+    folder = tmp_path_factory.mktemp("maps")
+    names = ["nir_summer", "swir1_summer"]
+    products = {}
+    for year in (2000, 2018):
+        layers = {n: simulated.layers("9530", year)[n] for n in names}
+        if year == 2000:
+            with (
+                rasterio.open(layers["nir_summer"]) as a,
+                rasterio.open(layers["swir1_summer"]) as b,
+                rasterio.open(simulated.truth("9530", year)) as t,
+            ):
+                X = np.column_stack([a.read(1).ravel(), b.read(1).ravel()])[::7]
+                y = t.read(1).ravel()[::7]
+            keep = (X != 255).all(axis=1) & (y != 0)
+            model = DecisionTreeClassifier(max_depth=4, random_state=0)
+            model.fit(pd.DataFrame(X[keep], columns=names), y[keep])
+        products[year] = predict_map(
+            model,
+            layers,
+            folder / str(year),
+            classes=simulated.classes,
+            progress=False,
+            tags={"tile": "9530", "year": year},
+        )
+    return products
+
+
+# -- style -----------------------------------------------------------------------------------
+def test_use_style_sets_the_tutorial_look():
+    with mpl.rc_context():
+        plotting.use_style()
+        assert mpl.rcParams["figure.dpi"] == 100
+        assert mpl.rcParams["image.interpolation"] == "nearest"
+        assert to_hex(mpl.rcParams["axes.prop_cycle"].by_key()["color"][0]) == "#0072b2"
+
+
+# -- class maps ------------------------------------------------------------------------------
+def test_class_map_legend_lists_the_classes_present_and_masks_nodata(simulated):
+    path = simulated.truth("9530", 2018)
+    with rasterio.open(path) as src:
+        values = src.read(1)
+    ax = plotting.plot_class_map(path, simulated.classes)
+    present = sorted(set(np.unique(values).tolist()) - {0})
+    assert legend_texts(ax.get_legend()) == [*labels(simulated.classes, present), "no data"]
+    image = ax.images[0].get_array()
+    assert np.array_equal(np.ma.getmaskarray(image), values == 0)
+    assert ax.get_title() == "Reference land cover, tile 9530, 2018"
+    assert ax.get_xlabel() == "Easting (km, EPSG:3035)"
+    assert ax.get_ylabel() == "Northing (km, EPSG:3035)"
+    assert ax.images[0].get_extent() == pytest.approx([4308.48, 4316.16, 2803.2, 2810.88])
+
+
+def test_class_map_colours_come_from_the_class_table(simulated):
+    ax = plotting.plot_class_map(simulated.truth("9529", 2000), simulated.classes)
+    image = ax.images[0]
+    position = simulated.classes.index_of(312)
+    assert to_hex(image.cmap(image.norm(position))) == simulated.classes.colour_of(312)
+    patches = ax.get_legend().get_patches()
+    texts = legend_texts(ax.get_legend())
+    assert to_hex(patches[texts.index("312 Coniferous forest")].get_facecolor()) == "#00a600"
+
+
+def test_class_map_from_an_array_with_masked_nodata():
+    codes = np.ma.masked_equal([[211, 211, 0], [311, 311, 0]], 0)
+    ax = plotting.plot_class_map((codes, ORIGIN, "EPSG:3035"), CLASSES, title="Toy")
+    assert legend_texts(ax.get_legend()) == ["211 Arable land", "311 Forest", "no data"]
+    assert np.ma.getmaskarray(ax.images[0].get_array())[:, 2].all()
+    assert ax.get_title() == "Toy"
+    with pytest.raises(KeyError, match="512"):
+        plotting.plot_class_map((np.array([[211, 512]]), ORIGIN), CLASSES)
+
+
+def test_class_map_reads_string_codes_from_the_raster_legend(tmp_path):
+    legend = [
+        {"value": 1, "code": "crop", "name": "Cropland", "colour": "#ffff00"},
+        {"value": 2, "code": "wood", "name": "Woodland", "colour": "#008000"},
+    ]
+    path = write_raster(
+        tmp_path / "c.tif", np.array([[1, 2], [2, 0]], "uint16"), tags={"classes": legend}
+    )
+    ax = plotting.plot_class_map(path, legend=True)
+    assert legend_texts(ax.get_legend()) == ["crop Cropland", "wood Woodland", "no data"]
+    with pytest.raises(ValueError, match="pixel value"):
+        bad = write_raster(
+            tmp_path / "bad.tif", np.array([[3]], "uint16"), tags={"classes": legend}
+        )
+        plotting.plot_class_map(bad)
+
+
+def test_class_map_of_a_prediction(predicted, simulated):
+    path = predicted[2018].dominant_class
+    ax = plotting.plot_class_map(path)
+    with rasterio.open(path) as src:
+        present = sorted(set(np.unique(src.read(1)).tolist()) - {0})
+    assert legend_texts(ax.get_legend())[:-1] == labels(simulated.classes, present)
+    assert ax.get_title() == "Dominant class, tile 9530, 2018"
+
+
+def test_class_maps_share_one_legend(simulated):
+    paths = {year: simulated.truth("9529", year) for year in (2000, 2018)}
+    fig = plotting.plot_class_maps(paths, simulated.classes, ncols=3, suptitle="Tile 9529")
+    assert [ax.get_title() for ax in fig.axes] == ["2000", "2018"]
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert len(fig.legends) == 1
+    present = set()
+    for path in paths.values():
+        with rasterio.open(path) as src:
+            present |= set(np.unique(src.read(1)).tolist()) - {0}
+    codes = [c for c in simulated.classes.codes if c in present]
+    assert legend_texts(fig.legends[0]) == labels(simulated.classes, codes)
+    with pytest.raises(ValueError, match="titles"):
+        plotting.plot_class_maps(list(paths.values()), titles=["one"])
+
+
+# -- percent maps and composites -------------------------------------------------------------
+def test_probability_map_has_a_percent_colour_bar_and_masks_nodata(predicted):
+    path = predicted[2018].probability[312]
+    ax = plotting.plot_probability_map(path)
+    image = ax.images[0]
+    assert image.colorbar.ax.get_ylabel() == "Probability (%)"
+    assert image.get_clim() == (0, 100)
+    with rasterio.open(path) as src:
+        raw = src.read(1)
+    assert np.array_equal(np.ma.getmaskarray(image.get_array()), raw == 255)
+    assert (raw == 255).any()
+    assert ax.get_title() == "Probability of 312 Coniferous forest, tile 9530, 2018"
+
+
+def test_uncertainty_map_has_its_own_colour_map_and_unit(predicted):
+    ax = plotting.plot_uncertainty_map(predicted[2018].uncertainty)
+    assert ax.images[0].get_cmap().name.startswith("magma")
+    assert ax.images[0].colorbar.ax.get_ylabel() == "Uncertainty (%)"
+    assert ax.get_title().startswith("Uncertainty (normalized entropy)")
+
+
+def test_percent_map_refuses_a_class_map(simulated):
+    with pytest.raises(ValueError, match="plot_class_map"):
+        plotting.plot_probability_map(simulated.truth("9529", 2000))
+
+
+def test_large_rasters_are_shown_decimated(tmp_path, monkeypatch):
+    monkeypatch.setattr(plotting, "MAX_DISPLAY_SIZE", 50)
+    path = write_raster(tmp_path / "p.tif", np.full((60, 200), 40, "uint8"), nodata=255)
+    ax = plotting.plot_probability_map(path)
+    assert ax.images[0].get_array().shape == (15, 50)
+    assert ax.images[0].get_extent() == pytest.approx([4300.8, 4306.8, 2809.08, 2810.88])
+
+
+def test_composite_is_false_colour_with_transparent_nodata(simulated):
+    layers = simulated.layers("9530", 2018)
+    ax = plotting.plot_composite(layers)
+    rgba = ax.images[0].get_array()
+    assert rgba.shape == (256, 256, 4)
+    nodata = np.zeros((256, 256), bool)
+    for band in ("swir1", "nir", "red"):
+        with rasterio.open(layers[f"{band}_summer"]) as src:
+            nodata |= src.read(1) == 255
+    assert nodata.any()
+    assert np.array_equal(rgba[..., 3] == 0, nodata)
+    assert rgba[..., :3].min() >= 0 and rgba[..., :3].max() <= 1
+    assert ax.get_title() == "False colour (R = swir1, G = nir, B = red), summer 2018"
+
+
+def test_composite_falls_back_to_greyscale_and_names_missing_layers(simulated):
+    full = simulated.layers("9529", 2012)
+    layers = {"ndvi_summer": full["nir_summer"], "swir1_summer": full["swir1_summer"]}
+    ax = plotting.plot_composite(layers)
+    rgba = ax.images[0].get_array()
+    assert np.array_equal(rgba[..., 0], rgba[..., 1])
+    assert ax.get_title().startswith("ndvi_summer (greyscale)")
+    with pytest.raises(KeyError, match="available layers.*ndvi_summer"):
+        plotting.plot_composite(layers, bands=("swir1", "nir", "red"))
+
+
+# -- samples and folds -----------------------------------------------------------------------
+def test_samples_are_coloured_by_class_without_touching_the_frame(simulated):
+    samples = simulated.samples
+    samples = samples[samples.tile_id == "9529"]
+    before = samples.copy()
+    ax = plotting.plot_samples(samples, simulated.classes, background=simulated.truth("9529", 2018))
+    pd.testing.assert_frame_equal(samples, before)
+    points = ax.collections[0]
+    first = samples["lc_code"].iloc[0]
+    assert to_hex(points.get_facecolors()[0]) == simulated.classes.colour_of(first)
+    texts = legend_texts(ax.get_legend())
+    assert set(labels(simulated.classes, samples["lc_code"].unique())) <= set(texts)
+    assert ax.get_title() == f"{len(samples):,} samples"
+    with pytest.raises(KeyError, match="lc_kode"):
+        plotting.plot_samples(samples, column="lc_kode")
+
+
+def test_cv_folds_show_each_samples_test_fold(simulated):
+    samples = simulated.samples
+    ax = plotting.plot_cv_folds(samples, block_cv(samples, 1920, n_splits=4))
+    texts = legend_texts(ax.get_legend())
+    assert [t.split(" (")[0] for t in texts] == ["fold 0", "fold 1", "fold 2", "fold 3"]
+    counts = [int(t.split("(")[1].split()[0].replace(",", "")) for t in texts]
+    assert sum(counts) == len(samples)
+    assert ax.get_title() == "Test folds of SpatialKFold (4 folds)"
+    with pytest.raises(ValueError, match="y="):
+        plotting.plot_cv_folds(samples, random_cv(3))
+    ax = plotting.plot_cv_folds(samples, random_cv(3), y=samples["lc_code"])
+    assert len(ax.get_legend().get_texts()) == 3
+
+
+# -- accuracy --------------------------------------------------------------------------------
+@pytest.fixture
+def report():
+    y_true = [211] * 5 + [231] * 4 + [311] * 3
+    y_pred = [211, 211, 211, 231, 311, 231, 231, 211, 231, 311, 311, 311]
+    return accuracy_report(y_true, y_pred, classes=CLASSES)
+
+
+def test_confusion_matrix_annotations_are_the_counts(report):
+    ax = plotting.plot_confusion_matrix(report)
+    counts = report.confusion.to_numpy()
+    assert [t.get_text() for t in ax.texts] == [str(int(v)) for v in counts.ravel()]
+    assert [t.get_text() for t in ax.get_yticklabels()] == CLASSES.labels()
+    assert [t.get_text() for t in ax.get_xticklabels()] == CLASSES.labels()
+    assert ax.get_ylabel() == "Reference class"
+    assert "Map" in ax.get_xlabel()
+    assert ax.images[0].colorbar.ax.get_ylabel() == "Samples"
+
+
+def test_confusion_matrix_normalised_by_row(report):
+    ax = plotting.plot_confusion_matrix(report.confusion_table(), normalize="true")
+    shares = ax.images[0].get_array()
+    np.testing.assert_allclose(shares.sum(axis=1), 100)
+    assert ax.texts[0].get_text() == "60"  # 3 of 5 arable samples
+    assert "%" in ax.images[0].colorbar.ax.get_ylabel()
+    with pytest.raises(ValueError, match="normalize"):
+        plotting.plot_confusion_matrix(report, normalize="all")
+
+
+def test_per_class_accuracy_bars_are_users_and_producers(report):
+    ax = plotting.plot_per_class_accuracy(report)
+    widths = [p.get_width() for p in ax.patches]
+    expected = report.per_class[["users_accuracy", "producers_accuracy"]].to_numpy().T.ravel()
+    np.testing.assert_allclose(widths, 100 * expected)
+    texts = " ".join(legend_texts(ax.get_legend()))
+    assert "Users' accuracy = precision" in texts and "Producer's accuracy = recall" in texts
+    assert ax.get_xlabel() == "Accuracy (%)"
+
+
+def test_reliability_bins_and_calibration_error_by_hand():
+    proba = [[0.92, 0.08], [0.85, 0.15], [0.28, 0.72], [0.45, 0.55]]
+    y_true = [1, 2, 2, 1]  # right, wrong, right, wrong
+    table = plotting.reliability_table(y_true, proba, [1, 2], n_bins=10)
+    full = table[table.n_samples > 0]
+    assert full.index.tolist() == [5, 7, 8, 9]
+    np.testing.assert_allclose(full.mean_confidence, [0.55, 0.72, 0.85, 0.92])
+    np.testing.assert_allclose(full.accuracy, [0, 1, 0, 1])
+    ece = plotting.expected_calibration_error(y_true, proba, [1, 2], n_bins=10)
+    assert ece == pytest.approx((0.08 + 0.85 + 0.28 + 0.55) / 4)
+    two = plotting.reliability_table(y_true, proba, [1, 2], n_bins=2)
+    assert two.n_samples.tolist() == [0, 4]
+    assert plotting.reliability_table([1], [[0.5, 0.5]], [1, 2], n_bins=2).n_samples[0] == 1
+    ax = plotting.plot_reliability_diagram(y_true, proba, [1, 2], n_bins=2)
+    assert ax.get_title() == "Reliability diagram: expected calibration error 26.0 %"
+    x, y = ax.lines[1].get_data()
+    np.testing.assert_allclose(x, [76.0])
+    np.testing.assert_allclose(y, [50.0])
+    with pytest.raises(ValueError, match="one column per class"):
+        plotting.reliability_table(y_true, proba, [1, 2, 3])
+
+
+def test_feature_importance_shows_the_top_features_in_order():
+    names = ["red_summer", "nir_spring", "elevation", "swir1_winter"]
+    ax = plotting.plot_feature_importance(pd.Series([0.1, 0.4, 0.3, 0.2], index=names), top=3)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "nir_spring",
+        "elevation",
+        "swir1_winter",
+    ]
+    assert ax.get_title() == "Feature importance (top 3 of 4)"
+    assert "static (terrain)" in legend_texts(ax.get_legend())
+    result = SimpleNamespace(importances_mean=np.array([0.2, 0.1]), importances_std=[0.01, 0.02])
+    ax = plotting.plot_feature_importance(result, ["a", "b"])
+    assert "shuffled" in ax.get_xlabel()
+    with pytest.raises(ValueError, match="feature names"):
+        plotting.plot_feature_importance([0.1, 0.2], ["a"])
+
+
+def test_model_comparison_one_panel_per_metric():
+    table = pd.DataFrame(
+        {"overall_accuracy": [0.8, 0.9], "log_loss": [0.5, 0.7]}, index=["rf", "ensemble"]
+    )
+    fig = plotting.plot_model_comparison(table, ["overall_accuracy", "log_loss"])
+    accuracy, loss = fig.axes
+    assert loss.get_xlabel() == "Log loss (lower is better)"
+    dark = [to_hex(p.get_facecolor()) == "#0072b2" for p in accuracy.patches]
+    assert dark == [False, True]
+    assert [to_hex(p.get_facecolor()) == "#0072b2" for p in loss.patches] == [True, False]
+    with pytest.raises(KeyError, match="kappa"):
+        plotting.plot_model_comparison(table, ["kappa"])
+
+
+# -- change and errors -----------------------------------------------------------------------
+@pytest.fixture
+def two_years(tmp_path):
+    before = np.array([[211, 211, 231], [311, 311, 0]], "uint16")
+    after_codes = np.array([[211, 231, 231], [211, 311, 311]])
+    # The later map stores positions + 1 with a legend, as prediction does for string codes.
+    legend = [
+        {"value": i + 1, "code": c.code, "name": c.name, "colour": c.colour}
+        for i, c in enumerate(CLASSES)
+    ]
+    position = {c: i + 1 for i, c in enumerate(CLASSES.codes)}
+    after = np.vectorize(position.get)(after_codes).astype("uint16")
+    return (
+        write_raster(tmp_path / "landcover_2000.tif", before),
+        write_raster(tmp_path / "landcover_2018.tif", after, tags={"classes": legend}),
+    )
+
+
+def test_change_matrix_is_a_from_to_table_in_hectares(two_years):
+    table = plotting.change_matrix(*two_years, CLASSES)
+    assert table.index.name == "from" and table.columns.name == "to"
+    assert table.index.tolist() == CLASSES.labels()
+    expected = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1]]) * 0.09  # 30 m pixels: 0.09 ha
+    np.testing.assert_allclose(table.to_numpy(), expected)
+    assert plotting.change_matrix(*two_years, unit="pixels").to_numpy().sum() == 5
+    with pytest.raises(ValueError, match="unit"):
+        plotting.change_matrix(*two_years, unit="acres")
+
+
+def test_change_matrix_of_the_bundled_truth_sums_to_the_valid_area(simulated):
+    before, after = simulated.truth("9530", 2000), simulated.truth("9530", 2018)
+    with rasterio.open(before) as a, rasterio.open(after) as b:
+        valid = int(((a.read(1) != 0) & (b.read(1) != 0)).sum())
+    table = plotting.change_matrix(before, after, simulated.classes, unit="km2")
+    assert table.to_numpy().sum() == pytest.approx(valid * 900 / 1e6)
+    assert table.to_numpy().trace() < table.to_numpy().sum()  # some land changed
+
+
+def test_plot_change_colours_changed_pixels_by_their_new_class(two_years):
+    ax = plotting.plot_change(*two_years, CLASSES)
+    assert legend_texts(ax.get_legend()) == [
+        "unchanged",
+        "211 Arable land",
+        "231 Pastures",
+        "no data",
+    ]
+    shown = ax.images[0].get_array()
+    unchanged = len(CLASSES)
+    assert shown.tolist() == [[unchanged, 1, unchanged], [0, unchanged, None]]
+    assert ax.get_title() == "Land-cover change 2000 → 2018: 40.0 % of pixels changed"
+
+
+def test_error_rate_by_uncertainty_by_hand(tmp_path, two_years):
+    before, after = two_years
+    uncertainty = np.array([[5, 95, 15], [100, 12, 50]], "uint8")
+    path = write_raster(tmp_path / "uncertainty.tif", uncertainty, nodata=255)
+    table = plotting.error_rate_by_uncertainty(path, after, before, n_bins=2)
+    # Valid pixels: all but the nodata one of `before`; wrong: (0, 1) at 95 % and (1, 0) at 100 %.
+    assert table.n_pixels.tolist() == [3, 2]
+    assert table.n_errors.tolist() == [0, 2]
+    assert table.error_rate.tolist() == [0.0, 1.0]
+    ax = plotting.plot_uncertainty_vs_error(path, after, before, n_bins=2)
+    assert ax.get_xlabel() == "Uncertainty (%)"
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), [0, 100])
+    ax = plotting.plot_error_map(after, before)
+    assert ax.get_title() == "Map errors: 40.0 % of pixels"
+
+
+def test_maps_draw_on_a_given_axes(simulated):
+    fig, axes = plt.subplots(1, 2)
+    truth = simulated.truth("9529", 2018)
+    assert plotting.plot_class_map(truth, ax=axes[0]) is axes[0]
+    assert plotting.plot_change(truth, truth, ax=axes[1]) is axes[1]
+    assert legend_texts(axes[1].get_legend())[:1] == ["unchanged"]

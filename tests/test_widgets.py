@@ -1,0 +1,135 @@
+"""The map explorer builds, redraws on every change and runs without a front end."""
+
+from __future__ import annotations
+
+import base64
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from sklearn.tree import DecisionTreeClassifier
+
+from odse_tutorial.prediction import predict_map
+from odse_tutorial.widgets import MapExplorer, map_explorer
+
+plt.switch_backend("Agg")  # figures are drawn without a display
+
+PNG_MAGIC = b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def maps(tmp_path_factory, simulated):
+    """A predict_maps-like table: tile 9529, years 2012 and 2018, from a small tree."""
+    folder = tmp_path_factory.mktemp("maps")
+    names = ["nir_summer", "swir1_summer"]
+    layers = {year: {n: simulated.layers("9529", year)[n] for n in names} for year in (2012, 2018)}
+    with (
+        rasterio.open(layers[2012]["nir_summer"]) as a,
+        rasterio.open(layers[2012]["swir1_summer"]) as b,
+        rasterio.open(simulated.truth("9529", 2012)) as t,
+    ):
+        X = np.column_stack([a.read(1).ravel(), b.read(1).ravel()])[::11]
+        y = t.read(1).ravel()[::11]
+    keep = (X != 255).all(axis=1) & (y != 0)
+    model = DecisionTreeClassifier(max_depth=3, random_state=0)
+    model.fit(pd.DataFrame(X[keep], columns=names), y[keep])
+    frames = []
+    for year, year_layers in layers.items():
+        products = predict_map(
+            model, year_layers, folder / str(year), progress=False, classes=simulated.classes
+        )
+        frame = products.to_frame()
+        frame.insert(0, "year", year)
+        frame.insert(0, "tile", "9529")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def png_of(explorer):
+    (output,) = explorer.output.outputs
+    assert output["output_type"] == "display_data"
+    return base64.b64decode(output["data"]["image/png"])
+
+
+def test_explorer_builds_and_renders_once(maps, simulated):
+    explorer = map_explorer(maps, simulated.classes)
+    assert isinstance(explorer, MapExplorer)
+    assert explorer.redraws == 1
+    assert png_of(explorer).startswith(PNG_MAGIC)
+    assert explorer.year.value == 2018 and explorer.tile.value == "9529"
+    assert explorer.class_code.disabled  # the dominant class is not per class
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_MAGIC)
+    assert plt.get_fignums() == []  # no figure left behind in pyplot
+
+
+def test_changing_a_control_redraws(maps, simulated):
+    explorer = map_explorer(maps, simulated.classes)
+    first = png_of(explorer)
+    explorer.year.value = 2012
+    assert explorer.redraws == 2
+    assert png_of(explorer) != first
+    explorer.class_code.value = 312  # not shown by the dominant class: no redraw
+    assert explorer.redraws == 2
+    explorer.product.value = "probability"
+    assert not explorer.class_code.disabled
+    probability_312 = png_of(explorer)
+    explorer.class_code.value = 231
+    assert explorer.redraws == 4
+    assert png_of(explorer) != probability_312
+
+
+def test_class_menu_lists_codes_and_names(maps, simulated):
+    explorer = map_explorer(maps, product="probability")  # names from the map's legend
+    label, code = explorer.class_code.options[0]
+    assert (label, code) == (f"{code} {simulated.classes.name_of(code)}", code)
+    assert isinstance(code, int)
+
+
+def test_truth_adds_reference_and_error_products(maps, simulated):
+    explorer = map_explorer(maps, simulated.classes, truth=simulated, product="errors")
+    assert [key for _, key in explorer.product.options] == [
+        "dominant_class",
+        "probability",
+        "dominant_probability",
+        "uncertainty",
+        "truth",
+        "errors",
+    ]
+    assert png_of(explorer).startswith(PNG_MAGIC)
+    explorer.product.value = "truth"
+    assert png_of(explorer).startswith(PNG_MAGIC)
+
+
+def test_missing_map_shows_a_message_not_an_error(maps, simulated):
+    some = maps[~((maps["year"] == 2012) & (maps["product"] == "uncertainty"))]
+    explorer = map_explorer(some, simulated.classes, product="uncertainty")
+    explorer.year.value = 2012
+    (output,) = explorer.output.outputs
+    assert output["output_type"] == "stream"
+    assert "No uncertainty map for tile 9529, 2012" in output["text"]
+    assert "image/png" not in explorer._repr_mimebundle_()
+
+
+def test_invalid_inputs_give_clear_errors(maps, simulated):
+    with pytest.raises(ValueError, match="empty"):
+        map_explorer(maps.iloc[:0], simulated.classes)
+    with pytest.raises(KeyError, match="path"):
+        map_explorer(maps.drop(columns="path"), simulated.classes)
+    with pytest.raises(ValueError, match="Unknown product 'landcover'"):
+        map_explorer(maps, simulated.classes, product="landcover")
+    with pytest.raises(ValueError, match="truth="):
+        map_explorer(maps, simulated.classes, product="errors")
+    with pytest.raises(ValueError, match="Unknown year 1999"):
+        map_explorer(maps, simulated.classes, year=1999)
+    with pytest.raises(TypeError, match="truth"):
+        map_explorer(maps, simulated.classes, truth="truth.tif")
+
+
+def test_caller_table_is_not_changed(maps, simulated):
+    before = maps.copy()
+    map_explorer(maps, simulated.classes)
+    pd.testing.assert_frame_equal(maps, before)

@@ -420,3 +420,20 @@ def test_mixed_label_types_are_an_error(data):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_proba_and_uncertainty_in_one_pass_equal_the_separate_methods():
+    X, y = make_classification(
+        n_samples=120, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
+    ensemble = StackingEnsemble(
+        [
+            ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+            ("logit", LogisticRegression(max_iter=500)),
+        ],
+        cv=3,
+        random_state=0,
+    ).fit(X, y)
+    proba, uncertainty = ensemble.predict_proba_and_uncertainty(X)
+    np.testing.assert_array_equal(proba, ensemble.predict_proba(X))
+    np.testing.assert_array_equal(uncertainty, ensemble.predict_uncertainty(X))

@@ -10,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: tutorial test lint benchmarks data clean
+.PHONY: tutorial test lint benchmarks data notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ lint: $(VENV)/.installed
 benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_predict.py --size 1000
 	$(BIN)/python benchmarks/bench_notebooks.py
+
+# Rebuild notebooks/*.ipynb (without outputs) from their sources in notebooks/src/.
+notebooks: $(VENV)/.installed
+	for src in notebooks/src/*.py; do \
+		$(BIN)/jupytext --to ipynb --output notebooks/$$(basename $$src .py).ipynb $$src; \
+	done
 
 # Regenerate the bundled dataset (it is committed; a test checks it is reproducible).
 data: $(VENV)/.installed

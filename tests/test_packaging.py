@@ -72,3 +72,43 @@ def test_ci_runs_the_readme_test_command():
 def test_package_is_imported_from_an_install_not_a_path_hack():
     for notebook in (ROOT / "notebooks").glob("*.ipynb"):
         assert "sys.path" not in notebook.read_text(), notebook.name
+
+
+def test_notebooks_match_their_sources():
+    """notebooks/src/*.py are the sources; the .ipynb must be rebuilt (make notebooks)."""
+    import json
+
+    import jupytext
+
+    sources = sorted((ROOT / "notebooks" / "src").glob("*.py"))
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [p.stem for p in sources] == [p.stem for p in notebooks]
+    for source, notebook in zip(sources, notebooks, strict=True):
+        expected = jupytext.read(source)
+        committed = json.loads(notebook.read_text())
+
+        def cells(cells_):
+            return [(c["cell_type"], "".join(c["source"]), c.get("metadata", {}).get("tags", []))
+                    for c in cells_]  # fmt: skip
+
+        assert cells(committed["cells"]) == cells(expected.cells), f"run `make notebooks` ({notebook.name})"
+
+
+def test_notebooks_are_committed_without_outputs_and_with_parameters():
+    import json
+
+    for notebook in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+        cells = json.loads(notebook.read_text())["cells"]
+        assert not any(c.get("outputs") for c in cells if c["cell_type"] == "code"), notebook.name
+        tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, notebook.name
+        source = "".join(tagged[0]["source"])
+        for name in ("dataset", "output_dir", "n_jobs"):
+            assert f"{name} = " in source, (notebook.name, name)
+        # The fixed skeleton of every notebook.
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        for heading in ("## Learning objectives", "## Prerequisites", "## Imports", "## Exercises",
+                        "## Key points", "## What's next", "## References"):
+            assert heading in text, (notebook.name, heading)
+        solutions = [c for c in cells if "solution" in c.get("metadata", {}).get("tags", [])]
+        assert len(solutions) >= 2, notebook.name

@@ -1,0 +1,390 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. Land-cover maps with a Random Forest
+#
+# We map land cover for several years at once from Landsat seasonal composites and
+# terrain. Samples (points whose land cover is known) are overlaid on the rasters of
+# **their own survey year**, a Random Forest learns how each class looks through the
+# seasons, and the trained model paints a map for every year. Before trusting the maps,
+# we measure how accurate they are, honestly: with **spatially blocked
+# cross-validation**.
+#
+# This is the first of four notebooks that re-create the hands-on of the 2021 Open Data
+# Science Europe workshop *Spatiotemporal machine learning in Python*.
+#
+# ## Learning objectives
+#
+# After this notebook you can
+#
+# 1. describe a space-time dataset: samples with a survey date, static and per-year layers;
+# 2. overlay samples on the layers of their own year and explain why that matters;
+# 3. train a scikit-learn Random Forest on land-cover samples, with sample weights;
+# 4. explain why random cross-validation is optimistic for samples revisited across years,
+#    and validate with spatial blocks instead;
+# 5. read an accuracy report in the field's words: overall, users' and producer's accuracy;
+# 6. predict land-cover maps for every year and look at land-cover change.
+#
+# ## Prerequisites
+#
+# | concept | importance | notes |
+# | --- | --- | --- |
+# | Python, pandas, NumPy | necessary | indexing, data frames |
+# | scikit-learn `fit` / `predict` | necessary | [Getting started](https://scikit-learn.org/stable/getting_started.html) |
+# | Raster and vector data, coordinate reference systems | helpful | [rasterio](https://rasterio.readthedocs.io), [GeoPandas](https://geopandas.org) |
+# | Decision trees, Random Forests | helpful | [scikit-learn user guide](https://scikit-learn.org/stable/modules/ensemble.html#forest) |
+#
+# **Time to learn**: about 40 minutes. **Runs** in about a minute on one CPU.
+
+# %% [markdown]
+# ## Parameters
+#
+# Change these to use your own data (a folder laid out as described in
+# `odse_tutorial/datasets.py`) or the real Netherlands Landsat dataset.
+
+# %% tags=["parameters"]
+dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
+output_dir = "outputs/01_random_forest"  # maps, metrics.json and the model go here
+n_jobs = 1  # CPU cores for training and prediction (mybinder.org has 1)
+random_state = 0  # fixes every random choice: same run, same numbers, same maps
+min_class_samples = 10  # classes with fewer samples cannot be cross-validated
+
+# %% [markdown]
+# ## Imports
+
+# %%
+import logging
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+from sklearn.ensemble import RandomForestClassifier
+
+from odse_tutorial import plotting
+from odse_tutorial.datasets import load_dataset, survey_year
+from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy
+from odse_tutorial.labels import drop_rare_classes
+from odse_tutorial.model_selection import block_cv, fold_overlap, nested_cross_validate, random_cv
+from odse_tutorial.overlay import overlay_samples
+from odse_tutorial.persistence import save_model
+from odse_tutorial.prediction import predict_maps
+from odse_tutorial.tutorial import write_metrics
+from odse_tutorial.widgets import map_explorer
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+plotting.use_style()
+output_dir = Path(output_dir)
+output_dir.mkdir(parents=True, exist_ok=True)
+
+# %% [markdown]
+# ## 1. The data
+#
+# A dataset has three parts: **samples** (points with a land-cover class and a survey
+# date), **raster layers** per tile (static layers such as elevation, valid in every year,
+# and per-year layers such as the summer near-infrared composite of 2015), and a **class
+# table** (codes, names, colours).
+
+# %%
+ds = load_dataset(dataset)
+print(ds)
+print(ds.description)
+for note in ds.notes:
+    print("Note:", note)
+cols = ds.columns
+samples = ds.samples
+samples.head()
+
+# %% [markdown]
+# How many samples per tile and year, and per class? Some years have many samples (the
+# field-survey years), and the classes are far from balanced: that is normal for land
+# cover, and it matters for validation.
+
+# %%
+ds.summary()
+
+# %% [markdown]
+# Each year has four seasonal composites of several bands. The layer names, such as
+# `nir_summer`, are the feature names of the model. Here is a false-colour view of one
+# year (short-wave infrared, near infrared and red as red, green and blue: vegetation is
+# green, bare soil and built-up land pink or brown, water dark), with the samples of that
+# year on top.
+
+# %%
+tile, year = ds.tiles[0], ds.years[-1]
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+plotting.plot_composite(ds.layers(tile, year), ax=axes[0], title=f"Tile {tile}, summer {year}")
+in_view = samples[survey_year(samples, cols.date) == year]
+if cols.tile:
+    in_view = in_view[in_view[cols.tile] == tile]
+plotting.plot_samples(in_view, ds.classes, column=cols.class_code, ax=axes[1],
+                      title=f"Samples surveyed in {year}")
+plt.show()
+
+# %% [markdown]
+# ## 2. Space-time overlay: each sample reads its own year
+#
+# Land cover changes: a forest clear-cut in 2010 is shrubland in 2012. A sample surveyed
+# in 2012 must therefore be described by the **2012** composites, and static layers
+# (elevation, slope) by the same values in every year. `overlay_samples` does exactly this
+# and reports the samples it could not use (outside every tile, or on a cloud gap).
+
+# %%
+table, overlay_report = overlay_samples(ds)
+print(overlay_report)
+features = list(ds.feature_names)
+print(f"{len(features)} features:", ", ".join(features[:6]), "...")
+table[[cols.class_code, "year", *features[:4], features[-1]]].head()
+
+# %% [markdown]
+# Classes with very few samples cannot be cross-validated (some folds would have none
+# of them). We drop them, and say so.
+
+# %%
+keep, class_counts = drop_rare_classes(table[cols.class_code], min_count=min_class_samples)
+table = table[keep]
+display(class_counts)
+classes = ds.classes.subset(sorted(table[cols.class_code].unique()))
+
+X = table[features]
+y = table[cols.class_code]
+weights = table[cols.weight] if cols.weight else None
+print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
+
+# %% [markdown]
+# ## 3. The model
+#
+# A Random Forest: many decision trees, each grown on a bootstrap sample of the training
+# data and a random subset of features at each split; the forest votes. It needs little
+# tuning and copes with correlated features, which is why it is the workhorse of
+# land-cover mapping. We give each sample a **weight**: its confidence (field survey
+# points count more than points read from a generalised map).
+
+# %%
+model = RandomForestClassifier(
+    n_estimators=100,
+    min_samples_leaf=2,
+    n_jobs=n_jobs,
+    random_state=random_state,
+)
+model
+
+# %% [markdown]
+# ## 4. Honest validation: random versus spatially blocked folds
+#
+# Cross-validation trains on some folds and tests on the one left out. With **random
+# folds**, a location surveyed in 2012 can be in the training folds while the same location
+# surveyed in 2015 is in the test fold: the model is tested on a place it has already
+# seen. Neighbouring points also look alike (spatial autocorrelation). Both make the score
+# optimistic.
+#
+# **Blocked folds** put whole square blocks of land in one fold, so that every test point
+# is far from the training points, and all surveys of a location sit in the same fold.
+
+# %%
+block_size = ds.cv_block_size or 2000
+cv_blocked = block_cv(table, block_size=block_size, n_splits=5, random_state=random_state,
+                      location_column=cols.location)
+cv_random = random_cv(n_splits=5, random_state=random_state)
+
+fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+plotting.plot_cv_folds(table, cv_random, X, y=y, ax=axes[0], title="Random folds")
+plotting.plot_cv_folds(table, cv_blocked, X, ax=axes[1],
+                       title=f"Blocked folds ({block_size / 1000:g} km blocks)")
+plt.show()
+
+if cols.location:
+    print("Locations in both a training and a test fold:")
+    print("  random folds :", fold_overlap(cv_random, X, table[cols.location], y=y))
+    print("  blocked folds:", fold_overlap(cv_blocked, X, table[cols.location]))
+
+# %% [markdown]
+# Now the same model, validated both ways. `nested_cross_validate` fits a fresh copy of the
+# model on each training part and predicts the left-out fold, so every sample gets an
+# out-of-fold prediction.
+
+# %%
+results = {}
+for name, cv in [("random folds", cv_random), ("blocked folds", cv_blocked)]:
+    results[name] = nested_cross_validate(model, X, y, cv=cv, sample_weight=weights)
+reports = {
+    name: accuracy_report(r.y_true, r.y_pred, r.y_proba, classes=classes,
+                          proba_classes=r.classes_)
+    for name, r in results.items()
+}
+compare_models(reports)[["overall_accuracy", "kappa", "f1_weighted"]].round(3)
+
+# %% [markdown]
+# Random folds report a higher accuracy than blocked folds. The blocked estimate is the one
+# we report: it does not credit the model for recognising places it was trained on. (In
+# notebook 4 we check both against the true accuracy of the maps, which only simulated
+# data can give.)
+#
+# ## 5. The accuracy report
+#
+# In the field's words:
+#
+# - **overall accuracy**: the share of samples classified correctly;
+# - **users' accuracy** of a class (= precision): of the samples *mapped* as that class,
+#   the share that really are; what a map user cares about;
+# - **producer's accuracy** (= recall): of the samples that really *are* that class, the
+#   share mapped as such; what the map producer cares about;
+# - **kappa** and **F1** (the harmonic mean of users' and producer's accuracy).
+
+# %%
+report = reports["blocked folds"]
+report
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1.2, 1]})
+plotting.plot_confusion_matrix(report, ax=axes[0], title="Confusion matrix (blocked CV)")
+plotting.plot_per_class_accuracy(report, ax=axes[1])
+plt.show()
+
+# %% [markdown]
+# Which classes get confused? Look along a row: the samples of one reference class and
+# where the model put them. Classes that differ only in how dense or tall the vegetation
+# is (heath, grassland, shrub, pasture) are mixed up most.
+#
+# ## 6. Maps for every year
+#
+# The model we map with is trained on **all** samples (cross-validation only measured how
+# good such a model is). `predict_maps` reads the layers of each tile and year window by
+# window, so memory stays small whatever the size of the rasters, and writes
+# Cloud-Optimized GeoTIFFs: one probability layer per class, the dominant class and its
+# probability. Nodata pixels (cloud gaps, outside the study area) stay nodata.
+
+# %%
+model.fit(X, y, sample_weight=weights)
+maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
+maps.head()
+
+# %%
+dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+for tile in ds.tiles:
+    plotting.plot_class_maps(
+        {year: dominant[(tile, year)] for year in ds.years},
+        classes,
+        suptitle=f"Dominant land-cover class, tile {tile}",
+    )
+    plt.show()
+
+# %% [markdown]
+# ### Land-cover change
+#
+# Because every year is mapped with the same model, maps of two years can be compared.
+# Pixels that changed are coloured by their new class; the table counts hectares from each
+# class (rows) to each class (columns). Some change is real (clear-cuts, new housing,
+# fields switching between crops and grass), some is classification error in either year:
+# a change map is only as good as the two maps behind it.
+
+# %%
+first, last = ds.years[0], ds.years[-1]
+tile = ds.tiles[0]
+plotting.plot_change(dominant[(tile, first)], dominant[(tile, last)], classes,
+                     title=f"Land-cover change {first}-{last}, tile {tile}")
+plt.show()
+plotting.change_matrix(dominant[(tile, first)], dominant[(tile, last)], classes).round(0)
+
+# %% [markdown]
+# ### Explore the maps
+#
+# Move the slider through the years and pick a tile and a product.
+
+# %%
+map_explorer(maps, classes)
+
+# %% [markdown]
+# ## 7. Save the results
+#
+# The model is saved with its class table and feature names, so that it can predict maps
+# again later; `metrics.json` keeps the headline numbers; the out-of-fold predictions are
+# kept for the comparison in notebook 4.
+
+# %%
+save_model(output_dir / "model.joblib", model, classes=classes, feature_names=features)
+results["blocked folds"].to_frame().to_csv(output_dir / "cv_predictions.csv")
+extra = {"overall_accuracy_random_cv": reports["random folds"].summary["overall_accuracy"]}
+if ds.has_truth:
+    truth_report = map_accuracy(
+        [dominant[(t, y_)] for t in ds.tiles for y_ in ds.years],
+        [ds.truth(t, y_) for t in ds.tiles for y_ in ds.years],
+        classes=ds.classes,
+    )
+    extra["true_map_accuracy"] = truth_report.summary["overall_accuracy"]
+write_metrics(
+    output_dir,
+    notebook="01_random_forest",
+    dataset=ds.name,
+    cv=f"{cv_blocked!r}: 5 folds of {block_size:g} m blocks, locations kept together",
+    report=report,
+    maps=maps,
+    **extra,
+)
+print((output_dir / "metrics.json").read_text())
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** How does the size of the blocks change the blocked-CV estimate? Try
+# blocks half and twice as large. Why does the estimate go down as blocks grow?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution: larger blocks put test points farther from training points.
+for size in (block_size / 2, block_size * 2):
+    cv = block_cv(table, block_size=size, n_splits=5, random_state=random_state,
+                  location_column=cols.location)
+    r = nested_cross_validate(model, X, y, cv=cv, sample_weight=weights, progress=False)
+    print(f"blocks of {size / 1000:g} km: overall accuracy {r.overall_accuracy:.3f}")
+# The farther a test point is from training data, the more the model must extrapolate:
+# accuracy drops. Choose blocks about as large as the distance over which your map will
+# have to extrapolate (or the range of spatial autocorrelation of the residuals).
+
+# %% [markdown]
+# **Exercise 2.** Which layers does the forest rely on most? Plot the 10 most important
+# features (`model.feature_importances_`). Are they from one season?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution
+plotting.plot_feature_importance(model.feature_importances_, features, top=10)
+plt.show()
+# Impurity-based importances favour features with many distinct values and share
+# importance among correlated features; `sklearn.inspection.permutation_importance`
+# on held-out data is a more reliable (and slower) alternative.
+
+# %% [markdown]
+# ## Key points
+#
+# - A space-time sample reads the layers of **its own survey year**; static layers are the
+#   same every year.
+# - Random cross-validation is optimistic when locations are revisited across years and
+#   neighbours look alike; **blocked** folds keep whole blocks and locations together.
+# - Users' accuracy = precision (the map user's view), producer's accuracy = recall (the
+#   producer's view).
+# - The mapping model is trained on all samples; cross-validation only estimates how
+#   accurate it is.
+# - Maps are predicted window by window into Cloud-Optimized GeoTIFFs; nodata stays nodata.
+#
+# ## What's next
+#
+# [Notebook 2](02_tuned_random_forest.ipynb) tunes the Random Forest's hyperparameters, and
+# shows how to do that without fooling yourself: tuning **inside** the cross-validation.
+#
+# ## References
+#
+# - Breiman, L. (2001). Random forests. *Machine Learning*, 45, 5-32.
+# - Roberts, D. R. et al. (2017). Cross-validation strategies for data with temporal,
+#   spatial, hierarchical, or phylogenetic structure. *Ecography*, 40, 913-929.
+# - Ploton, P. et al. (2020). Spatial validation reveals poor predictive performance of
+#   large-scale ecological mapping models. *Nature Communications*, 11, 4540.
+# - Olofsson, P. et al. (2014). Good practices for estimating area and assessing accuracy
+#   of land change. *Remote Sensing of Environment*, 148, 42-57.
+# - Witjes, M. et al. (2022). A spatiotemporal ensemble machine learning framework for
+#   generating land use/land cover time-series maps for Europe (2000-2019) based on LUCAS,
+#   CORINE and GLAD Landsat. *PeerJ*, 10, e13573.

@@ -1,0 +1,306 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Tuning the Random Forest, without fooling yourself
+#
+# A Random Forest has settings that are not learned from the data: how many features each
+# split may look at, how small a leaf may get, how many trees to grow. These are
+# **hyperparameters**. Searching for good values can improve a model, and it can also fool
+# you: the score of the best of many tries, on the folds used to pick it, is optimistic.
+# The cure is **nested cross-validation**: tune inside each training part, score on the
+# outer fold that tuning never saw.
+#
+# ## Learning objectives
+#
+# 1. name the hyperparameters of a Random Forest that matter most;
+# 2. tune them with `RandomizedSearchCV` over spatially blocked folds;
+# 3. explain why `best_score_` is not the accuracy of the tuned model;
+# 4. measure the accuracy of the tuned model with nested cross-validation;
+# 5. judge whether tuning was worth its cost, on identical folds.
+#
+# ## Prerequisites
+#
+# | concept | importance | notes |
+# | --- | --- | --- |
+# | [Notebook 1](01_random_forest.ipynb) | necessary | data, overlay, blocked CV, accuracy report |
+# | Hyperparameter search in scikit-learn | helpful | [Tuning the hyper-parameters](https://scikit-learn.org/stable/modules/grid_search.html) |
+#
+# **Time to learn**: about 30 minutes. **Runs** in about a minute on one CPU.
+
+# %% tags=["parameters"]
+dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
+output_dir = "outputs/02_tuned_random_forest"
+n_jobs = 1
+random_state = 0
+min_class_samples = 10
+n_iter = 6  # hyperparameter combinations tried by the random search
+
+# %% [markdown]
+# ## Imports
+
+# %%
+import logging
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+from scipy.stats import randint
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import RandomizedSearchCV
+
+from odse_tutorial import plotting
+from odse_tutorial.datasets import load_dataset
+from odse_tutorial.evaluation import accuracy_report, compare_models
+from odse_tutorial.model_selection import block_cv, nested_cross_validate
+from odse_tutorial.persistence import save_model
+from odse_tutorial.prediction import predict_maps
+from odse_tutorial.tutorial import training_data, write_metrics
+from odse_tutorial.widgets import map_explorer
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+plotting.use_style()
+output_dir = Path(output_dir)
+output_dir.mkdir(parents=True, exist_ok=True)
+
+# %% [markdown]
+# ## 1. The data, as in notebook 1
+#
+# `training_data` repeats the steps of notebook 1: overlay every sample on the layers of
+# its survey year, then drop classes too rare to cross-validate.
+
+# %%
+ds = load_dataset(dataset)
+data = training_data(ds, min_class_samples=min_class_samples)
+print(data.overlay_report)
+X, y, weights, classes = data.X, data.y, data.weights, data.classes
+print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
+
+block_size = ds.cv_block_size or 2000
+outer_cv = block_cv(data.table, block_size=block_size, n_splits=5, random_state=random_state,
+                    location_column=ds.columns.location)
+outer_cv
+
+# %% [markdown]
+# ## 2. Which hyperparameters?
+#
+# - `max_features`: how many features each split may choose from. Fewer makes the trees
+#   more different from each other (good for the vote), too few makes each tree weak.
+# - `min_samples_leaf`: the smallest leaf. Larger leaves smooth the decision (and the
+#   probabilities), smaller leaves fit the training data more closely.
+# - `max_samples`: the share of samples drawn for each tree.
+# - `n_estimators`: more trees never hurt accuracy, only time; it is not worth tuning. We
+#   use 50 trees while searching, to keep it fast.
+#
+# A random search draws `n_iter` combinations from these distributions. With few
+# combinations it usually finds settings as good as a full grid, at a fraction of the cost.
+
+# %%
+search_space = {
+    "max_features": [0.1, 0.2, 0.35, 0.5],
+    "min_samples_leaf": randint(1, 9),
+    "max_samples": [0.5, 0.8, None],
+}
+inner_cv = block_cv(data.table, block_size=block_size, n_splits=3, random_state=random_state + 1,
+                    location_column=ds.columns.location)
+search = RandomizedSearchCV(
+    RandomForestClassifier(n_estimators=50, n_jobs=n_jobs, random_state=random_state),
+    search_space,
+    n_iter=n_iter,
+    cv=inner_cv,
+    scoring="f1_weighted",
+    random_state=random_state,
+)
+search
+
+# %% [markdown]
+# The inner folds are **blocked** too: tuning on random folds would favour settings that
+# memorise places, the very thing blocked validation guards against.
+#
+# ## 3. The trap: `best_score_`
+#
+# Fit the search once on all samples, and look at the best score it reports.
+
+# %%
+start = time.perf_counter()
+search.fit(X, y, sample_weight=weights)
+search_seconds = time.perf_counter() - start
+print(f"search took {search_seconds:.1f} s")
+print("best parameters:", search.best_params_)
+print(f"best_score_ (weighted F1 on the folds used for choosing): {search.best_score_:.3f}")
+trials = pd.DataFrame(search.cv_results_)
+trials[["params", "mean_test_score", "std_test_score", "rank_test_score"]].sort_values(
+    "rank_test_score"
+)
+
+# %% [markdown]
+# `best_score_` is the **highest** of several noisy scores, measured on the same folds that
+# chose it. Picking the maximum of noisy numbers favours lucky ones, so it over-estimates
+# how well the chosen settings will do on new data: a winner's curse.
+#
+# ## 4. Nested cross-validation: the honest score
+#
+# `nested_cross_validate` runs the *whole search* inside each of the 5 outer training parts
+# (the search itself splits that part into 3 inner folds) and scores the tuned model on the
+# outer fold. The search never sees the outer test fold.
+
+# %%
+nested = nested_cross_validate(search, X, y, cv=outer_cv, sample_weight=weights)
+tuned_report = accuracy_report(nested.y_true, nested.y_pred, nested.y_proba, classes=classes,
+                               proba_classes=nested.classes_)
+nested.folds[["fold", "n_train", "n_test", "fit_seconds", "overall_accuracy", "best_params"]]
+
+# %% [markdown]
+# Did each outer fold pick the same settings? If the best settings change from fold to
+# fold, the choice is not very stable, and probably not very important.
+#
+# ## 5. Was tuning worth it?
+#
+# Compare the tuned forest with the untuned forest of notebook 1 on the **identical** outer
+# folds.
+
+# %%
+default_model = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jobs,
+                                       random_state=random_state)
+default = nested_cross_validate(default_model, X, y, cv=outer_cv, sample_weight=weights)
+default_report = accuracy_report(default.y_true, default.y_pred, default.y_proba,
+                                 classes=classes, proba_classes=default.classes_)
+comparison = compare_models(
+    {"Random Forest (default)": default_report, "Random Forest (tuned)": tuned_report},
+    extra={
+        "Random Forest (default)": {"cv_seconds": default.fit_seconds},
+        "Random Forest (tuned)": {"cv_seconds": nested.fit_seconds},
+    },
+)
+comparison["best_score_ (optimistic)"] = [None, search.best_score_]
+gain = tuned_report.summary["f1_weighted"] - default_report.summary["f1_weighted"]
+spread = nested.folds["overall_accuracy"].std()
+print(f"Tuning changed the weighted F1 by {gain:+.3f}; the outer folds' accuracy varies by "
+      f"{spread:.3f} (standard deviation). Tuning cost {nested.fit_seconds / default.fit_seconds:.0f}x "
+      "the time.")
+comparison[["overall_accuracy", "f1_weighted", "log_loss", "cv_seconds",
+            "best_score_ (optimistic)"]].round(3)
+
+# %%
+plotting.plot_model_comparison(comparison, metrics=("overall_accuracy", "f1_weighted"))
+plt.show()
+
+# %% [markdown]
+# Read the table from left to right: the tuned forest's nested score against the default
+# forest's, the cost of each, and the `best_score_` the search claimed. Random Forests are
+# known to work well with their default settings; the fold-to-fold spread of the scores
+# (the per-fold table above) shows how much of a difference is noise. Tuning pays off more
+# for models with more sensitive settings (gradient boosting, neural networks: notebook 4).
+#
+# ## 6. Maps with the tuned model
+#
+# The search already refitted the best settings on all samples (`best_estimator_`). For
+# the maps we grow the full 100 trees with those settings.
+
+# %%
+model = RandomForestClassifier(n_estimators=100, n_jobs=n_jobs, random_state=random_state,
+                               **search.best_params_)
+model.fit(X, y, sample_weight=weights)
+maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
+dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+tile = ds.tiles[0]
+plotting.plot_class_maps({year: dominant[(tile, year)] for year in ds.years}, classes,
+                         suptitle=f"Tuned Random Forest: dominant class, tile {tile}")
+plt.show()
+
+# %%
+map_explorer(maps, classes)
+
+# %% [markdown]
+# ## 7. Save the results
+
+# %%
+save_model(output_dir / "model.joblib", model, classes=classes, feature_names=list(X.columns),
+           metadata={"best_params": search.best_params_})
+nested.to_frame().to_csv(output_dir / "cv_predictions.csv")
+write_metrics(
+    output_dir,
+    notebook="02_tuned_random_forest",
+    dataset=ds.name,
+    cv=f"nested: outer {outer_cv!r}, inner 3 blocked folds; {n_iter} random settings",
+    report=tuned_report,
+    maps=maps,
+    best_params=search.best_params_,
+    best_score_inner=search.best_score_,
+    default_overall_accuracy=default_report.summary["overall_accuracy"],
+    search_seconds=search_seconds,
+)
+print((output_dir / "metrics.json").read_text())
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Tune for a different goal: the quality of the probabilities (log loss,
+# notebook 3) instead of weighted F1. Careful: with blocked folds, a rare class can be
+# missing from an inner test fold, and scikit-learn's `"neg_log_loss"` scorer then fails
+# (every score becomes NaN). Build the scorer with the full list of classes. Do the best
+# settings change?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution
+from sklearn.metrics import log_loss, make_scorer  # noqa: E402
+
+log_loss_scorer = make_scorer(log_loss, greater_is_better=False,
+                              response_method="predict_proba", labels=sorted(y.unique()))
+search_ll = RandomizedSearchCV(search.estimator, search_space, n_iter=4, cv=inner_cv,
+                               scoring=log_loss_scorer, random_state=random_state)
+search_ll.fit(X, y, sample_weight=weights)
+print("best for log loss:", search_ll.best_params_, f"(log loss {-search_ll.best_score_:.3f})")
+print("best for F1      :", search.best_params_)
+# Probabilities and hard classes can prefer different settings: tune for the use of the map.
+
+# %% [markdown]
+# **Exercise 2.** `HalvingRandomSearchCV` tries many settings on few samples and keeps the
+# best third for the next round with more samples. Try it with `n_candidates=9`. Is it
+# faster than the random search, and is its best score comparable?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401, E402
+from sklearn.model_selection import HalvingRandomSearchCV  # noqa: E402
+
+halving = HalvingRandomSearchCV(search.estimator, search_space, n_candidates=9, factor=3,
+                                cv=inner_cv, scoring="f1_weighted", random_state=random_state)
+start = time.perf_counter()
+halving.fit(X, y, sample_weight=weights)
+print(f"halving: {time.perf_counter() - start:.1f} s, best {halving.best_score_:.3f}",
+      halving.best_params_)
+print(f"random : {search_seconds:.1f} s, best {search.best_score_:.3f}", search.best_params_)
+# The halving search's best score comes from its last round only (the most samples but
+# fewer candidates): the two best scores are not measured on the same footing.
+
+# %% [markdown]
+# ## Key points
+#
+# - Hyperparameters are chosen, not learned; a search tries several and keeps the best.
+# - `best_score_` is optimistic: it is the maximum of noisy scores on the folds that chose it.
+# - **Nested** cross-validation tunes inside each outer training part and scores on the outer
+#   fold: the score of the *tuning procedure*, which is what you will use.
+# - Tune on blocked inner folds, for the same reason you validate on blocked folds.
+# - Random Forests gain little from tuning; compare costs and gains on identical folds.
+#
+# ## What's next
+#
+# [Notebook 3](03_probabilistic_random_forest.ipynb) looks at the forest's class
+# **probabilities**: how to score them, whether they can be trusted, and how to map them.
+#
+# ## References
+#
+# - Bergstra, J. & Bengio, Y. (2012). Random search for hyper-parameter optimization.
+#   *Journal of Machine Learning Research*, 13, 281-305.
+# - Cawley, G. C. & Talbot, N. L. C. (2010). On over-fitting in model selection and
+#   subsequent selection bias in performance evaluation. *JMLR*, 11, 2079-2107.
+# - Probst, P., Wright, M. N. & Boulesteix, A.-L. (2019). Hyperparameters and tuning
+#   strategies for random forest. *WIREs Data Mining and Knowledge Discovery*, 9, e1301.

@@ -1,0 +1,96 @@
+"""Execute every tutorial notebook with papermill and check what it wrote.
+
+The notebooks run in order, each with its default parameters and only ``output_dir``
+redirected, into sibling folders (as ``make tutorial`` does), so that notebook 4 can
+reuse the results of notebooks 1-3. A failing cell fails the test with the cell's error.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rasterio
+
+from odse_tutorial.datasets import load_dataset
+from odse_tutorial.tutorial import find_notebooks, run_notebook
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
+NOTEBOOKS = find_notebooks()
+EXPECTED = ["01_random_forest", "02_tuned_random_forest", "03_probabilistic_random_forest",
+            "04_ensemble"]  # fmt: skip
+
+
+def test_the_four_notebooks_exist_in_order():
+    assert [nb.stem for nb in NOTEBOOKS] == EXPECTED
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """Run all notebooks once; map notebook name -> its output folder."""
+    root = tmp_path_factory.mktemp("tutorial")
+    return {nb.stem: run_notebook(nb, root) for nb in NOTEBOOKS}
+
+
+def _metrics(folder):
+    return json.loads((folder / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_metrics_are_sane(executed, name):
+    ds = load_dataset("simulated")
+    metrics = _metrics(executed[name])
+    assert metrics["notebook"] == name
+    assert metrics["dataset"] == "simulated"
+    assert "blocked" in metrics["cv"] or "SpatialKFold" in metrics["cv"]
+    # All samples that survive the overlay, and every class (none is rarer than 10).
+    assert 0.9 * len(ds.samples) < metrics["n_samples"] <= len(ds.samples)
+    assert metrics["n_classes"] == len(ds.classes)
+    # Far better than the majority class, and not suspiciously perfect.
+    majority = ds.samples[ds.columns.class_code].value_counts(normalize=True).iloc[0]
+    assert majority + 0.3 < metrics["overall_accuracy"] < 0.97
+    assert 0.5 < metrics["f1_weighted"] < 0.97
+    assert metrics["log_loss"] is None or 0.1 < metrics["log_loss"] < 2.0
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebook_maps_are_valid_rasters(executed, name):
+    ds = load_dataset("simulated")
+    metrics = _metrics(executed[name])
+    maps = [executed[name] / p for p in metrics["maps"]]
+    assert maps and all(p.exists() for p in maps)
+    dominant = [p for p in maps if p.name == "dominant_class.tif"]
+    assert len(dominant) == len(ds.tiles) * len(ds.years)
+    for path in dominant:
+        tile, year = path.parent.parent.name, int(path.parent.name)
+        with rasterio.open(path) as src, rasterio.open(ds.layers(tile, year)["red_summer"]) as ref:
+            assert src.crs == ref.crs and src.transform == ref.transform
+            assert src.nodata == 0
+            values = src.read(1)
+            nodata_in = ref.read(1) == ref.nodata
+            assert (values[nodata_in] == 0).all()  # nodata stays nodata
+            assert set(np.unique(values[values > 0])) <= set(ds.classes.codes)
+            assert src.colormap(1)[231][:3] == (230, 230, 77)
+    probability = [p for p in maps if p.parent == dominant[0].parent and p.name.startswith("probability_")]
+    assert len(probability) == len(ds.classes)
+    stack = np.stack([rasterio.open(p).read(1).astype(int) for p in probability])
+    valid = stack[0] != 255
+    assert (stack[:, valid].sum(axis=0) == 100).all()
+
+
+def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
+    metrics = _metrics(executed["04_ensemble"])
+    assert any("uncertainty_" in p for p in metrics["maps"])
+    assert set(metrics["comparison"]) == {
+        "1. Random Forest", "2. tuned Random Forest", "3. probabilistic Random Forest",
+        "4. ensemble (RF + HGB + MLP)",
+    }
+    truth = metrics["cv_estimates_vs_truth"]
+    assert all(0.5 < row["true map accuracy"] <= 1 for row in truth.values())
+
+
+def test_executed_notebooks_are_saved(executed):
+    for name, folder in executed.items():
+        assert (folder / f"{name}.ipynb").exists()

@@ -206,15 +206,23 @@ def write_metrics(
         **extra,
     }
     path = output_dir / "metrics.json"
+    text = json.dumps(_plain(metrics), indent=2, allow_nan=False)
     with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, default=_json_default) + "\n")
+        tmp.write_text(text + "\n")
     return path
 
 
-def _json_default(value: Any) -> Any:
+def _plain(value: Any) -> Any:
+    """JSON-ready values: numpy scalars to Python, NaN to None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

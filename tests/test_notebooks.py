@@ -8,6 +8,7 @@ reuse the results of notebooks 1-3. A failing cell fails the test with the cell'
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +95,42 @@ def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
 def test_executed_notebooks_are_saved(executed):
     for name, folder in executed.items():
         assert (folder / f"{name}.ipynb").exists()
+
+
+# -- the real Netherlands data, through the local mirror ------------------------------------
+MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nl-landsat"
+
+
+@pytest.fixture(scope="module")
+def executed_netherlands(tmp_path_factory):
+    if not MIRROR.is_dir():
+        pytest.skip(f"the Netherlands mirror {MIRROR} is absent (../shared is not checked out)")
+    root = tmp_path_factory.mktemp("tutorial-nl")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ODSE_NETHERLANDS_SOURCE", str(MIRROR))
+    patch.setenv("ODSE_DATA_CACHE", str(root / "cache"))
+    try:
+        return {nb.stem: run_notebook(nb, root, {"dataset": "netherlands"}) for nb in NOTEBOOKS}
+    finally:
+        patch.undo()
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_notebooks_run_on_the_netherlands_data(executed_netherlands, name):
+    metrics = _metrics(executed_netherlands[name])
+    assert metrics["dataset"] == "netherlands"
+    # 256 points, a few on nodata or in classes too rare for 5 blocked folds.
+    assert 150 < metrics["n_samples"] <= 256
+    assert 4 <= metrics["n_classes"] <= 10
+    assert 0.5 < metrics["overall_accuracy"] < 0.98
+    dominant = [executed_netherlands[name] / p for p in metrics["maps"] if p.endswith("dominant_class.tif")]
+    assert len(dominant) == 6  # one tile, 2015-2020
+    with rasterio.open(dominant[0]) as src:
+        legend_codes = {str(c) for c in json.loads(src.tags()["classes"]) for c in [c["code"]]}
+        assert legend_codes <= {"111", "112", "121", "142", "211", "231", "242", "243", "311",
+                                "312", "313", "324", "411", "512"}  # fmt: skip
+
+
+def test_metrics_files_are_strict_json(executed_netherlands):
+    for folder in executed_netherlands.values():
+        json.loads((folder / "metrics.json").read_text(), parse_constant=pytest.fail)

@@ -211,6 +211,16 @@ class RasterGrid:
         """The grid of an open rasterio dataset."""
         return cls(dataset.crs, dataset.transform, dataset.width, dataset.height)
 
+    @classmethod
+    def from_profile(cls, profile: Mapping[str, Any]) -> RasterGrid:
+        """The grid of a rasterio profile (``src.profile``): its CRS, transform and shape."""
+        missing = [k for k in ("crs", "transform", "width", "height") if k not in profile]
+        if missing:
+            raise KeyError(
+                f"The profile lacks {missing}; pass a rasterio profile such as src.profile."
+            )
+        return cls(profile["crs"], profile["transform"], profile["width"], profile["height"])
+
     def profile(self) -> dict[str, Any]:
         """The grid as rasterio profile keys (``crs``, ``transform``, ``width``, ``height``)."""
         return {
@@ -270,14 +280,14 @@ def read_grid(path: str | os.PathLike) -> RasterGrid:
         return RasterGrid.from_dataset(src)
 
 
-def check_same_grid(layers: Mapping[str, str | os.PathLike]) -> RasterGrid:
+def check_same_grid(layers: Mapping[str, Any]) -> RasterGrid:
     """Check that all layers share one grid (CRS, transform, shape) and return it.
 
     Parameters
     ----------
-    layers : mapping of str to path-like
-        Layer name -> raster path, for example ``Dataset.layers(tile, year)``. The
-        first layer is the reference.
+    layers : mapping of str to path-like, open rasterio dataset or RasterGrid
+        Layer name -> raster, for example ``Dataset.layers(tile, year)``. The first
+        layer is the reference.
 
     Returns
     -------
@@ -306,8 +316,9 @@ def check_same_grid(layers: Mapping[str, str | os.PathLike]) -> RasterGrid:
         raise ValueError("No layers given; pass a mapping of layer name -> raster path.")
     reference_name: str | None = None
     reference: RasterGrid | None = None
-    for name, path in layers.items():
-        grid = read_grid(path)
+    for name, layer in layers.items():
+        grid = _grid_of(layer)
+        path = getattr(layer, "name", layer)
         if reference is None:
             reference_name, reference = name, grid
             continue
@@ -317,10 +328,25 @@ def check_same_grid(layers: Mapping[str, str | os.PathLike]) -> RasterGrid:
                 f"Layer {name!r} ({path}) is not on the grid of layer {reference_name!r}: "
                 f"{difference}. All layers of a tile must share CRS, transform and shape; "
                 f"resample {name!r} onto the grid of {reference_name!r} first (for example "
-                f"`rio warp {Path(path).name} out.tif --like {Path(layers[reference_name]).name}`)."
+                f"`rio warp {_file_name(layer)} out.tif --like "
+                f"{_file_name(layers[reference_name])}`)."
             )
     assert reference is not None
     return reference
+
+
+def _grid_of(layer: Any) -> RasterGrid:
+    if isinstance(layer, RasterGrid):
+        return layer
+    if all(hasattr(layer, a) for a in ("crs", "transform", "width", "height")):
+        return RasterGrid.from_dataset(layer)
+    return read_grid(layer)
+
+
+def _file_name(layer: Any) -> str:
+    if isinstance(layer, RasterGrid):
+        return "LAYER.tif"
+    return Path(getattr(layer, "name", layer)).name
 
 
 # --------------------------------------------------------------------------------------
@@ -338,7 +364,15 @@ def _work_blocksize(size: int | None) -> int:
 
 
 def _tag_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, default=_json_scalar)
+
+
+def _json_scalar(value: Any) -> Any:
+    if isinstance(value, np.generic):  # numpy ints, floats, strings in tags
+        return value.item()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"Cannot store {value!r} ({type(value).__name__}) in raster metadata.")
 
 
 class CogWriter:
@@ -358,8 +392,9 @@ class CogWriter:
     ----------
     path : path-like
         Where the COG is written.
-    grid : RasterGrid
-        The grid of the output (CRS, transform, shape), usually the inputs' grid.
+    grid : RasterGrid or mapping
+        The grid of the output (CRS, transform, shape), usually the inputs' grid; a
+        rasterio profile of a reference raster (``src.profile``) works too.
     dtype : str or numpy dtype
         Data type of the bands, for example ``"uint8"``.
     nodata : int or float, optional
@@ -382,6 +417,9 @@ class CogWriter:
     window_size : int, optional
         Side of the windows the caller will write; the work file's tiles are chosen to
         divide it.
+    deflate_level : int, default 1
+        DEFLATE compression level, 1 (fastest) to 9. Level 1 writes probability maps
+        about twice as fast as GDAL's default 6, for files about 5 % larger.
 
     Examples
     --------
@@ -401,7 +439,7 @@ class CogWriter:
     def __init__(
         self,
         path: str | os.PathLike,
-        grid: RasterGrid,
+        grid: RasterGrid | Mapping[str, Any],
         *,
         dtype: str | np.dtype,
         nodata: float | None = None,
@@ -413,9 +451,10 @@ class CogWriter:
         units: Sequence[str] | None = None,
         overview_resampling: str = "nearest",
         window_size: int | None = None,
+        deflate_level: int = 1,
     ) -> None:
         self.path = Path(path)
-        self.grid = grid
+        self.grid = grid if isinstance(grid, RasterGrid) else RasterGrid.from_profile(grid)
         self.dtype = np.dtype(dtype)
         self.nodata = nodata
         self.count = int(count)
@@ -426,6 +465,9 @@ class CogWriter:
         self.units = tuple(units) if units is not None else None
         self.overview_resampling = overview_resampling
         self.window_size = window_size
+        if not 1 <= int(deflate_level) <= 9:
+            raise ValueError(f"deflate_level must be 1..9, got {deflate_level!r}.")
+        self.deflate_level = int(deflate_level)
         for label, values in (
             ("band_tags", self.band_tags),
             ("descriptions", self.descriptions),
@@ -468,7 +510,12 @@ class CogWriter:
                 BIGTIFF="IF_SAFER",
                 **self.grid.profile(),
             )
+            # Before any pixel: GDAL sets the palette interpretation only on a fresh file.
+            self._write_metadata()
         except BaseException:
+            if self._dataset is not None:
+                self._dataset.close()
+                self._dataset = None
             self._remove_work()
             raise
         return self
@@ -512,11 +559,8 @@ class CogWriter:
             return
         if self._dataset is None:
             raise RuntimeError("CogWriter.finish() is only available inside a `with` block.")
-        try:
-            self._write_metadata()
-        finally:
-            self._dataset.close()
-            self._dataset = None
+        self._dataset.close()
+        self._dataset = None
         self._convert()
         self._finished = True
 
@@ -553,6 +597,7 @@ class CogWriter:
             self.path,
             driver="COG",
             compress="DEFLATE",
+            level=self.deflate_level,
             blocksize=COG_BLOCKSIZE,
             overview_resampling=self.overview_resampling,
             BIGTIFF="IF_SAFER",
@@ -567,7 +612,9 @@ class CogWriter:
 
 
 @contextlib.contextmanager
-def write_cog(path: str | os.PathLike, grid: RasterGrid, **options: Any) -> Iterator[CogWriter]:
+def write_cog(
+    path: str | os.PathLike, grid: RasterGrid | Mapping[str, Any], **options: Any
+) -> Iterator[CogWriter]:
     """Write a COG window by window; it appears at ``path`` only when complete.
 
     A :class:`CogWriter` on the temporary path of
@@ -578,8 +625,8 @@ def write_cog(path: str | os.PathLike, grid: RasterGrid, **options: Any) -> Iter
     ----------
     path : path-like
         The final file name.
-    grid : RasterGrid
-        The output grid.
+    grid : RasterGrid or mapping
+        The output grid, or a reference raster's profile (``src.profile``).
     **options
         Keyword arguments of :class:`CogWriter` (``dtype``, ``nodata``, ``colormap``,
         ``tags``, ...).

@@ -9,6 +9,7 @@ import pytest
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
 from odse_tutorial.raster_io import (
@@ -151,6 +152,7 @@ def test_write_cog_is_a_cloud_optimized_geotiff_with_metadata(tmp_path):
         assert src.transform == TRANSFORM
         np.testing.assert_array_equal(src.read(1), data)
         assert src.colormap(1)[1] == (255, 255, 168, 255)
+        assert src.colorinterp[0] == ColorInterp.palette
         assert json.loads(src.tags()["classes"]) == legend
         assert src.tags(1)["class_code"] == "1"
         assert src.descriptions == ("Dominant class",)
@@ -170,6 +172,17 @@ def test_write_cog_builds_overviews_for_rasters_larger_than_a_tile(tmp_path):
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert src.block_shapes[0] == (512, 512)
         assert src.overviews(1) == [2, 4]  # until the overview fits in one tile
+
+
+def test_write_cog_takes_the_grid_from_a_reference_profile(tmp_path):
+    reference = _write(tmp_path / "reference.tif", shape=(20, 30))
+    with rasterio.open(reference) as src:
+        profile = src.profile
+    with write_cog(tmp_path / "out.tif", profile, dtype="uint8", nodata=255) as dst:
+        dst.write(np.ones((20, 30), "uint8"), Window(0, 0, 30, 20))
+    assert read_grid(tmp_path / "out.tif") == read_grid(reference)
+    with pytest.raises(KeyError, match="lacks \\['transform'\\]"):
+        RasterGrid.from_profile({"crs": "EPSG:3035", "width": 1, "height": 1})
 
 
 def test_write_cog_failure_leaves_old_file_untouched_and_no_partial_file(tmp_path):

@@ -922,7 +922,8 @@ def _predict_map(
                 total=len(windows),
                 desc=f"Predicting {out.name or out}",
                 unit="window",
-                disable=not progress,
+                # A bar for a single window says nothing: the tile-year bar is enough.
+                disable=not progress or len(windows) < 2,
                 leave=leave,
             )
         )

@@ -78,6 +78,8 @@ output_dir.mkdir(parents=True, exist_ok=True)
 
 # %%
 ds = load_dataset(dataset)
+for note in ds.notes:
+    print("Note:", note)
 data = training_data(ds, min_class_samples=min_class_samples)
 print(data.overlay_report)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
@@ -213,6 +215,10 @@ dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])
 tile = ds.tiles[0]
 plotting.plot_class_maps({year: dominant[(tile, year)] for year in ds.years}, classes,
                          suptitle=f"Tuned Random Forest: dominant class, tile {tile}")
+plt.show()
+first, last = ds.years[0], ds.years[-1]
+plotting.plot_change(dominant[(tile, first)], dominant[(tile, last)], classes,
+                     title=f"Land-cover change {first}-{last}, tile {tile}")
 plt.show()
 
 # %%

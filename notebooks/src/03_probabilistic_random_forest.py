@@ -76,6 +76,8 @@ output_dir.mkdir(parents=True, exist_ok=True)
 
 # %%
 ds = load_dataset(dataset)
+for note in ds.notes:
+    print("Note:", note)
 data = training_data(ds, min_class_samples=min_class_samples)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
 print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
@@ -205,7 +207,17 @@ plt.show()
 
 # %% [markdown]
 # Boundaries between patches, mixed pixels, and classes that look alike get low
-# probabilities and high uncertainty.
+# probabilities and high uncertainty. The dominant class of every year, and what changed
+# between the first and the last year:
+
+# %%
+dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+plotting.plot_class_maps({y_: dominant[(tile, y_)] for y_ in ds.years}, classes,
+                         suptitle=f"Dominant class, tile {tile}")
+plt.show()
+plotting.plot_change(dominant[(tile, ds.years[0])], dominant[(tile, year)], classes,
+                     title=f"Land-cover change {ds.years[0]}-{year}, tile {tile}")
+plt.show()
 #
 # ## 6. Is the model unsure where it is wrong?
 #

@@ -86,6 +86,8 @@ results_dir = Path(results_dir) if results_dir else output_dir.parent
 
 # %%
 ds = load_dataset(dataset)
+for note in ds.notes:
+    print("Note:", note)
 data = training_data(ds, min_class_samples=min_class_samples)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
 print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
@@ -194,11 +196,25 @@ paths = maps.set_index(["tile", "year", "product", "class_code"])["path"]
 tile, year = ds.tiles[0], ds.years[-1]
 top = list(y.value_counts().index[:3])  # the three most common classes
 
+dominant_by_year = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+plotting.plot_class_maps({y_: dominant_by_year[(tile, y_)] for y_ in ds.years}, classes,
+                         suptitle=f"Ensemble: dominant class, tile {tile}")
+plt.show()
+
+fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+plotting.plot_probability_map(paths[(tile, year, "dominant_probability", None)], ax=axes[0],
+                              title=f"Probability of the dominant class, {year}")
+plotting.plot_change(dominant_by_year[(tile, ds.years[0])], dominant_by_year[(tile, year)],
+                     classes, ax=axes[1], title=f"Land-cover change {ds.years[0]}-{year}")
+plt.show()
+
 fig, axes = plt.subplots(2, 3, figsize=(16, 10))
 for ax, code in zip(axes[0], top, strict=True):
-    plotting.plot_probability_map(paths[(tile, year, "probability", code)], ax=ax)
+    plotting.plot_probability_map(paths[(tile, year, "probability", code)], ax=ax,
+                                  title=f"Probability: {classes.name_of(code)}")
 for ax, code in zip(axes[1], top, strict=True):
-    plotting.plot_uncertainty_map(paths[(tile, year, "uncertainty", code)], ax=ax)
+    plotting.plot_uncertainty_map(paths[(tile, year, "uncertainty", code)], ax=ax,
+                                  title=f"Uncertainty: {classes.name_of(code)}")
 plt.show()
 
 # %% [markdown]

@@ -497,7 +497,10 @@ class StackingEnsemble(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        probas, index = self._base_probas(X)
+        return self._meta_proba(*self._base_probas(X))
+
+    def _meta_proba(self, probas: list[NDArray], index: pd.Index | None) -> NDArray[np.float64]:
+        """The meta-learner's probabilities from the base learners' probabilities."""
         meta_X = self._meta_input(np.hstack(probas), index)
         return _aligned_proba(self.final_estimator_, meta_X, self.classes_, _META_NAME)
 
@@ -552,9 +555,7 @@ class StackingEnsemble(ClassifierMixin, BaseEstimator):
         proba, uncertainty : ndarrays of shape (n_samples, n_classes)
         """
         probas, index = self._base_probas(X)
-        meta_X = self._meta_input(np.hstack(probas), index)
-        proba = _aligned_proba(self.final_estimator_, meta_X, self.classes_, _META_NAME)
-        return proba, np.std(np.stack(probas), axis=0)
+        return self._meta_proba(probas, index), np.std(np.stack(probas), axis=0)
 
 
 # -- helpers ----------------------------------------------------------------------------

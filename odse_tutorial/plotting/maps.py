@@ -1,0 +1,411 @@
+"""Raster maps: class maps, probability and uncertainty maps, false-colour composites."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import NDArray
+
+from odse_tutorial.classes import ClassTable
+from odse_tutorial.plotting._classes import (
+    _class_handles,
+    _draw_classes,
+    _read_class_layer,
+)
+from odse_tutorial.plotting._figures import (
+    _axes,
+    _legend_right,
+)
+from odse_tutorial.plotting._rasters import (
+    _finish_map,
+    _map_title,
+    _nodata_background,
+    _Raster,
+    _read_raster,
+    _when,
+)
+
+__all__ = [
+    "plot_class_map",
+    "plot_class_maps",
+    "plot_composite",
+    "plot_probability_map",
+    "plot_uncertainty_map",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def plot_class_map(
+    source: str | os.PathLike | tuple,
+    classes: ClassTable | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> Axes:
+    """Draw a land-cover (class) map with its class colours and legend.
+
+    Parameters
+    ----------
+    source : path-like or tuple
+        A class raster: ``dominant_class.tif`` of a prediction or a truth map. Its
+        ``classes`` tag says which class each pixel value is (the code itself, or the
+        position in the class table plus one for string codes). Or a tuple
+        ``(array, transform)`` or ``(array, transform, crs)`` whose array holds class
+        codes, masked (``numpy.ma``) where nodata.
+    classes : ClassTable, optional
+        Names and colours; defaults to the legend stored in the raster.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the product, tile and year.
+    legend : bool, default True
+        Add a legend of the classes present in the map (``"code name"``), and "no data"
+        when there are nodata pixels (drawn transparent, over a grey hatch).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> ax = plot_class_map(data.truth("9529", 2018), data.classes)
+    >>> ax.get_legend().get_texts()[0].get_text()
+    '112 Discontinuous urban fabric'
+    """
+    layer = _read_class_layer(source, classes)
+    ax = _axes(ax, (8.5, 5.5))
+    _draw_classes(ax, layer)
+    _finish_map(ax, layer.frame, layer.title if title is None else title)
+    if legend:
+        nodata = bool(np.ma.getmaskarray(layer.index).any())
+        _legend_right(ax, _class_handles(layer.table, layer.present(), nodata), "Land cover")
+    return ax
+
+
+def plot_class_maps(
+    paths: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike],
+    classes: ClassTable | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    ncols: int = 3,
+    suptitle: str | None = None,
+    panel_size: float = 3.2,
+) -> Figure:
+    """Small multiples of class maps (one per year, say) with one shared legend.
+
+    Parameters
+    ----------
+    paths : sequence of path-like, or mapping of str to path-like
+        The class rasters; a mapping's keys are the panel titles.
+    classes : ClassTable, optional
+        Names and colours; defaults to the legend stored in each raster.
+    titles : sequence of str, optional
+        One title per panel; defaults to the mapping's keys, else tile and year.
+    ncols : int, default 3
+        Panels per row.
+    suptitle : str, optional
+        A title over all panels.
+    panel_size : float, default 3.2
+        Width of a panel in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The legend lists the classes present in any panel.
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> fig = plot_class_maps({y: data.truth("9529", y) for y in (2000, 2018)}, data.classes)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['2000', '2018']
+    """
+    if isinstance(paths, Mapping):
+        titles = [str(k) for k in paths] if titles is None else titles
+        paths = list(paths.values())
+    paths = list(paths)
+    if not paths:
+        raise ValueError("No maps given; pass a list of class raster paths.")
+    if titles is not None and len(titles) != len(paths):
+        raise ValueError(f"Got {len(titles)} titles for {len(paths)} maps; give one per map.")
+    ncols = max(1, min(int(ncols), len(paths)))
+    nrows = math.ceil(len(paths) / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(panel_size * ncols + 3.0, panel_size * nrows + 0.6),
+        layout="constrained",
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
+    found: dict[Hashable, Any] = {}
+    nodata = False
+    for i, (ax, path) in enumerate(zip(axes.flat, paths, strict=False)):
+        layer = _read_class_layer(path, classes)
+        _draw_classes(ax, layer)
+        _finish_map(ax, layer.frame, layer.title if titles is None else titles[i])
+        nodata |= bool(np.ma.getmaskarray(layer.index).any())
+        for pos in sorted(layer.present()):
+            found.setdefault(layer.table[pos].code, layer.table[pos])
+    for ax in axes.flat[len(paths) :]:
+        ax.remove()
+    for ax in fig.axes:
+        ax.label_outer()
+    order = sorted(found, key=classes.index_of if classes is not None else None)
+    shown = ClassTable(order, [found[c].name for c in order], [found[c].colour for c in order])
+    fig.legend(
+        handles=_class_handles(shown, set(range(len(shown))), nodata),
+        title="Land cover",
+        loc="outside right upper",
+        alignment="left",
+    )
+    if suptitle:
+        fig.suptitle(suptitle, fontweight="bold")
+    return fig
+
+
+def _percent_title(raster: _Raster, what: str) -> str:
+    """What a percent map shows, from the tags that prediction writes."""
+    tags = raster.tags
+    product, code = tags.get("product"), tags.get("class_code")
+    cls = f"{code} {tags.get('class_name', '')}".strip()
+    if product == "probability" and code is not None:
+        return f"Probability of {cls}"
+    if product == "dominant_probability":
+        return "Probability of the dominant class"
+    if product == "uncertainty":
+        if code is None:
+            return "Uncertainty (normalized entropy)"
+        return f"Uncertainty of {cls} (SD of the base learners)"
+    return (raster.description or what).removesuffix(", percent")
+
+
+def _plot_percent_map(
+    path: str | os.PathLike, ax: Axes | None, title: str | None, cmap: str, what: str
+) -> Axes:
+    raster = _read_raster(path, resampling="average")
+    top = raster.data.max()
+    if top is not np.ma.masked and top > 100:
+        raise ValueError(
+            f"{raster.path} has values up to {top}, but a {what.lower()} map holds percent "
+            "(0-100). Is it a class map? Use plot_class_map for those."
+        )
+    ax = _axes(ax, (7.0, 5.5))
+    if np.ma.getmaskarray(raster.data).any():
+        _nodata_background(ax, raster.frame)
+    image = ax.imshow(
+        raster.data,
+        cmap=plt.get_cmap(cmap).with_extremes(bad=(0, 0, 0, 0)),
+        vmin=0,
+        vmax=100,
+        extent=raster.frame.extent,
+        interpolation="nearest",
+    )
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.85, pad=0.03)
+    bar.set_label(f"{what} (%)")
+    if title is None:
+        title = _map_title(raster.path, raster.tags, _percent_title(raster, what))
+    _finish_map(ax, raster.frame, title)
+    return ax
+
+
+def plot_probability_map(
+    path: str | os.PathLike,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "viridis",
+) -> Axes:
+    """Draw a probability map (``probability_{code}.tif``, ``dominant_probability.tif``).
+
+    Parameters
+    ----------
+    path : path-like
+        A percent raster (0-100, nodata 255).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the raster's description (which class), tile and year.
+    cmap : str, default "viridis"
+        Colour map; the colour bar runs from 0 to 100 %.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> path = load_dataset().layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
+    >>> ax = plot_probability_map(path)
+    >>> ax.images[0].colorbar.ax.get_ylabel()
+    'Probability (%)'
+    """
+    return _plot_percent_map(path, ax, title, cmap, "Probability")
+
+
+def plot_uncertainty_map(
+    path: str | os.PathLike,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "magma",
+) -> Axes:
+    """Draw an uncertainty map (``uncertainty.tif`` or ``uncertainty_{code}.tif``).
+
+    Parameters
+    ----------
+    path : path-like
+        A percent raster (0-100, nodata 255): the normalized entropy of a single
+        model, or the standard deviation of an ensemble's base learners for one class.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the raster's description, tile and year.
+    cmap : str, default "magma"
+        Colour map (bright = uncertain); the colour bar runs from 0 to 100 %.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> path = load_dataset().layers("9529", 2018)["blue_spring"]  # stands in for a 0-100 % map
+    >>> plot_uncertainty_map(path).images[0].colorbar.ax.get_ylabel()
+    'Uncertainty (%)'
+    """
+    return _plot_percent_map(path, ax, title, cmap, "Uncertainty")
+
+
+_DEFAULT_BANDS = ("swir1", "nir", "red")
+
+
+def _composite_layers(
+    layers: Mapping[str, Any], bands: Sequence[str] | None, season: str | None
+) -> list[str]:
+    """Names of the layers to show: the requested bands, or a fallback for the default."""
+
+    def name(band: str) -> str:
+        return f"{band}_{season}" if season else band
+
+    wanted = [name(b) for b in (_DEFAULT_BANDS if bands is None else bands)]
+    missing = [w for w in wanted if w not in layers]
+    if not missing:
+        if len(wanted) not in (1, 3):
+            raise ValueError(f"Give 3 bands (red, green, blue) or 1 (greyscale), got {bands!r}.")
+        return wanted
+    if bands is not None:
+        raise KeyError(
+            f"Layer(s) {missing} are not in the layer catalogue; available layers: "
+            f"{list(layers)}. Choose bands (and a season) that exist."
+        )
+    seasonal = [n for n in layers if season is None or n.endswith(f"_{season}")]
+    if not seasonal:
+        raise KeyError(
+            f"No layer of season {season!r} in the layer catalogue; available: {list(layers)}."
+        )
+    logger.info("No %s layers; showing %s in greyscale", "/".join(missing), seasonal[0])
+    return [seasonal[0]]
+
+
+def _stretch(data: np.ma.MaskedArray, percentiles: tuple[float, float]) -> NDArray[np.float64]:
+    """Linear stretch between two percentiles of the valid pixels, to 0-1."""
+    valid = data.compressed().astype(np.float64)
+    if valid.size == 0:
+        return np.zeros(data.shape)
+    low, high = np.percentile(valid, percentiles)
+    scaled = (np.ma.getdata(data).astype(np.float64) - low) / max(high - low, 1e-12)
+    return np.clip(scaled, 0.0, 1.0)
+
+
+def plot_composite(
+    layers: Mapping[str, str | os.PathLike],
+    *,
+    bands: Sequence[str] | None = None,
+    season: str | None = "summer",
+    percentiles: tuple[float, float] = (2.0, 98.0),
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw a false-colour composite of one season from a layer catalogue.
+
+    Each band is stretched linearly between two percentiles of its valid pixels.
+    Pixels that are nodata in any band (clouds, borders) are transparent over a grey
+    hatch.
+
+    Parameters
+    ----------
+    layers : mapping of str to path-like
+        Layer name -> raster, e.g. ``Dataset.layers(tile, year)``, with names
+        ``{band}_{season}``.
+    bands : sequence of str, optional
+        Three bands for red, green and blue, or one for greyscale. By default
+        ``("swir1", "nir", "red")`` (vegetation green, bare soil and towns pink, water
+        dark); when a catalogue lacks one of these (the Netherlands data have only
+        ``ndvi`` and ``swir1``), the first layer of the season is shown in greyscale.
+        Bands given explicitly must exist.
+    season : str or None, default "summer"
+        Appended to the band names; ``None`` when ``bands`` are full layer names.
+    percentiles : tuple of float, default (2, 98)
+        The stretch.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the layers shown.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    KeyError
+        Requested bands that are not in ``layers``, naming the available layers.
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> ax = plot_composite(data.layers("9529", 2018), season="spring")
+    >>> ax.get_title()
+    'False colour (R = swir1, G = nir, B = red), spring 2018'
+    """
+    names = _composite_layers(layers, bands, season)
+    rasters = [_read_raster(layers[n], resampling="average") for n in names]
+    mask = np.logical_or.reduce([np.ma.getmaskarray(r.data) for r in rasters])
+    rgb = np.dstack([_stretch(r.data, percentiles) for r in rasters])
+    if rgb.shape[2] == 1:
+        rgb = np.repeat(rgb, 3, axis=2)
+    rgba = np.dstack([rgb, (~mask).astype(np.float64)])
+    ax = _axes(ax, (6.5, 5.5))
+    frame = rasters[0].frame
+    if mask.any():
+        _nodata_background(ax, frame)
+    ax.imshow(rgba, extent=frame.extent, interpolation="nearest")
+    if title is None:
+        year = _when(rasters[0].path, rasters[0].tags)
+        year = year if year.isdigit() else rasters[0].path.parent.name
+        when = f"{season} {year}" if season else year
+        if len(names) == 3:
+            short = [n.removesuffix(f"_{season}") if season else n for n in names]
+            title = f"False colour (R = {short[0]}, G = {short[1]}, B = {short[2]}), {when}"
+        else:
+            title = f"{names[0]} (greyscale), {year}"
+    _finish_map(ax, frame, title)
+    return ax

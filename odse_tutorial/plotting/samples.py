@@ -1,0 +1,236 @@
+"""Point maps: sample points by class, and the test folds of a cross-validation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import rasterio
+from matplotlib.axes import Axes
+from numpy.typing import ArrayLike, NDArray
+
+from odse_tutorial.classes import ClassTable
+from odse_tutorial.plotting._classes import (
+    _class_handles,
+    _class_table,
+    _draw_classes,
+    _positions,
+    _read_class_layer,
+)
+from odse_tutorial.plotting._figures import (
+    _QUALITATIVE,
+    _axes,
+    _legend_right,
+)
+from odse_tutorial.plotting._rasters import (
+    _finish_map,
+    _Frame,
+    _frame,
+)
+from odse_tutorial.plotting.maps import plot_composite
+
+__all__ = ["plot_cv_folds", "plot_samples"]
+
+
+def _require_points(samples: Any, argument: str = "samples") -> None:
+    if not hasattr(samples, "geometry") or not hasattr(samples, "crs"):
+        raise TypeError(
+            f"{argument} must be a GeoDataFrame of points (Dataset.samples), got "
+            f"{type(samples).__name__}."
+        )
+
+
+def _sample_frame(samples: Any, pad: float = 0.03) -> _Frame:
+    """Frame around points, with a small margin so that edge points are whole."""
+    left, bottom, right, top = samples.total_bounds
+    margin = pad * max(right - left, top - bottom, 1.0)
+    return _frame((left - margin, bottom - margin, right + margin, top + margin), samples.crs)
+
+
+def _draw_background(
+    ax: Axes, background: Any, classes: ClassTable | None
+) -> tuple[_Frame, set[int]]:
+    """A class map (path; pale) or a composite (layer catalogue) under points."""
+    if isinstance(background, Mapping):
+        first = next(iter(background.values()))
+        plot_composite(background, ax=ax)
+        with rasterio.open(first) as src:
+            return _frame(tuple(src.bounds), src.crs), set()
+    layer = _read_class_layer(background, classes)
+    _draw_classes(ax, layer, alpha=0.5)
+    return layer.frame, layer.present()
+
+
+def plot_samples(
+    samples: Any,
+    classes: ClassTable | None = None,
+    *,
+    column: str = "lc_code",
+    ax: Axes | None = None,
+    background: Any = None,
+    title: str | None = None,
+    markersize: float = 12.0,
+) -> Axes:
+    """Draw sample points coloured by class, optionally over a class map or composite.
+
+    Parameters
+    ----------
+    samples : geopandas.GeoDataFrame
+        Points in a projected CRS (``Dataset.samples``).
+    classes : ClassTable, optional
+        Names and colours; defaults to the codes with default colours.
+    column : str, default "lc_code"
+        The class code column.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    background : path-like or mapping, optional
+        A class map (path; drawn pale) or a layer catalogue (mapping; drawn as
+        :func:`plot_composite`). The axes are limited to its extent.
+    title : str, optional
+        Defaults to the number of samples.
+    markersize : float, default 12
+        Marker area in points squared.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        With a legend of the classes present (in the samples or the background map).
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> ax = plot_samples(data.samples, data.classes)
+    >>> ax.get_title()
+    '3,318 samples'
+    """
+    _require_points(samples)
+    if column not in samples.columns:
+        raise KeyError(f"No column {column!r} in samples; columns: {list(samples.columns)}.")
+    points = samples[samples[column].notna()]
+    codes = points[column].tolist()
+    table = _class_table(classes, [], codes, "samples")
+    positions = _positions(codes, table)
+    ax = _axes(ax, (8.5, 5.5))
+    frame, present = _sample_frame(points), set()
+    if background is not None:
+        frame, present = _draw_background(ax, background, table)
+    ax.scatter(
+        points.geometry.x * frame.scale,
+        points.geometry.y * frame.scale,
+        c=np.asarray(table.colours)[positions],
+        s=markersize,
+        edgecolors="#222222",
+        linewidths=0.35,
+        zorder=3,
+    )
+    _finish_map(ax, frame, f"{len(points):,} samples" if title is None else title)
+    _legend_right(ax, _class_handles(table, present | set(positions.tolist())), "Land cover")
+    return ax
+
+
+def _test_folds(cv: Any, X: Any, y: Any) -> NDArray[np.intp]:
+    """The test fold of each row of ``X`` (-1 for rows never in a test fold)."""
+    fold = np.full(len(X), -1, dtype=np.intp)
+    try:
+        for k, (_, test) in enumerate(cv.split(X, y)):
+            fold[test] = k
+    except (TypeError, ValueError) as err:
+        if y is None:
+            raise ValueError(
+                f"{type(cv).__name__}.split failed without class labels ({err}); pass "
+                "y= (the class codes), which stratified splitters need."
+            ) from err
+        raise
+    return fold
+
+
+def plot_cv_folds(
+    samples: Any,
+    cv: Any,
+    X: Any = None,
+    y: ArrayLike | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    markersize: float = 10.0,
+) -> Axes:
+    """Map the samples coloured by the cross-validation fold in which they are tested.
+
+    Put a random and a spatially blocked splitter side by side to see why random
+    cross-validation is optimistic: with random folds, test points sit right next to
+    training points (and the same location, surveyed in another year, is on both
+    sides).
+
+    Parameters
+    ----------
+    samples : geopandas.GeoDataFrame
+        The sample points.
+    cv : cross-validation splitter
+        Anything with ``split(X, y)``: a :class:`~odse_tutorial.model_selection.SpatialKFold`
+        (``block_cv``, ``tile_cv``, ``location_cv``) or a scikit-learn splitter.
+    X : pandas.DataFrame, optional
+        The rows given to ``cv.split``; a DataFrame's index selects the samples (the
+        overlay table). Defaults to ``samples``.
+    y : array-like, optional
+        Class codes, for stratified splitters (``random_cv``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the splitter and its number of folds.
+    markersize : float, default 10
+        Marker area in points squared.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> from odse_tutorial.model_selection import block_cv
+    >>> samples = load_dataset().samples
+    >>> ax = plot_cv_folds(samples, block_cv(samples, 1920))
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'fold 0 (720 samples)'
+    """
+    _require_points(samples)
+    X = samples if X is None else X
+    if isinstance(X, pd.DataFrame | pd.Series):
+        missing = X.index.difference(samples.index)
+        if len(missing):
+            raise KeyError(
+                f"{len(missing)} rows of X (e.g. {list(missing[:3])}) are not in samples; "
+                "pass the samples X was built from, with the same index."
+            )
+        points = samples.loc[X.index]
+    elif len(X) == len(samples):
+        points = samples
+    else:
+        raise ValueError(f"X has {len(X)} rows but samples {len(samples)}; they must match.")
+    fold = _test_folds(cv, X, y)
+    ax = _axes(ax, (7.5, 5.5))
+    frame = _sample_frame(points)
+    xs, ys = points.geometry.x.to_numpy() * frame.scale, points.geometry.y.to_numpy() * frame.scale
+    n_folds = int(fold.max()) + 1
+    for k in range(-1, n_folds):
+        here = fold == k
+        if not here.any():
+            continue
+        colour = "#bbbbbb" if k < 0 else _QUALITATIVE[k % len(_QUALITATIVE)]
+        label = "never tested" if k < 0 else f"fold {k}"
+        ax.scatter(
+            xs[here],
+            ys[here],
+            s=markersize,
+            color=colour,
+            edgecolors="none",
+            label=f"{label} ({int(here.sum()):,} samples)",
+        )
+    _finish_map(ax, frame, None)
+    ax.set_title(f"Test folds of {type(cv).__name__} ({n_folds} folds)" if title is None else title)
+    if n_folds <= len(_QUALITATIVE):
+        _legend_right(ax, ax.get_legend_handles_labels()[0], "Test fold", markerscale=2)
+    return ax

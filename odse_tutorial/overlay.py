@@ -270,10 +270,7 @@ def _check_layer_names(layers: Mapping[str, Path], names: list[str], tile: str, 
 
 
 def _check_grid(src, grid: RasterGrid, path: Path) -> None:
-    """Raise when an open raster is not on ``grid`` (cheap when it matches exactly)."""
-    if (src.crs == grid.crs and src.transform == grid.transform
-            and (src.height, src.width) == grid.shape):  # fmt: skip
-        return
+    """Raise when an open raster is not on ``grid``."""
     difference = grid.difference(RasterGrid.from_dataset(src))
     if difference is not None:
         raise ValueError(

@@ -108,6 +108,8 @@ def same_crs(a: Any, b: Any) -> bool:
     """
     if a is None or b is None:
         return a is None and b is None
+    if type(a) is type(b) and a == b:  # identical definitions: no need to ask PROJ
+        return True
     try:
         ca, cb = _to_pyproj(a), _to_pyproj(b)
     except CRSError as err:

@@ -247,21 +247,22 @@ else:
 # %%
 def class_areas(tile, year):
     """Hard, soft (and true) area of every class in one tile and year, in hectares."""
-    pixel_ha = None
+    with rasterio.open(paths[(tile, year, "dominant_class", None)]) as src:
+        dominant = src.read(1, masked=True)
+        pixel_ha = abs(src.transform.a * src.transform.e) / 1e4
+    valid = ~np.ma.getmaskarray(dominant)
+    truth = None
+    if ds.has_truth:
+        with rasterio.open(ds.truth(tile, year)) as src:
+            truth = src.read(1, masked=True)
     rows = []
     for code in classes.codes:
         with rasterio.open(paths[(tile, year, "probability", code)]) as src:
-            pixel_ha = abs(src.transform.a * src.transform.e) / 1e4
             probability = src.read(1, masked=True)
-        with rasterio.open(paths[(tile, year, "dominant_class", None)]) as src:
-            dominant = src.read(1, masked=True)
         row = {"code": code, "name": classes.name_of(code),
                "hard (ha)": (dominant == code).sum() * pixel_ha,
                "soft (ha)": probability.sum() / 100 * pixel_ha}
-        if ds.has_truth:
-            with rasterio.open(ds.truth(tile, year)) as src:
-                truth = src.read(1, masked=True)
-            valid = ~np.ma.getmaskarray(dominant)
+        if truth is not None:
             row["true (ha)"] = ((truth == code) & valid).sum() * pixel_ha
         rows.append(row)
     return pd.DataFrame(rows).set_index("code")

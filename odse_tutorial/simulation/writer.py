@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import rasterio
 import rasterio.shutil
 from numpy.typing import NDArray
@@ -260,24 +263,14 @@ def generate_dataset(
     return out_dir
 
 
-class _fixed_gpkg_date:
+@contextlib.contextmanager
+def _fixed_gpkg_date() -> Iterator[None]:
     """Pin GDAL's OGR_CURRENT_DATE while writing, for byte-reproducible GeoPackages."""
-
-    def __enter__(self):
-        self._old = os.environ.get("OGR_CURRENT_DATE")
-        os.environ["OGR_CURRENT_DATE"] = _GPKG_DATE
-        import pyogrio
-
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
-
-    def __exit__(self, *exc):
-        import pyogrio
-
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _GPKG_DATE})
+    try:
+        yield
+    finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
-        if self._old is None:
-            os.environ.pop("OGR_CURRENT_DATE", None)
-        else:
-            os.environ["OGR_CURRENT_DATE"] = self._old
 
 
 def file_digests(folder: str | os.PathLike) -> dict[str, str]:

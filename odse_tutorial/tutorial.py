@@ -19,6 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from odse_tutorial._atomic import atomic_output
+from odse_tutorial.labels import drop_rare_classes
+from odse_tutorial.overlay import overlay_samples
+
 __all__ = [
     "NOTEBOOKS_DIR",
     "TrainingData",
@@ -140,8 +144,6 @@ def training_data(dataset: Any, *, min_class_samples: int = 10) -> TrainingData:
     >>> data.X.shape[1], len(data.classes)
     (26, 10)
     """
-    from odse_tutorial.labels import drop_rare_classes
-    from odse_tutorial.overlay import overlay_samples
 
     columns = dataset.columns
     table, overlay_report = overlay_samples(dataset)
@@ -188,7 +190,6 @@ def write_metrics(
     Path
         The written file.
     """
-    from odse_tutorial._atomic import atomic_output
 
     output_dir = Path(output_dir)
     summary = report.summary

@@ -8,6 +8,7 @@ for legends, so that a code never appears without its meaning.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -139,6 +140,80 @@ class ClassTable(Sequence[LandCoverClass]):
     def to_frame(self) -> pd.DataFrame:
         """The table as a frame with columns ``code``, ``name``, ``colour``."""
         return pd.DataFrame(self.to_records(), columns=["code", "name", "colour"])
+
+    # -- the legend of a class map -----------------------------------------------------
+    @property
+    def raster_values(self) -> tuple[int, ...]:
+        """The pixel value of each class in a class map, in table order.
+
+        Integer codes from 1 to 65534 are stored as themselves (a CORINE map keeps its
+        codes); otherwise (string codes, or codes a ``uint16`` raster cannot hold with 0 as
+        nodata) a class is stored as its position in the table plus one.
+
+        Examples
+        --------
+        >>> ClassTable([211, 231]).raster_values
+        (211, 231)
+        >>> ClassTable(["forest", "water"]).raster_values
+        (1, 2)
+        """
+        if all(isinstance(c, int) and 0 < c < 65535 for c in self.codes):
+            return tuple(self.codes)
+        return tuple(range(1, len(self) + 1))
+
+    def to_tags(self) -> dict[str, str]:
+        """The raster tags that carry this table with a class map (the legend).
+
+        A ``classes`` tag holds a JSON list of records with keys ``value`` (the pixel
+        value, see :attr:`raster_values`), ``code``, ``name`` and ``colour``;
+        :meth:`from_tags` reads it back.
+
+        Examples
+        --------
+        >>> tags = ClassTable(["forest"], ["Forest"], ["#00a600"]).to_tags()
+        >>> tags["classes"]
+        '[{"value": 1, "code": "forest", "name": "Forest", "colour": "#00a600"}]'
+        >>> ClassTable.from_tags(tags).names
+        ('Forest',)
+        """
+        records = [
+            {"value": v, **r} for v, r in zip(self.raster_values, self.to_records(), strict=True)
+        ]
+        return {"classes": json.dumps(records)}
+
+    @classmethod
+    def from_tags(cls, tags: Mapping[str, str], source: object = "the raster") -> ClassTable:
+        """Read the table a class map carries in its tags (the inverse of :meth:`to_tags`).
+
+        Parameters
+        ----------
+        tags : mapping
+            The raster's tags, for example ``rasterio.open(path).tags()``.
+        source : object
+            What the tags come from (a path), named in errors.
+
+        Raises
+        ------
+        ValueError
+            If there is no ``classes`` tag, or its pixel values disagree with the rule of
+            :attr:`raster_values`.
+        """
+        text = tags.get("classes")
+        if text is None:
+            raise ValueError(
+                f"{source} has no 'classes' tag, so it carries no legend; is it a class map "
+                "(such as dominant_class.tif or a truth map)? Pass the class table instead."
+            )
+        records = json.loads(text)
+        table = cls.from_records(records)
+        stored = tuple(int(r["value"]) for r in records)
+        if stored != table.raster_values:
+            raise ValueError(
+                f"The legend of {source} stores pixel values {list(stored)}, but its class "
+                f"codes imply {list(table.raster_values)}; the file was not written by "
+                "ClassTable.to_tags. Rewrite its 'classes' tag."
+            )
+        return table
 
     # -- access -------------------------------------------------------------------------
     def __getitem__(self, item):  # type: ignore[override]

@@ -1,0 +1,250 @@
+"""Notebook 1 in JupyterLab 4, in a real (headless) Chromium driven by Playwright.
+
+What a learner does on mybinder.org or a laptop: open the notebook, Run All, look at the
+figures, play with the map explorer, save, close, and reopen it later. The test checks:
+
+- Run All finishes with no error output and no "Error displaying widget";
+- every control of the map explorer (tile, year, product, class) redraws the map;
+- after save, close and reopen, the explorer is still there (JupyterLab saves widget
+  state only when the ``saveState`` setting is on: ``binder/overrides.json`` turns it on,
+  and ``make lab`` and Binder install it).
+
+JupyterLab runs on a free loopback port with a token, in a temporary folder holding a
+copy of the notebook, with the settings of ``binder/overrides.json``. The test is skipped
+with the reason when Chromium, JupyterLab or Playwright is missing (``.ci/run`` installs
+Debian's ``chromium``, so CI always runs it). Playwright cannot download its own browser
+here, so it drives the system Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "01_random_forest.ipynb"
+OVERRIDES = ROOT / "binder" / "overrides.json"
+CHROMIUM = os.environ.get("ODSE_CHROMIUM") or shutil.which("chromium") or shutil.which(
+    "chromium-browser"
+)
+# Chromium flags for a closed network and a root user (as on CI machines).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RUN_ALL_TIMEOUT = 240  # seconds: notebook 1 runs in about a minute on one free CPU
+
+
+def _missing() -> str | None:
+    if CHROMIUM is None:
+        return "no Chromium found (apt-get install chromium, or set ODSE_CHROMIUM)"
+    for module in ("playwright", "jupyterlab"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"{module} is not installed (pip install -e '.[test]')"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on loopback; yields (base URL, token, its folder)."""
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    settings = root / ".lab-settings"
+    settings.mkdir()
+    overrides = json.loads(OVERRIDES.read_text())
+    # Render every cell (JupyterLab 4 draws only the visible ones by default), so that the
+    # test can read every prompt and output.
+    overrides["@jupyterlab/notebook-extension:tracker"] = {"windowingMode": "none"}
+    (settings / "overrides.json").write_text(json.dumps(overrides))
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".user-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
+           "JUPYTER_RUNTIME_DIR": str(root / ".runtime")}  # fmt: skip
+    log = (root / "lab.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.app_settings_dir={settings}",
+         *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()}")
+                time.sleep(0.5)
+        yield base, token, root
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _open(page, base: str, token: str) -> None:
+    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    # The kernel is ready when the status bar says Idle.
+    page.wait_for_selector("text=/Python 3.*\\| Idle/", timeout=60_000)
+
+
+def _wait_idle(page, steady: float = 3.0, timeout: float = 120) -> None:
+    """Wait until the kernel has been idle for ``steady`` seconds in a row."""
+    deadline, since = time.monotonic() + timeout, None
+    idle = page.locator("text=/Python 3.*\\| Idle/")
+    while time.monotonic() < deadline:
+        if idle.count():
+            since = since or time.monotonic()
+            if time.monotonic() - since >= steady:
+                return
+        else:
+            since = None
+        time.sleep(0.25)
+    pytest.fail(f"the kernel did not become idle within {timeout} s")
+
+
+def _explorer(page):
+    """The map explorer's widget view (the output that holds dropdowns and a slider)."""
+    return page.locator(".jp-OutputArea-output:has(.widget-dropdown):has(.widget-slider)").last
+
+
+def _image(explorer) -> str:
+    return explorer.locator("img").last.get_attribute("src") or ""
+
+
+def _wait_redraw(explorer, before: str, what: str) -> str:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = _image(explorer)
+        if now and now != before:
+            return now
+        time.sleep(0.2)
+    pytest.fail(f"the map did not redraw after changing the {what}")
+
+
+def test_notebook_1_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser):
+    base, token, root = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    _open(page, base, token)
+
+    # Run All, then wait until no cell is queued or running.
+    page.get_by_role("menuitem", name="Run").click()
+    page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
+    start = time.monotonic()
+    while True:  # every code cell has run once it shows an execution count
+        # (Solutions are hidden cells: their prompt is not shown. They come last, so once
+        # the shown cells have run, the kernel going idle for good means all have run.)
+        prompts = page.locator(".jp-CodeCell .jp-InputArea .jp-InputPrompt").all_inner_texts()
+        if prompts and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts):
+            _wait_idle(page)
+            break
+        if time.monotonic() - start > RUN_ALL_TIMEOUT:
+            pytest.fail(f"Run All did not finish in {RUN_ALL_TIMEOUT} s: prompts {prompts}")
+        if page.locator('[data-mime-type="application/vnd.jupyter.error"]').count():
+            break  # a cell failed: the assertions below show its error
+        time.sleep(1)
+    run_seconds = time.monotonic() - start
+
+    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+    tracebacks = page.locator(".jp-OutputArea-output:has-text('Traceback')")
+    assert tracebacks.count() == 0, tracebacks.all_inner_texts()
+    assert page.locator("text=Error displaying widget").count() == 0
+    assert page.locator(".jp-OutputArea-output img").count() >= 5  # the figures rendered
+
+    # Every control of the explorer redraws the map.
+    explorer = _explorer(page)
+    explorer.scroll_into_view_if_needed()
+    image = _image(explorer)
+    assert image.startswith("data:image/png") or image.startswith("blob:"), image[:40]
+    dropdowns = explorer.locator(".widget-dropdown select")
+    changed = []
+    for i in range(dropdowns.count()):
+        select = dropdowns.nth(i)
+        if select.is_disabled():
+            continue
+        options = [o for o in select.locator("option").all_inner_texts() if o.strip()]
+        current = select.evaluate("s => s.options[s.selectedIndex]?.text")
+        others = [o for o in options if o != current]
+        if not others:
+            continue
+        select.select_option(label=others[0])
+        image = _wait_redraw(explorer, image, f"dropdown {i} ({others[0]})")
+        changed.append(others[0])
+    slider = explorer.locator(".widget-slider .noUi-handle, .widget-slider input").first
+    slider.focus()
+    page.keyboard.press("Home")
+    image = _wait_redraw(explorer, image, "year slider")
+    changed.append("year")
+    assert len(changed) >= 3, changed  # tile or product, class, year at least
+
+    # Save, close, reopen: the explorer is still there, not "model not found".
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1500)
+    saved = json.loads((root / NOTEBOOK.name).read_text())
+    assert "widgets" in saved["metadata"], "widget state was not saved with the notebook"
+    page.close()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, base, token)
+    page.wait_for_timeout(3000)
+    assert page.locator("text=Error displaying widget").count() == 0
+    explorer = _explorer(page)
+    explorer.scroll_into_view_if_needed()
+    assert explorer.locator(".widget-dropdown select").count() >= 2
+    assert _image(explorer)
+    page.close()
+    print(f"Run All took {run_seconds:.0f} s; changed {changed}")
+    assert not [e for e in console_errors if "model not found" in e.lower()], console_errors

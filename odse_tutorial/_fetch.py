@@ -166,8 +166,5 @@ def _error(
         fix = f"copy the complete dataset there (here {where}), or {elsewhere}."
     else:
         problem = f"Could not fetch {fname!r} from {where}: {err}."
-        fix = (
-            f"check the internet connection and that {target.parent} is writable, "
-            f"or {elsewhere}."
-        )
+        fix = f"check the internet connection and that {target.parent} is writable, or {elsewhere}."
     return OSError(f"{what}: {intro}{problem} Fix: {fix}")

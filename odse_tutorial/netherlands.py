@@ -93,7 +93,6 @@ _CLC_COLOURS = {
 }  # fmt: skip
 
 
-
 def _year_layers(folder: Path, fnames: list[str], ndvi: str) -> dict[int, dict[str, Path]]:
     """``year -> {band_season -> path}``: the four quarters ending in each year."""
     quarters = {days: season for season, days in _SEASONS.items()}

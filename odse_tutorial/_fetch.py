@@ -67,8 +67,8 @@ def fetch(
     """Fetch every file of ``registry`` into pooch's cache; return the cache folder.
 
     ``base_url`` (formatted with ``version``, as :func:`pooch.create` does) is replaced
-    by the mirror in the environment variable ``source_env`` when it is set: a base URL,
-    a ``file://`` URL or a local folder holding the same relative paths.
+    by the mirror in the environment variable ``source_env`` when it is set: an HTTP(S)
+    base URL, a ``file://`` URL or a local folder holding the same relative paths.
 
     Raises
     ------
@@ -76,29 +76,25 @@ def fetch(
         Naming the file that could not be fetched or failed its SHA-256 check, and the fix.
     """
     mirror = os.environ.get(source_env)
-    source = _as_base_url(mirror) if mirror else base_url
+    local = bool(mirror) and _as_base_url(mirror).startswith("file:")
     pup = pooch.create(
         path=path,
-        base_url=source,
+        base_url=_as_base_url(mirror) if mirror else base_url,
         version=version,
         version_dev="main",
         env=cache_env,
         registry=registry,
-        retry_if_failed=0 if source.startswith("file:") else 2,
+        retry_if_failed=0 if local else 2,
     )
-    if pup.base_url.startswith("file:"):
-        downloader = _copy_file
-    elif pup.base_url.startswith(("http://", "https://")):
-        downloader = pooch.HTTPDownloader(timeout=60)  # a stalled connection fails, not hangs
-    else:
-        downloader = None
-    verbs: dict[str, str] = {}
+    # A stalled connection fails instead of hanging.
+    downloader = _copy_file if local else pooch.HTTPDownloader(timeout=60)
+    home = base_url.format(version=version)
+    fetched: dict[str, str] = {}  # file name -> pooch's verb: "Downloading" or "Updating"
 
     def one_line_per_dataset(record: logging.LogRecord) -> bool:
-        """Pooch logs a line per file (its verb and file name are the first arguments)."""
-        if record.levelno < logging.WARNING and len(record.args or ()) > 1:
-            verbs[record.args[1]] = record.args[0]
-            return False
+        """Keep pooch's line per fetched file (verb, file name, ...) for our summary."""
+        if record.args and record.args[0] in ("Downloading", "Updating"):
+            fetched[record.args[1]] = record.args[0]
         return record.levelno >= logging.WARNING
 
     pooch.get_logger().addFilter(one_line_per_dataset)
@@ -107,8 +103,8 @@ def fetch(
             try:
                 pup.fetch(fname, downloader=downloader)
             except (ValueError, OSError) as err:
-                raise _error(what, pup, fname, err, source_env, base_url, verbs) from err
-            if verbs.get(fname) == "Updating":
+                raise _error(what, pup, fname, err, source_env, home, fetched) from err
+            if fetched.get(fname) == "Updating":
                 logger.warning(
                     "%s: the cached file %s was corrupted or incomplete (SHA-256 mismatch); "
                     "fetched it again from %s.",
@@ -118,9 +114,8 @@ def fetch(
                 )
     finally:
         pooch.get_logger().removeFilter(one_line_per_dataset)
-    fetched = sum(verb != "Fetching" for verb in verbs.values())
     logger.info("%s: %d files checked in %s, %d fetched from %s.",
-                what, len(registry), pup.abspath, fetched, pup.base_url)  # fmt: skip
+                what, len(registry), pup.abspath, len(fetched), pup.base_url)  # fmt: skip
     return Path(pup.abspath)
 
 
@@ -131,7 +126,7 @@ def _error(
     err: Exception,
     source_env: str,
     home_url: str,
-    verbs: dict[str, str],
+    fetched: dict[str, str],
 ) -> OSError:
     """An error naming the file, what went wrong, and the fix."""
     url, target = pup.get_url(fname), pup.abspath / fname
@@ -145,7 +140,7 @@ def _error(
     intro = (
         f"The cached file {target} is corrupted or incomplete (SHA-256 mismatch) and was not "
         "used; fetching it again failed. "
-        if verbs.get(fname) == "Updating"
+        if fetched.get(fname) == "Updating"
         else ""
     )
     if isinstance(err, ValueError):  # pooch: the digest of the new copy does not match

@@ -27,7 +27,12 @@ _RUN = "from odse_tutorial.tutorial import run_notebook; run_notebook({nb!r}, {o
 
 def run_one(notebook: Path, output_dir: Path, cpu: int) -> dict[str, float]:
     """Execute one notebook in a child process pinned to ``cpu``; time it and its memory."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
     command = [sys.executable, "-c", _RUN.format(nb=str(notebook), out=str(output_dir))]
     if shutil.which("taskset"):
         command = ["taskset", "-c", str(cpu), *command]

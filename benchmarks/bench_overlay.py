@@ -13,7 +13,7 @@ import json
 import statistics
 import time
 
-from odse_tutorial.datasets import bundled_data_path, load_dataset
+from odse_tutorial.datasets import load_dataset
 from odse_tutorial.overlay import overlay_samples
 
 
@@ -33,7 +33,7 @@ def main() -> None:
         table, report = overlay_samples(dataset, samples)
         times.append(time.perf_counter() - start)
 
-    folder = bundled_data_path()
+    folder = dataset.samples_path.parent
     counts = dataset.summary()
     result = {
         "load_seconds": round(load_seconds, 3),

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import logging
 
-from odse_tutorial.classes import ClassTable
-
 __version__ = "0.1.0"
-__all__ = ["ClassTable", "__version__"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -24,24 +24,27 @@ from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.overlay import overlay_samples
 
 __all__ = [
-    "NOTEBOOKS_DIR",
     "TrainingData",
     "find_notebooks",
     "run_notebook",
-    "run_tutorial",
     "training_data",
     "write_metrics",
 ]
 
 logger = logging.getLogger(__name__)
 
-#: The notebooks of the repository.
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"  # in a clone
 
 
-def find_notebooks(folder: str | Path = NOTEBOOKS_DIR) -> list[Path]:
-    """The tutorial notebooks in ``folder``, in learning order (by file name)."""
-    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+def find_notebooks(folder: str | Path = _NOTEBOOKS) -> list[Path]:
+    """The tutorial notebooks in ``folder`` (default: the clone's), in learning order.
+
+    Examples
+    --------
+    >>> [p.name for p in find_notebooks()][:1]
+    ['01_random_forest.ipynb']
+    """
+    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
 def run_notebook(
@@ -79,25 +82,6 @@ def run_notebook(
         progress_bar=progress,
     )
     return folder
-
-
-def run_tutorial(
-    output_dir: str | Path = "outputs",
-    parameters: Mapping[str, Any] | None = None,
-    notebooks: list[Path] | None = None,
-) -> dict[str, float]:
-    """Execute every tutorial notebook in order; return the seconds each took."""
-    notebooks = find_notebooks() if notebooks is None else notebooks
-    if not notebooks:
-        logger.warning("No notebooks found in %s", NOTEBOOKS_DIR)
-    seconds = {}
-    for notebook in notebooks:
-        start = time.perf_counter()
-        logger.info("Executing %s", notebook.name)
-        run_notebook(notebook, output_dir, parameters, progress=True)
-        seconds[notebook.stem] = round(time.perf_counter() - start, 1)
-        logger.info("  done in %.1f s", seconds[notebook.stem])
-    return seconds
 
 
 @dataclass(frozen=True)
@@ -236,9 +220,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parameters = {"dataset": args.dataset} if args.dataset else None
-    seconds = run_tutorial(args.output_dir, parameters)
+    notebooks = find_notebooks()
+    if not notebooks:
+        logger.error("No notebooks in %s: run the tutorial from a clone.", _NOTEBOOKS)
+        return 1
+    seconds = {}
+    for notebook in notebooks:
+        start = time.perf_counter()
+        logger.info("Executing %s", notebook.name)
+        run_notebook(notebook, args.output_dir, parameters, progress=True)
+        seconds[notebook.stem] = round(time.perf_counter() - start, 1)
     logger.info("Executed notebooks and their outputs are in %s/", args.output_dir)
-    logger.info(json.dumps(seconds))
+    logger.info("Seconds per notebook: %s", json.dumps(seconds))
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from odse_tutorial.datasets import bundled_data_path, load_dataset
+from odse_tutorial.datasets import load_dataset
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,7 @@ def overlay_table(simulated):
 
 def copy_dataset(target: Path, tiles=("9529",), years=(2012, 2018)) -> Path:
     """Copy a slice of the bundled dataset (some tiles and years) to ``target``."""
-    source = bundled_data_path("simulated")
+    source = load_dataset("simulated").samples_path.parent
     target.mkdir(parents=True, exist_ok=True)
     meta = json.loads((source / "dataset.json").read_text())
     meta["years"] = list(years)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pooch
 import pytest
 import rasterio
 
+from odse_tutorial import datasets
 from odse_tutorial.classes import CORINE_CLASSES
 from odse_tutorial.datasets import SampleColumns, load_dataset, survey_year
 
@@ -152,3 +158,58 @@ def test_dataset_json_round_trips_classes():
     meta = json.loads((load_dataset().samples_path.parent / "dataset.json").read_text())
     assert [c["code"] for c in meta["classes"]] == list(CORINE_CLASSES.codes)
     assert np.isclose(meta["cv_block_size"], 1920)
+
+
+def test_names_resolve_through_the_sources_registry():
+    assert list(datasets.SOURCES) == ["simulated", "netherlands"]
+    with pytest.raises(ValueError, match="'columns' is only for folders"):
+        load_dataset("simulated", columns={"class": "code"})
+
+
+def test_data_layers_import_nothing_above_them():
+    """_dataset (bottom) <- netherlands <- datasets: no cycle, nothing imports upward."""
+    package = Path(datasets.__file__).parent
+
+    def imports(module):
+        tree = ast.parse((package / f"{module}.py").read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    assert not {"odse_tutorial.datasets", "odse_tutorial.netherlands"} & imports("_dataset")
+    assert "odse_tutorial.datasets" not in imports("netherlands")
+    assert "odse_tutorial.netherlands" in imports("datasets")
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "simulated"
+
+
+def _no_network(*args, **kwargs):
+    raise AssertionError("the tests must not use the network")
+
+
+@pytest.fixture
+def without_clone_data(monkeypatch, tmp_path):
+    """As in an installed package: no data/simulated beside it, an empty pooch cache."""
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", _no_network)
+    monkeypatch.setattr(datasets, "_CLONE_DATA", tmp_path / "not-a-clone")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # pooch.os_cache on Linux
+    return tmp_path / "cache"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME moves the cache on Linux")
+def test_simulated_without_a_clone_is_fetched_from_the_mirror(without_clone_data, monkeypatch):
+    monkeypatch.setenv("ODSE_SIMULATED_SOURCE", str(DATA))  # a local folder as mirror
+    ds = load_dataset("simulated")
+    assert ds.samples_path.is_relative_to(without_clone_data)
+    assert ds.samples_path.parent.name == "0.1.0"  # pooch's cache: one folder per release
+    assert ds.tiles == ("9529", "9530") and len(ds.samples) == 3318
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME moves the cache on Linux")
+def test_simulated_from_a_corrupt_mirror_names_the_file(without_clone_data, monkeypatch, tmp_path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(DATA, mirror)
+    (mirror / "samples.gpkg").write_bytes(b"not the samples")
+    monkeypatch.setenv("ODSE_SIMULATED_SOURCE", str(mirror))
+    with pytest.raises(OSError, match=r"'samples.gpkg' from .*mirror.*failed its SHA-256") as info:
+        load_dataset("simulated")
+    assert "Fix:" in str(info.value) and "ODSE_SIMULATED_SOURCE" in str(info.value)

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,23 +19,19 @@ import pooch
 import pytest
 import rasterio
 
+from odse_tutorial._fetch import REGISTRIES, read_sha256sums
 from odse_tutorial.classes import CORINE_CLASSES
 from odse_tutorial.datasets import Dataset, load_dataset, survey_year
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.model_selection import block_cv
-from odse_tutorial.netherlands import (
-    CACHE_ENV,
-    REGISTRY,
-    SOURCE_ENV,
-    TILE,
-    UPSTREAM_URL,
-    NetherlandsDataError,
-    load_netherlands,
-    netherlands_cache_dir,
-)
+from odse_tutorial.netherlands import UPSTREAM_URL, load_netherlands
 from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.raster_io import check_same_grid, same_crs
 
+CACHE_ENV = "ODSE_DATA_CACHE"
+SOURCE_ENV = "ODSE_NETHERLANDS_SOURCE"
+TILE = "wageningen"
+REGISTRY = read_sha256sums(REGISTRIES / "netherlands.sha256")
 MIRROR = Path(__file__).parents[1].parent / "shared" / "data" / "nl-landsat"
 pytestmark = pytest.mark.skipif(
     not MIRROR.is_dir(), reason=f"the local mirror of the Netherlands data is absent ({MIRROR})"
@@ -82,10 +79,10 @@ def no_network(monkeypatch):
 
 @pytest.fixture
 def env(monkeypatch, tmp_path):
-    """Mirror as the source, an empty temporary cache; returns the dataset's cache folder."""
+    """Mirror as the source, an empty temporary cache; returns the cache folder."""
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(SOURCE_ENV, str(MIRROR))
-    return tmp_path / "cache" / "nl-landsat"
+    return tmp_path / "cache"
 
 
 @pytest.fixture
@@ -109,11 +106,8 @@ def nl(tmp_path_factory) -> Dataset:
 
 # -- fetching and the cache ----------------------------------------------------------------
 def test_pinned_registry_and_url_match_the_mirror():
-    sums = dict(
-        reversed(line.split(maxsplit=1))
-        for line in (MIRROR / "SHA256SUMS").read_text().strip().splitlines()
-    )
-    assert REGISTRY == sums
+    assert (REGISTRIES / "netherlands.sha256").read_bytes() == (MIRROR / "SHA256SUMS").read_bytes()
+    assert len(REGISTRY) == 1 + 2 + 3 * 24
     assert all((MIRROR / name).is_file() for name in REGISTRY)
     readme = (MIRROR / "README.md").read_text()
     pinned = re.search(r"(https://\S+)<relative path>", readme).group(1)
@@ -144,12 +138,12 @@ def test_second_load_uses_the_cache(env, monkeypatch, tmp_path):
 @pytest.mark.parametrize("how", ["flip", "truncate"])
 def test_corrupted_source_file_is_rejected_and_never_used(source_copy, tmp_path, how):
     _corrupt(source_copy / ONE_QUARTER, how)
-    with pytest.raises(NetherlandsDataError, match=re.escape(ONE_QUARTER)) as info:
+    with pytest.raises(OSError, match=re.escape(ONE_QUARTER)) as info:
         load_netherlands()
     message = str(info.value)
     assert "SHA-256" in message and REGISTRY[ONE_QUARTER] in message
     assert "Fix:" in message and str(source_copy / ONE_QUARTER) in message
-    cache = tmp_path / "cache" / "nl-landsat"
+    cache = tmp_path / "cache"
     assert not (cache / ONE_QUARTER).exists()  # discarded, not kept under its name
     assert not [p for p in (cache / "swir1").iterdir() if not p.name.endswith(".tif")]
 
@@ -157,7 +151,7 @@ def test_corrupted_source_file_is_rejected_and_never_used(source_copy, tmp_path,
 def test_corrupted_cached_file_is_fetched_again(env, caplog):
     load_netherlands()
     _corrupt(env / ONE_QUARTER)
-    with caplog.at_level(logging.WARNING, logger="odse_tutorial.netherlands"):
+    with caplog.at_level(logging.WARNING, logger="odse_tutorial"):
         ds = load_netherlands()
     assert _sha256(env / ONE_QUARTER) == REGISTRY[ONE_QUARTER]
     assert ds.layers(TILE, 2017)["swir1_summer"] == env / ONE_QUARTER
@@ -168,7 +162,7 @@ def test_corrupted_cached_file_without_source_is_reported(env, monkeypatch, tmp_
     load_netherlands()
     _corrupt(env / SAMPLES, "truncate")
     monkeypatch.setenv(SOURCE_ENV, str(tmp_path / "no-such-source"))
-    with pytest.raises(NetherlandsDataError) as info:
+    with pytest.raises(OSError) as info:
         load_netherlands()
     message = str(info.value)
     assert str(env / SAMPLES) in message and "corrupted" in message
@@ -177,7 +171,7 @@ def test_corrupted_cached_file_without_source_is_reported(env, monkeypatch, tmp_
 
 def test_missing_source_file_is_reported(source_copy):
     (source_copy / ONE_QUARTER).unlink()
-    with pytest.raises(NetherlandsDataError, match="missing") as info:
+    with pytest.raises(OSError, match="missing") as info:
         load_netherlands()
     message = str(info.value)
     assert ONE_QUARTER in message and str(source_copy) in message
@@ -193,14 +187,15 @@ def test_without_a_source_the_pinned_url_is_used_and_failures_say_what_to_do(mon
     monkeypatch.setattr(pooch.HTTPDownloader, "__call__", offline)
     monkeypatch.setattr("pooch.core.time.sleep", lambda seconds: None)  # pooch's retry pauses
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
-    with pytest.raises(NetherlandsDataError) as info:
+    with pytest.raises(OSError) as info:
         load_netherlands()
     message = str(info.value)
-    assert UPSTREAM_URL + SAMPLES in message
+    fname = re.search(r"Could not fetch '([^']+)'", message).group(1)
+    assert fname in REGISTRY and UPSTREAM_URL + fname in message
     assert SOURCE_ENV in message and "internet" in message
 
 
-def test_source_forms_file_url_base_url_and_argument(monkeypatch, tmp_path):
+def test_source_forms_file_url_and_base_url(monkeypatch, tmp_path):
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a"))
     monkeypatch.setenv(SOURCE_ENV, MIRROR.resolve().as_uri())  # file:// URL
     assert load_netherlands().samples_path.is_file()
@@ -217,17 +212,14 @@ def test_source_forms_file_url_base_url_and_argument(monkeypatch, tmp_path):
     load_netherlands()
     assert len(urls) == N_FILES_FILLED and "https://example.org/nl/" + SAMPLES in urls
 
-    # Arguments win over the environment variables.
-    monkeypatch.setenv(SOURCE_ENV, str(tmp_path / "no-such-source"))
-    ds = load_netherlands(cache_dir=tmp_path / "c", source=MIRROR)
-    assert ds.samples_path == tmp_path / "c" / "nl-landsat" / SAMPLES
 
-
-def test_cache_folder_default_and_overrides(monkeypatch, tmp_path):
-    assert netherlands_cache_dir() == Path(pooch.os_cache("odse-tutorial")) / "nl-landsat"
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
-    assert netherlands_cache_dir() == tmp_path / "nl-landsat"
-    assert netherlands_cache_dir(tmp_path / "x") == tmp_path / "x" / "nl-landsat"
+@pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME moves the cache on Linux")
+def test_default_cache_folder_is_pooch_s(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # pooch.os_cache follows it on Linux
+    monkeypatch.setenv(SOURCE_ENV, str(MIRROR))
+    default = Path(pooch.os_cache("odse-tutorial")) / "nl-landsat"
+    assert default.is_relative_to(tmp_path)
+    assert load_netherlands().samples_path == default / SAMPLES
 
 
 def test_load_dataset_by_name_is_the_same(env):

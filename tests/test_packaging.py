@@ -91,7 +91,9 @@ def test_notebooks_match_their_sources():
             return [(c["cell_type"], "".join(c["source"]), c.get("metadata", {}).get("tags", []))
                     for c in cells_]  # fmt: skip
 
-        assert cells(committed["cells"]) == cells(expected.cells), f"run `make notebooks` ({notebook.name})"
+        assert cells(committed["cells"]) == cells(expected.cells), (
+            f"run `make notebooks` ({notebook.name})"
+        )
 
 
 def test_notebooks_are_committed_without_outputs_and_with_parameters():
@@ -107,8 +109,40 @@ def test_notebooks_are_committed_without_outputs_and_with_parameters():
             assert f"{name} = " in source, (notebook.name, name)
         # The fixed skeleton of every notebook.
         text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
-        for heading in ("## Learning objectives", "## Prerequisites", "## Imports", "## Exercises",
-                        "## Key points", "## What's next", "## References"):
+        for heading in (
+            "## Learning objectives",
+            "## Prerequisites",
+            "## Imports",
+            "## Exercises",
+            "## Key points",
+            "## What's next",
+            "## References",
+        ):
             assert heading in text, (notebook.name, heading)
         solutions = [c for c in cells if "solution" in c.get("metadata", {}).get("tags", [])]
         assert len(solutions) >= 2, notebook.name
+
+
+def test_registries_are_the_datasets_checksums():
+    """The package ships the SHA-256 of the bundled data: the same file as data/'s."""
+    registries = ROOT / "odse_tutorial" / "registries"
+    simulated = (ROOT / "data" / "simulated" / "SHA256SUMS").read_bytes()
+    assert (registries / "simulated.sha256").read_bytes() == simulated, "run `make data`"
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "registries/*.sha256" in package_data["package-data"]["odse_tutorial"]
+    assert sorted(p.name for p in registries.iterdir()) == [
+        "netherlands.sha256",
+        "simulated.sha256",
+    ]
+
+
+def test_make_test_runs_the_lint_on_existing_folders():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "lint" in re.search(r"^test:(.*)$", makefile, flags=re.M).group(1).split()
+    recipe = re.search(r"^lint:.*\n((?:\t.*\n)+)", makefile, flags=re.M).group(1)
+    commands = [line.split() for line in recipe.strip().splitlines()]
+    assert [c[:3] for c in commands] == [["$(BIN)/ruff", "check", "odse_tutorial"],
+                                         ["$(BIN)/ruff", "format", "--check"]]  # fmt: skip
+    folders = {word for c in commands for word in c[2:] if not word.startswith("-")}
+    assert {"odse_tutorial", "tests", "benchmarks", "notebooks/src"} <= folders
+    assert all((ROOT / folder).is_dir() for folder in folders)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -10,12 +11,11 @@ import pandas as pd
 import pytest
 import rasterio
 
-from odse_tutorial.datasets import bundled_data_path
 from odse_tutorial.simulation import file_digests, generate_dataset
 from odse_tutorial.simulation.landcover import parcels
 from odse_tutorial.simulation.terrain import smooth_field
 
-COMMITTED = bundled_data_path("simulated")
+COMMITTED = Path(__file__).resolve().parents[1] / "data" / "simulated"
 
 
 def _manifest(folder):

@@ -326,5 +326,5 @@ def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
     report = map_accuracy([path], [truth], classes=ds.classes)
     assert report.summary["overall_accuracy"] == pytest.approx(expected)
     assert map_accuracy([truth], [truth]).summary["overall_accuracy"] == 1.0
-    with pytest.raises(ValueError, match="same grid"):
+    with pytest.raises(ValueError, match="not on the grid"):
         map_accuracy([path], [ds.truth("9529", 2018)]).summary  # noqa: B018

@@ -597,13 +597,13 @@ def area_adjusted_accuracy(
 
 
 # -- class maps ----------------------------------------------------------------------------
-def _legend(path: str | os.PathLike, classes: ClassTable | None = None) -> dict[int, Hashable]:
+def _legend(
+    tags: Mapping[str, str], source: Any, classes: ClassTable | None = None
+) -> dict[int, Hashable]:
     """Pixel value -> class code of a class map: its legend, else the rule of ``classes``."""
-    with rasterio.open(path) as src:
-        tags = src.tags()
-    table = classes if classes is not None and "classes" not in tags else None
-    table = table or ClassTable.from_tags(tags, path)
-    return dict(zip(table.raster_values, table.codes, strict=True))
+    if classes is None or "classes" in tags:
+        classes = ClassTable.from_tags(tags, source)
+    return dict(zip(classes.raster_values, classes.codes, strict=True))
 
 
 def _legend_table(paths: Sequence[str | os.PathLike], classes: ClassTable | None) -> ClassTable:
@@ -646,9 +646,9 @@ def _read_classes(
     """Strips of class maps on one grid: the class ids (``ids``: code -> id, grown as
     codes appear) of the pixels valid in every map, and where those pixels are."""
     check_same_grid({str(p): p for p in paths})
-    legends = [_legend(p, classes) for p in paths]
     sources = [rasterio.open(p) for p in paths]
     try:
+        legends = [_legend(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)]
         for window in _strips(sources[0]):
             data = [s.read(1, window=window, masked=True) for s in sources]
             valid = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])

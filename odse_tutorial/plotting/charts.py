@@ -210,17 +210,24 @@ def plot_per_class_accuracy(
 
 
 # -- calibration and errors -----------------------------------------------------------------
-def _share_bars(ax: Axes, x: ArrayLike, share: pd.Series, width: float, what: str) -> Axes:
-    """Grey bars of the share (%) in each bin on a twin axis, behind the lines of ``ax``."""
+def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
+    """Points ``x, y`` (%) over grey bars of each bin's ``share`` (%, right axis)."""
     hist = ax.twinx()
-    hist.bar(x, share, width=width, color="#d9d9d9", label=f"{what} (right axis)")
+    label = f"{how['what']} (right axis)"
+    hist.bar(centres, share, width=90 / len(share), color="#d9d9d9", label=label)
     hist.set_ylim(0, max(float(share.max()) * 3, 1.0))
-    hist.set_ylabel(f"{what} (%)", color="#777777")
+    hist.set_ylabel(f"{how['what']} (%)", color="#777777")
     hist.tick_params(axis="y", colors="#777777")
     hist.spines["right"].set_visible(True)
     ax.set_zorder(hist.get_zorder() + 1)
     ax.patch.set_visible(False)
-    return hist
+    ax.plot([0, 100], how["line"], linestyle="--", color="#555555", label=how["line_label"])
+    ax.plot(x, y, marker="o", color=how["colour"], label=how["label"])
+    ax.set(xlim=(0, 100), ylim=(0, 100), xlabel=how["xlabel"], ylabel=how["ylabel"])
+    ax.grid(True)
+    handles = ax.get_legend_handles_labels()[0] + hist.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper left")
+    return ax
 
 
 def plot_reliability_diagram(
@@ -267,28 +274,21 @@ def plot_reliability_diagram(
     """
     table = evaluation.reliability_table(y_true, y_proba, classes_, n_bins=n_bins)
     ece = evaluation.expected_calibration_error(y_true, y_proba, classes_, n_bins=n_bins)
-    ax = _axes(ax, (6.0, 5.0))
-    share = 100 * table.n_samples / table.n_samples.sum()
-    hist = _share_bars(ax, 50 * (table.lower + table.upper), share, 90 / n_bins, "Samples in bin")
-    ax.plot(
-        [0, 100],
-        [0, 100],
-        linestyle="--",
-        color="#777777",
-        linewidth=1,
-        label="Perfect calibration",
-    )
     full = table[table.n_samples > 0]
-    ax.plot(
-        100 * full.mean_confidence, 100 * full.accuracy, marker="o", color="#0072b2", label="Model"
+    ax = _binned_chart(
+        _axes(ax, (6.0, 5.0)),
+        50 * (table.lower + table.upper),
+        100 * table.n_samples / table.n_samples.sum(),
+        100 * full.mean_confidence,
+        100 * full.accuracy,
+        what="Samples in bin",
+        line=[0, 100],
+        line_label="Perfect calibration",
+        colour="#0072b2",
+        label="Model",
+        xlabel="Predicted probability of the predicted class (%)",
+        ylabel="Predicted class is right (% of samples)",
     )
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel("Predicted probability of the predicted class (%)")
-    ax.set_ylabel("Predicted class is right (% of samples)")
-    ax.grid(True)
-    handles = ax.get_legend_handles_labels()[0] + hist.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left")
     if title is None:
         title = f"Reliability diagram: expected calibration error {100 * ece:.1f} %"
     ax.set_title(title)
@@ -343,32 +343,22 @@ def plot_uncertainty_vs_error(
     table = evaluation.error_rate_by_uncertainty(
         uncertainty_path, predicted_path, truth_path, n_bins=n_bins
     )
-    ax = _axes(ax, (7.0, 4.8))
-    centres = (table.lower + table.upper) / 2
-    hist = _share_bars(ax, centres, 100 * table.share_of_pixels, 90 / n_bins, "Pixels in bin")
-    overall = table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
-    ax.axhline(
-        100 * overall,
-        color="#333333",
-        linestyle="--",
-        linewidth=1,
-        label=f"Error rate of the whole map ({100 * overall:.1f} %)",
-    )
-    full = table[table.n_pixels > 0]
-    ax.plot(
-        full.lower + (full.upper - full.lower) / 2,
-        100 * full.error_rate,
-        marker="o",
-        color=ERROR_COLOUR,
+    overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
+    centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
+    ax = _binned_chart(
+        _axes(ax, (7.0, 4.8)),
+        centres,
+        100 * table.share_of_pixels,
+        centres[full],
+        100 * table.error_rate[full],
+        what="Pixels in bin",
+        line=[overall, overall],
+        line_label=f"Error rate of the whole map ({overall:.1f} %)",
+        colour=ERROR_COLOUR,
         label="Error rate in bin",
+        xlabel="Uncertainty (%)",
+        ylabel="Pixels mapped wrongly (%)",
     )
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
-    ax.set_xlabel("Uncertainty (%)")
-    ax.set_ylabel("Pixels mapped wrongly (%)")
-    ax.grid(True)
-    handles = ax.get_legend_handles_labels()[0] + hist.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left")
     ax.set_title("Map errors by uncertainty" if title is None else title)
     return ax
 

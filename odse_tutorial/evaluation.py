@@ -11,40 +11,64 @@ The confusion (error) matrix here has the **reference** classes in rows and the
 - *F1*: the harmonic mean of users' and producer's accuracy; *kappa*: Cohen's kappa.
 
 With class probabilities also the log loss, the Brier score and the average precision
-(area under the precision-recall curve) per class. :func:`area_adjusted_accuracy` turns
-the counts of a probability sample into area-adjusted accuracies and error-adjusted class
-areas with confidence intervals (Olofsson et al. 2014).
+(area under the precision-recall curve) per class. Every number comes from
+:mod:`sklearn.metrics`; this module only names them in the field's words and keeps the
+class order fixed (``labels=``). :func:`area_adjusted_accuracy` turns the counts of a
+probability sample into area-adjusted accuracies and error-adjusted class areas with
+confidence intervals (Olofsson et al. 2014).
+
+Maps: :func:`map_accuracy` (class maps against reference maps), :func:`change_matrix`
+(the from-to table between two years) and :func:`error_rate_by_uncertainty` read class
+maps in strips, so memory stays bounded; the legend that a class map carries (its
+``classes`` tag, :meth:`ClassTable.from_tags`) says which class each pixel value is.
+Calibration: :func:`reliability_table` and :func:`expected_calibration_error`.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import os
+from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import rasterio
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import average_precision_score
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    brier_score_loss,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    log_loss,
+    precision_recall_fscore_support,
+)
 
+from odse_tutorial._atomic import atomic_output
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
-from odse_tutorial.raster_io import read_legend
+from odse_tutorial.raster_io import check_same_grid
 
 __all__ = [
     "AccuracyReport",
     "AreaAdjustedAccuracy",
     "accuracy_report",
     "area_adjusted_accuracy",
+    "change_matrix",
     "compare_models",
+    "error_rate_by_uncertainty",
+    "expected_calibration_error",
     "map_accuracy",
+    "reliability_table",
+    "write_metrics",
 ]
-
-#: Probabilities are clipped to this before taking logarithms (a log loss stays finite).
-PROBABILITY_FLOOR = 1e-15
 
 _FLOAT_FORMAT = "{:.3f}".format
 
@@ -204,67 +228,7 @@ def _proba_matrix(
     return proba, codes
 
 
-# -- metrics -------------------------------------------------------------------------------
-def _confusion(
-    truth: NDArray[np.intp], pred: NDArray[np.intp], weights: NDArray | None, n_classes: int
-) -> NDArray:
-    counts = np.bincount(truth * n_classes + pred, weights=weights, minlength=n_classes**2)
-    return counts.reshape(n_classes, n_classes)
-
-
-def _ratio(numerator: NDArray, denominator: NDArray) -> NDArray[np.float64]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / denominator, np.nan)
-
-
-def _kappa(matrix: NDArray) -> float:
-    total = matrix.sum()
-    observed = np.trace(matrix) / total
-    expected = float((matrix.sum(axis=1) * matrix.sum(axis=0)).sum()) / total**2
-    return float((observed - expected) / (1 - expected)) if expected < 1 else float("nan")
-
-
-def _class_scores(matrix: NDArray) -> pd.DataFrame:
-    hits = np.diag(matrix).astype(float)
-    reference, mapped = matrix.sum(axis=1), matrix.sum(axis=0)
-    return pd.DataFrame(
-        {
-            "support": reference,
-            "users_accuracy": _ratio(hits, mapped),
-            "producers_accuracy": _ratio(hits, reference),
-            "f1": _ratio(2 * hits, reference + mapped),
-        }
-    )
-
-
-def _probability_scores(
-    proba: NDArray[np.float64], truth: NDArray[np.intp], weights: NDArray | None
-) -> tuple[dict[str, float], pd.DataFrame]:
-    """Log loss, Brier score and average precision; ``proba`` in the report's class order."""
-    n_samples, n_classes = proba.shape
-    w = np.ones(n_samples) if weights is None else weights
-    one_hot = np.eye(n_classes)[truth]
-    surprise = -np.log(np.clip(proba[np.arange(n_samples), truth], PROBABILITY_FLOOR, 1.0))
-    squared = ((proba - one_hot) ** 2).sum(axis=1)
-    per_class_loss = _ratio(
-        np.bincount(truth, weights=w * surprise, minlength=n_classes),
-        np.bincount(truth, weights=w, minlength=n_classes),
-    )
-    precision = np.full(n_classes, np.nan)
-    for k in range(n_classes):
-        positive = truth == k
-        if w[positive].sum() > 0:
-            precision[k] = average_precision_score(positive, proba[:, k], sample_weight=w)
-    summary = {
-        "log_loss": float(np.average(surprise, weights=w)),
-        "brier_score": float(np.average(squared, weights=w)),
-        "mean_average_precision": float(np.nanmean(precision))
-        if np.isfinite(precision).any()
-        else float("nan"),
-    }
-    return summary, pd.DataFrame({"average_precision": precision, "log_loss": per_class_loss})
-
-
+# -- the report ---------------------------------------------------------------------------
 def accuracy_report(
     y_true: ArrayLike,
     y_pred: ArrayLike,
@@ -280,8 +244,8 @@ def accuracy_report(
     With ``y_proba`` the report adds:
 
     - ``log_loss``: the mean of ``-log p``, ``p`` the probability given to the reference
-      class (clipped at ``1e-15``); per class, the same mean over that class's reference
-      samples;
+      class (:func:`sklearn.metrics.log_loss`); per class, the same mean over that class's
+      reference samples;
     - ``brier_score``: the multi-class Brier score, the mean over samples of the sum over
       classes of the squared difference between the probability and the one-hot reference
       (0 is perfect, 2 the worst);
@@ -337,29 +301,43 @@ def accuracy_report(
             f"y_true has {n_samples} samples but y_pred has {len(pred_codes)}; pass one "
             "predicted class per reference sample."
         )
-    weights = _weights(sample_weight, n_samples)
+    w = _weights(sample_weight, n_samples)
     observed = list(dict.fromkeys(_unique_codes(truth_codes) + _unique_codes(pred_codes)))
     extra = [] if proba_classes is None else [_normalise_code(c) for c in proba_classes]
     order, table = _report_classes(list(dict.fromkeys(observed + extra)), classes)
     lookup = {code: i for i, code in enumerate(order)}
     truth, pred = _positions(truth_codes, lookup), _positions(pred_codes, lookup)
-
-    matrix = _confusion(truth, pred, weights, len(order))
-    per_class = _class_scores(matrix)
-    in_data = (per_class["support"] + matrix.sum(axis=0) > 0).to_numpy()
-    support = per_class["support"].to_numpy(dtype=float)
+    # Metrics on positions 0..K-1 in the report's order: labels= fixes that order and keeps
+    # classes without samples; zero_division=nan marks undefined accuracies.
+    everything, in_data = np.arange(len(order)), np.array([lookup[c] for c in observed])
+    matrix = confusion_matrix(truth, pred, labels=everything, sample_weight=w)
+    users, producers, f1, _ = precision_recall_fscore_support(
+        truth, pred, labels=everything, sample_weight=w, zero_division=np.nan
+    )
+    per_class = pd.DataFrame(
+        {
+            "support": matrix.sum(axis=1),
+            "users_accuracy": users,
+            "producers_accuracy": producers,
+            "f1": f1,
+        }
+    )
     summary: dict[str, float] = {
         "n_samples": n_samples,
-        "overall_accuracy": float(np.trace(matrix) / matrix.sum()),
-        "kappa": _kappa(matrix),
-        "f1_weighted": float(np.nansum(per_class["f1"] * support) / support.sum()),
-        "f1_macro": float(per_class["f1"][in_data].fillna(0.0).mean()),
+        "overall_accuracy": float(accuracy_score(truth, pred, sample_weight=w)),
+        "kappa": float(cohen_kappa_score(truth, pred, labels=everything, sample_weight=w)),
+        **{
+            f"f1_{average}": float(
+                f1_score(truth, pred, labels=in_data, average=average, sample_weight=w)
+            )
+            for average in ("weighted", "macro")
+        },
     }
     if y_proba is not None:
         proba, columns = _proba_matrix(y_proba, proba_classes, observed, n_samples)
         reordered = np.zeros((n_samples, len(order)))
-        reordered[:, [lookup[c] for c in columns]] = proba
-        scores, class_scores = _probability_scores(reordered, truth, weights)
+        reordered[:, [lookup[c] for c in columns]] = proba / proba.sum(axis=1, keepdims=True)
+        scores, class_scores = _probability_scores(reordered, truth, w)
         summary.update(scores)
         per_class = pd.concat([per_class, class_scores], axis=1)
 
@@ -372,6 +350,30 @@ def accuracy_report(
         columns=pd.Index(labels, name="map"),
     )
     return AccuracyReport(summary=summary, per_class=per_class, confusion=confusion, classes=table)
+
+
+def _probability_scores(
+    proba: NDArray[np.float64], truth: NDArray[np.intp], w: NDArray | None
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Log loss, Brier score and average precision; ``proba`` in the report's class order."""
+    labels = np.arange(proba.shape[1])
+    w = np.ones(len(truth)) if w is None else w
+    loss = np.full(len(labels), np.nan)
+    precision = np.full(len(labels), np.nan)
+    for k in labels:
+        own = (truth == k) & (w > 0)
+        if own.any():
+            loss[k] = log_loss(truth[own], proba[own], labels=labels, sample_weight=w[own])
+            precision[k] = average_precision_score(truth == k, proba[:, k], sample_weight=w)
+    brier = brier_score_loss(truth, proba, labels=labels, sample_weight=w, scale_by_half=False)
+    summary = {
+        "log_loss": float(log_loss(truth, proba, labels=labels, sample_weight=w)),
+        "brier_score": float(brier),
+        "mean_average_precision": float(np.nanmean(precision))
+        if np.isfinite(precision).any()
+        else float("nan"),
+    }
+    return summary, pd.DataFrame({"average_precision": precision, "log_loss": loss})
 
 
 def compare_models(
@@ -446,6 +448,11 @@ class AreaAdjustedAccuracy:
     per_class: pd.DataFrame
     overall_accuracy: float
     overall_accuracy_se: float
+
+
+def _ratio(numerator: NDArray, denominator: NDArray) -> NDArray[np.float64]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
 def _area_inputs(
@@ -589,6 +596,85 @@ def area_adjusted_accuracy(
     return AreaAdjustedAccuracy(error_matrix, per_class, overall, overall_se)
 
 
+# -- class maps ----------------------------------------------------------------------------
+def _legend(
+    tags: Mapping[str, str], source: Any, classes: ClassTable | None = None
+) -> dict[int, Hashable]:
+    """Pixel value -> class code of a class map: its legend, else the rule of ``classes``."""
+    if classes is None or "classes" in tags:
+        classes = ClassTable.from_tags(tags, source)
+    return dict(zip(classes.raster_values, classes.codes, strict=True))
+
+
+def _legend_table(paths: Sequence[str | os.PathLike], classes: ClassTable | None) -> ClassTable:
+    """``classes``, else the classes of the maps' legends (the first map's first)."""
+    if classes is not None:
+        return classes
+    records: dict[Hashable, dict] = {}
+    for path in paths:
+        with rasterio.open(path) as src:
+            for record in ClassTable.from_tags(src.tags(), path).to_records():
+                records.setdefault(record["code"], record)
+    return ClassTable.from_records(records.values())
+
+
+def _class_ids(
+    values: NDArray, legend: Mapping[int, Hashable], ids: dict[Hashable, int], source: Any
+) -> NDArray[np.int64]:
+    """An integer id per pixel for its class code; ``ids`` (code -> id) grows as needed."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    unknown = [v for v in uniq.tolist() if v not in legend]
+    if unknown:
+        raise ValueError(
+            f"{source} has pixel value(s) {unknown[:5]} that its legend does not list "
+            f"(it lists {sorted(legend)}); the map and its legend disagree."
+        )
+    lut = [ids.setdefault(legend[v], len(ids)) for v in uniq.tolist()]
+    return np.asarray(lut, dtype=np.int64)[inverse].reshape(values.shape)
+
+
+def _strips(src: Any, pixels: int = 1 << 20) -> Iterable[rasterio.windows.Window]:
+    """Full-width windows of about ``pixels`` pixels: bounded memory for whole rasters."""
+    rows = max(1, pixels // max(1, src.width))
+    for row in range(0, src.height, rows):
+        yield rasterio.windows.Window(0, row, src.width, min(rows, src.height - row))
+
+
+def _read_classes(
+    paths: Sequence[str | os.PathLike], ids: dict[Hashable, int], classes: ClassTable | None
+) -> Iterable[tuple[list[NDArray[np.int64]], NDArray[np.bool_]]]:
+    """Strips of class maps on one grid: the class ids (``ids``: code -> id, grown as
+    codes appear) of the pixels valid in every map, and where those pixels are."""
+    check_same_grid({str(p): p for p in paths})
+    sources = [rasterio.open(p) for p in paths]
+    try:
+        legends = [_legend(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)]
+        for window in _strips(sources[0]):
+            data = [s.read(1, window=window, masked=True) for s in sources]
+            valid = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])
+            out = [
+                _class_ids(np.asarray(d)[valid], legend, ids, path)
+                for d, legend, path in zip(data, legends, paths, strict=True)
+            ]
+            yield out, valid
+    finally:
+        for s in sources:
+            s.close()
+
+
+def _pair_counts(
+    first: str | os.PathLike, second: str | os.PathLike, classes: ClassTable | None = None
+) -> Counter:
+    """Pixels per (class of ``first``, class of ``second``), over pixels valid in both."""
+    counts: Counter = Counter()
+    ids: dict[Hashable, int] = {}
+    for (a, b), _ in _read_classes([first, second], ids, classes):
+        pairs, n = np.unique(np.stack([a, b]), axis=1, return_counts=True)
+        counts.update(dict(zip(map(tuple, pairs.T.tolist()), n.tolist(), strict=True)))
+    codes = list(ids)
+    return Counter({(codes[a], codes[b]): n for (a, b), n in counts.items()})
+
+
 def map_accuracy(
     predicted: Iterable[str | os.PathLike],
     truth: Iterable[str | os.PathLike],
@@ -598,14 +684,15 @@ def map_accuracy(
     """The true accuracy of class maps, pixel by pixel against reference maps.
 
     Real data never allow this: only simulated data have a reference map for every
-    pixel. Pixels that are nodata in either map are left out.
+    pixel. Pixels that are nodata in either map are left out; the maps are read in
+    strips, so memory stays bounded.
 
     Parameters
     ----------
     predicted, truth : iterables of path-like
         Pairs of class maps (``dominant_class.tif`` and the matching truth map), on the
-        same grids. Both carry a legend (``raster_io.read_legend``) mapping pixel values
-        to class codes.
+        same grids. Their legends (:meth:`ClassTable.from_tags`) map pixel values to
+        class codes.
     classes : ClassTable, optional
         Names and colours for the report.
 
@@ -622,25 +709,9 @@ def map_accuracy(
     >>> map_accuracy(truth, truth).summary["overall_accuracy"]
     1.0
     """
-    pairs: dict[tuple, int] = {}
+    pairs: Counter = Counter()
     for pred_path, truth_path in zip(predicted, truth, strict=True):
-        pred_codes, true_codes = _codes_of(pred_path), _codes_of(truth_path)
-        with rasterio.open(pred_path) as pred_src, rasterio.open(truth_path) as true_src:
-            if (pred_src.shape, pred_src.transform) != (true_src.shape, true_src.transform):
-                raise ValueError(
-                    f"{pred_path} and {truth_path} are not on the same grid; compare maps "
-                    "of the same tile."
-                )
-            for _, window in pred_src.block_windows(1):
-                p = pred_src.read(1, window=window, masked=True)
-                t = true_src.read(1, window=window, masked=True)
-                valid = ~(np.ma.getmaskarray(p) | np.ma.getmaskarray(t))
-                values, counts = np.unique(
-                    np.stack([t.data[valid], p.data[valid]]), axis=1, return_counts=True
-                )
-                for (tv, pv), n in zip(values.T.tolist(), counts.tolist(), strict=True):
-                    key = (true_codes[tv], pred_codes[pv])
-                    pairs[key] = pairs.get(key, 0) + n
+        pairs.update(_pair_counts(truth_path, pred_path, classes))
     if not pairs:
         raise ValueError("No valid pixels to compare; are the maps all nodata?")
     keys = list(pairs)
@@ -652,9 +723,324 @@ def map_accuracy(
     )
 
 
-def _codes_of(path: str | os.PathLike) -> dict[int, Hashable]:
-    """Pixel value -> class code, from the map's legend."""
-    legend = read_legend(path)
-    return {
-        int(v): _normalise_code(c) for v, c in zip(legend["value"], legend["code"], strict=True)
+_AREA_UNITS = {"ha": 1e-4, "km2": 1e-6, "m2": 1.0, "pixels": None}
+
+
+def change_matrix(
+    path_before: str | os.PathLike,
+    path_after: str | os.PathLike,
+    classes: ClassTable | None = None,
+    *,
+    unit: str = "ha",
+) -> pd.DataFrame:
+    """From-to table of land-cover change between two class maps of one grid.
+
+    A confusion matrix (:func:`sklearn.metrics.confusion_matrix`) of the later map
+    against the earlier one, weighted by pixel area. The maps are read in
+    full-resolution strips (bounded memory); pixels that are nodata in either map are
+    left out.
+
+    Parameters
+    ----------
+    path_before, path_after : path-like
+        Class rasters of the earlier and the later year (``dominant_class.tif`` or
+        truth maps), on the same grid, with legends.
+    classes : ClassTable, optional
+        Names and order of the classes; defaults to the maps' legends.
+    unit : {"ha", "km2", "m2", "pixels"}, default "ha"
+        Unit of the cells (areas from the pixel size of a projected CRS).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: the class before (index named ``from``); columns: the class after
+        (``to``); labels ``"code name"``; only classes present in either map. The
+        diagonal is the unchanged area.
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> table = change_matrix(data.truth("9529", 2000), data.truth("9529", 2018))
+    >>> round(float(table.to_numpy().sum()))  # 256 x 256 pixels of 0.09 ha
+    5898
+    """
+    if unit not in _AREA_UNITS:
+        raise ValueError(f"unit must be one of {list(_AREA_UNITS)}, got {unit!r}.")
+    with rasterio.open(path_before) as src:
+        if _AREA_UNITS[unit] is not None and src.crs is not None and src.crs.is_geographic:
+            raise ValueError(
+                f"{path_before} is in geographic coordinates (degrees); areas need a "
+                "projected, equal-area CRS such as EPSG:3035 (or unit='pixels')."
+            )
+        pixel_area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
+    counts = _pair_counts(path_before, path_after, classes)
+    present = list(dict.fromkeys(c for pair in counts for c in pair))
+    order, table = _report_classes(present, _legend_table([path_before, path_after], classes))
+    pairs = list(counts)
+    matrix = confusion_matrix(
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+        labels=order,
+        sample_weight=[counts[p] for p in pairs],
+    ).astype(float)
+    if _AREA_UNITS[unit] is not None:
+        matrix *= pixel_area * _AREA_UNITS[unit]
+    labels = table.labels()
+    return pd.DataFrame(
+        matrix, index=pd.Index(labels, name="from"), columns=pd.Index(labels, name="to")
+    )
+
+
+def error_rate_by_uncertainty(
+    uncertainty_path: str | os.PathLike,
+    predicted_path: str | os.PathLike,
+    truth_path: str | os.PathLike,
+    *,
+    n_bins: int = 10,
+) -> pd.DataFrame:
+    """Share of wrongly mapped pixels per bin of uncertainty (maps with a known truth).
+
+    Reads the three maps in full-resolution strips; pixels that are nodata in any of
+    them are left out. Bins are ``[lower, upper)`` of uncertainty in percent (the last
+    includes 100).
+
+    Parameters
+    ----------
+    uncertainty_path : path-like
+        ``uncertainty.tif`` (or ``uncertainty_{code}.tif``), percent.
+    predicted_path : path-like
+        ``dominant_class.tif`` of the same tile and year.
+    truth_path : path-like
+        The reference map of that tile and year.
+    n_bins : int, default 10
+        Number of equal-width bins from 0 to 100 %.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bin: ``lower``, ``upper`` (percent), ``n_pixels``, ``n_errors``,
+        ``error_rate`` (0-1, NaN in empty bins) and ``share_of_pixels`` (0-1).
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> uncertainty = data.layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
+    >>> predicted, truth = data.truth("9529", 2015), data.truth("9529", 2018)
+    >>> table = error_rate_by_uncertainty(uncertainty, predicted, truth, n_bins=5)
+    >>> table.n_pixels.tolist()
+    [61257, 4279, 0, 0, 0]
+    """
+    _check_bins(n_bins)
+    n, errors = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
+    check_same_grid({"uncertainty": uncertainty_path, "predicted": predicted_path})
+    with rasterio.open(uncertainty_path) as u:
+        strips = _read_classes([predicted_path, truth_path], {}, None)
+        for window, ((pred, true), valid) in zip(_strips(u), strips, strict=True):
+            data = u.read(1, window=window, masked=True)
+            ok = ~np.ma.getmaskarray(data)[valid]
+            percent = np.asarray(data)[valid][ok].astype(np.float64)
+            if percent.size and (percent.min() < 0 or percent.max() > 100):
+                raise ValueError(
+                    f"{uncertainty_path} has values outside 0-100; pass an uncertainty map "
+                    "in percent (uncertainty.tif or uncertainty_{code}.tif)."
+                )
+            bins = np.clip(np.floor(percent * n_bins / 100).astype(np.int64), 0, n_bins - 1)
+            n += np.bincount(bins, minlength=n_bins)
+            errors += np.bincount(bins, (pred != true)[ok], minlength=n_bins).astype(np.int64)
+    edges = np.linspace(0.0, 100.0, n_bins + 1)
+    return pd.DataFrame(
+        {
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "n_pixels": n,
+            "n_errors": errors,
+            "error_rate": _ratio(errors, n),
+            "share_of_pixels": n / max(int(n.sum()), 1),
+        }
+    )
+
+
+# -- calibration ---------------------------------------------------------------------------
+def _check_bins(n_bins: Any) -> None:
+    if not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}.")
+
+
+def reliability_table(
+    y_true: ArrayLike, y_proba: ArrayLike, classes_: ArrayLike, *, n_bins: int = 10
+) -> pd.DataFrame:
+    """Calibration of the predicted class's probability, in equal-width bins.
+
+    For each sample the *confidence* is the probability of its predicted (most
+    probable) class; it is *correct* when that class is the reference class. Bins are
+    ``(lower, upper]`` (the first also holds 0), as in
+    :func:`sklearn.calibration.calibration_curve`, which computes the mean confidence
+    and the accuracy of each bin (top-label calibration). A calibrated model is right in
+    80 % of the cases where it says 80 %.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Reference class codes.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Class probabilities, columns in the order of ``classes_``.
+    classes_ : array-like of shape (n_classes,)
+        The class of each column (the model's ``classes_``).
+    n_bins : int, default 10
+        Number of bins between 0 and 1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per bin: ``lower``, ``upper``, ``n_samples``, ``mean_confidence`` and
+        ``accuracy`` (NaN in empty bins).
+
+    Examples
+    --------
+    >>> table = reliability_table([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2)
+    >>> table[["n_samples", "mean_confidence", "accuracy"]].values.tolist()
+    [[0.0, nan, nan], [2.0, 0.775, 0.5]]
+    """
+    _check_bins(n_bins)
+    proba, truth, labels = np.asarray(y_proba, float), np.asarray(y_true), np.asarray(classes_)
+    if proba.ndim != 2 or proba.shape[1] != len(labels):
+        raise ValueError(
+            f"y_proba must have one column per class of classes_ ({len(labels)}), got shape "
+            f"{proba.shape}."
+        )
+    if len(truth) != len(proba) or len(truth) == 0:
+        raise ValueError(f"y_true has {len(truth)} values and y_proba {len(proba)} rows.")
+    confidence = proba.max(axis=1)
+    correct = labels[proba.argmax(axis=1)] == truth
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    n = np.bincount(np.searchsorted(edges[1:-1], confidence), minlength=n_bins)
+    accuracy, mean_confidence = np.full(n_bins, np.nan), np.full(n_bins, np.nan)
+    accuracy[n > 0], mean_confidence[n > 0] = calibration_curve(correct, confidence, n_bins=n_bins)
+    return pd.DataFrame(
+        {
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "n_samples": n.astype(float),
+            "mean_confidence": mean_confidence,
+            "accuracy": accuracy,
+        }
+    )
+
+
+def expected_calibration_error(
+    y_true: ArrayLike, y_proba: ArrayLike, classes_: ArrayLike, *, n_bins: int = 10
+) -> float:
+    """Expected calibration error of the predicted class's probability.
+
+    The mean over bins of ``|accuracy - mean confidence|``, weighted by the share of
+    samples in the bin (see :func:`reliability_table`): 0 for a calibrated model.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Reference class codes.
+    y_proba : array-like of shape (n_samples, n_classes)
+        Class probabilities, columns in the order of ``classes_``.
+    classes_ : array-like of shape (n_classes,)
+        The class of each column.
+    n_bins : int, default 10
+        Number of equal-width bins.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> expected_calibration_error([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2)
+    0.275
+    """
+    table = reliability_table(y_true, y_proba, classes_, n_bins=n_bins).dropna()
+    gap = (table.accuracy - table.mean_confidence).abs()
+    return round(float(np.average(gap, weights=table.n_samples)), 12)
+
+
+# -- metrics.json --------------------------------------------------------------------------
+def write_metrics(
+    output_dir: str | os.PathLike,
+    *,
+    notebook: str,
+    dataset: str,
+    cv: str,
+    report: AccuracyReport,
+    maps: Any = None,
+    **extra: Any,
+) -> Path:
+    """Write a notebook's headline results to ``output_dir/metrics.json`` (atomically).
+
+    The file is strict JSON (NaN becomes ``null``) and appears complete or not at all.
+
+    Parameters
+    ----------
+    output_dir : path-like
+        The notebook's output folder; map paths are written relative to it.
+    notebook, dataset, cv : str
+        The notebook's name, the dataset's name and a description of the folds.
+    report : AccuracyReport
+        The cross-validated accuracy report (:func:`accuracy_report`).
+    maps : MapCatalogue, optional
+        The maps of :func:`odse_tutorial.prediction.predict_maps` (anything with
+        ``.paths()``, or a frame with a ``path`` column).
+    **extra
+        More JSON-serialisable entries (timings, true map accuracy...).
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> report = accuracy_report([1, 1, 2], [1, 2, 2])
+    >>> path = write_metrics(folder, notebook="demo", dataset="simulated", cv="none",
+    ...                      report=report, seconds=float("nan"))
+    >>> json.loads(path.read_text())["seconds"] is None
+    True
+    """
+    output_dir = Path(output_dir)
+    if maps is None:
+        paths = []
+    elif hasattr(maps, "paths"):
+        paths = [Path(p) for p in maps.paths()]
+    else:
+        paths = [Path(p) for p in maps["path"]]
+    summary = report.summary
+    metrics = {
+        "notebook": notebook,
+        "dataset": dataset,
+        "cv": cv,
+        "n_samples": int(summary["n_samples"]),
+        "n_classes": len(report.classes),
+        "overall_accuracy": float(summary["overall_accuracy"]),
+        "f1_weighted": float(summary["f1_weighted"]),
+        "log_loss": float(summary["log_loss"]) if "log_loss" in summary else None,
+        "maps": [p.resolve().relative_to(output_dir.resolve()).as_posix() for p in paths],
+        **extra,
     }
+    path = output_dir / "metrics.json"
+    text = json.dumps(_plain(metrics), indent=2, allow_nan=False)
+    with atomic_output(path) as tmp:
+        tmp.write_text(text + "\n")
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values: numpy scalars to Python, NaN to None (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -19,7 +19,6 @@ from typing import Any
 
 import pandas as pd
 
-from odse_tutorial._atomic import atomic_output
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.overlay import overlay_samples
 
@@ -28,7 +27,6 @@ __all__ = [
     "find_notebooks",
     "run_notebook",
     "training_data",
-    "write_metrics",
 ]
 
 logger = logging.getLogger(__name__)
@@ -142,72 +140,6 @@ def training_data(dataset: Any, *, min_class_samples: int = 10) -> TrainingData:
         overlay_report=overlay_report,
         class_counts=class_counts,
     )
-
-
-def write_metrics(
-    output_dir: str | Path,
-    *,
-    notebook: str,
-    dataset: str,
-    cv: str,
-    report: Any,
-    maps: Any = None,
-    **extra: Any,
-) -> Path:
-    """Write a notebook's headline results to ``output_dir/metrics.json`` (atomically).
-
-    Parameters
-    ----------
-    output_dir : path-like
-        The notebook's output folder; map paths are written relative to it.
-    notebook, dataset, cv : str
-        The notebook's name, the dataset's name and a description of the folds.
-    report : AccuracyReport
-        The cross-validated accuracy report (:func:`odse_tutorial.evaluation.accuracy_report`).
-    maps : DataFrame, optional
-        The table returned by :func:`odse_tutorial.prediction.predict_maps`.
-    **extra
-        More JSON-serialisable entries (timings, true map accuracy...).
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-
-    output_dir = Path(output_dir)
-    summary = report.summary
-    paths = [] if maps is None else [Path(p) for p in maps["path"]]
-    metrics = {
-        "notebook": notebook,
-        "dataset": dataset,
-        "cv": cv,
-        "n_samples": int(summary["n_samples"]),
-        "n_classes": len(report.classes),
-        "overall_accuracy": float(summary["overall_accuracy"]),
-        "f1_weighted": float(summary["f1_weighted"]),
-        "log_loss": float(summary["log_loss"]) if "log_loss" in summary else None,
-        "maps": [p.resolve().relative_to(output_dir.resolve()).as_posix() for p in paths],
-        **extra,
-    }
-    path = output_dir / "metrics.json"
-    text = json.dumps(_plain(metrics), indent=2, allow_nan=False)
-    with atomic_output(path) as tmp:
-        tmp.write_text(text + "\n")
-    return path
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready values: numpy scalars to Python, NaN to None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def main(argv: list[str] | None = None) -> int:

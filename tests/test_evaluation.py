@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
+from affine import Affine
 from sklearn.metrics import (
     average_precision_score,
     cohen_kappa_score,
@@ -19,7 +24,13 @@ from odse_tutorial.evaluation import (
     AccuracyReport,
     accuracy_report,
     area_adjusted_accuracy,
+    change_matrix,
     compare_models,
+    error_rate_by_uncertainty,
+    expected_calibration_error,
+    map_accuracy,
+    reliability_table,
+    write_metrics,
 )
 
 # A 3-class example whose users' and producer's accuracies differ, so that swapping
@@ -303,10 +314,7 @@ def test_area_adjusted_accuracy_errors():
 
 # -- true map accuracy ---------------------------------------------------------------------
 def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
-    import rasterio
-
     from odse_tutorial.datasets import load_dataset
-    from odse_tutorial.evaluation import map_accuracy
 
     ds = load_dataset()
     truth = ds.truth("9530", 2018)
@@ -326,5 +334,139 @@ def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
     report = map_accuracy([path], [truth], classes=ds.classes)
     assert report.summary["overall_accuracy"] == pytest.approx(expected)
     assert map_accuracy([truth], [truth]).summary["overall_accuracy"] == 1.0
-    with pytest.raises(ValueError, match="same grid"):
+    with pytest.raises(ValueError, match="not on the grid"):
         map_accuracy([path], [ds.truth("9529", 2018)]).summary  # noqa: B018
+
+
+# -- class maps: change, errors by uncertainty, legends -------------------------------------
+ORIGIN = Affine(30, 0, 4_300_800, 0, -30, 2_810_880)
+CLASSES = ClassTable([211, 231, 311], ["Arable land", "Pastures", "Forest"])
+
+
+def write_raster(path, array, *, nodata=0, tags=None):
+    array = np.asarray(array)
+    profile = {"driver": "GTiff", "width": array.shape[1], "height": array.shape[0], "count": 1}
+    with rasterio.open(
+        path, "w", **profile, dtype=array.dtype.name, nodata=nodata, crs="EPSG:3035",
+        transform=ORIGIN,
+    ) as dst:  # fmt: skip
+        dst.write(array, 1)
+        dst.update_tags(**(tags or {}))
+    return path
+
+
+def write_two_years(folder, table=CLASSES):
+    """Two 2 x 3 class maps; the second row's last pixel is nodata in the first year."""
+    before = np.array([[0, 0, 1], [2, 2, -1]])  # positions in the table, -1 nodata
+    after = np.array([[0, 1, 1], [0, 2, 2]])
+    values = np.array([*table.raster_values, 0], "uint16")
+    return (
+        write_raster(folder / "landcover_2000.tif", values[before], tags=table.to_tags()),
+        write_raster(folder / "landcover_2018.tif", values[after], tags=table.to_tags()),
+    )
+
+
+def test_change_matrix_is_a_from_to_table_in_hectares(tmp_path):
+    table = change_matrix(*write_two_years(tmp_path), CLASSES)
+    assert table.index.name == "from" and table.columns.name == "to"
+    assert table.index.tolist() == CLASSES.labels()
+    # 211 -> 211, 211 -> 231, 231 -> 231, 311 -> 211, 311 -> 311; 30 m pixels: 0.09 ha
+    expected = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1]]) * 0.09
+    np.testing.assert_allclose(table.to_numpy(), expected)
+    assert change_matrix(*write_two_years(tmp_path), unit="pixels").to_numpy().sum() == 5
+    with pytest.raises(ValueError, match="unit"):
+        change_matrix(*write_two_years(tmp_path), unit="acres")
+
+
+def test_change_matrix_reads_string_codes_through_the_legend(tmp_path):
+    strings = ClassTable(["arable", "pasture", "forest"], CLASSES.names, CLASSES.colours)
+    table = change_matrix(*write_two_years(tmp_path, strings), unit="pixels")
+    assert table.index.tolist() == ["arable Arable land", "pasture Pastures", "forest Forest"]
+    assert table.to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_change_matrix_of_the_bundled_truth_sums_to_the_valid_area(simulated):
+    before, after = simulated.truth("9530", 2000), simulated.truth("9530", 2018)
+    with rasterio.open(before) as a, rasterio.open(after) as b:
+        valid = int(((a.read(1) != 0) & (b.read(1) != 0)).sum())
+    table = change_matrix(before, after, simulated.classes, unit="km2")
+    assert table.to_numpy().sum() == pytest.approx(valid * 900 / 1e6)
+    assert table.to_numpy().trace() < table.to_numpy().sum()  # some land changed
+
+
+def test_class_maps_need_a_legend_or_a_class_table(tmp_path):
+    plain = write_raster(tmp_path / "a.tif", np.array([[211, 231]], "uint16"))
+    with pytest.raises(ValueError, match="no 'classes' tag.*Pass the class table"):
+        change_matrix(plain, plain)
+    # without a legend, the pixel values follow the table's rule (ClassTable.raster_values)
+    assert change_matrix(plain, plain, CLASSES, unit="pixels").to_numpy().trace() == 2
+    stray = write_raster(tmp_path / "b.tif", np.array([[211, 7]], "uint16"), tags=CLASSES.to_tags())
+    with pytest.raises(ValueError, match=r"pixel value\(s\) \[7\]"):
+        map_accuracy([stray], [plain], classes=CLASSES)
+
+
+def test_error_rate_by_uncertainty_by_hand(tmp_path):
+    before, after = write_two_years(tmp_path)
+    uncertainty = np.array([[5, 95, 15], [100, 12, 50]], "uint8")
+    path = write_raster(tmp_path / "uncertainty.tif", uncertainty, nodata=255)
+    table = error_rate_by_uncertainty(path, after, before, n_bins=2)
+    # Valid pixels: all but the nodata one of `before`; wrong: (0, 1) at 95 % and (1, 0) at 100 %.
+    assert table.n_pixels.tolist() == [3, 2]
+    assert table.n_errors.tolist() == [0, 2]
+    assert table.error_rate.tolist() == [0.0, 1.0]
+    assert table.share_of_pixels.tolist() == [0.6, 0.4]
+    with pytest.raises(ValueError, match="n_bins"):
+        error_rate_by_uncertainty(path, after, before, n_bins=0)
+
+
+# -- calibration -----------------------------------------------------------------------------
+def test_reliability_bins_and_calibration_error_by_hand():
+    proba = [[0.92, 0.08], [0.85, 0.15], [0.28, 0.72], [0.45, 0.55]]
+    y_true = [1, 2, 2, 1]  # right, wrong, right, wrong
+    table = reliability_table(y_true, proba, [1, 2], n_bins=10)
+    full = table[table.n_samples > 0]
+    assert full.index.tolist() == [5, 7, 8, 9]
+    np.testing.assert_allclose(full.mean_confidence, [0.55, 0.72, 0.85, 0.92])
+    np.testing.assert_allclose(full.accuracy, [0, 1, 0, 1])
+    ece = expected_calibration_error(y_true, proba, [1, 2], n_bins=10)
+    assert ece == pytest.approx((0.08 + 0.85 + 0.28 + 0.55) / 4)
+    # two bins: all four in (0.5, 1], mean confidence 0.76, half right
+    assert expected_calibration_error(y_true, proba, [1, 2], n_bins=2) == pytest.approx(0.26)
+    assert reliability_table(y_true, proba, [1, 2], n_bins=2).n_samples.tolist() == [0, 4]
+    assert reliability_table([1], [[0.5, 0.5]], [1, 2], n_bins=2).n_samples[0] == 1
+    with pytest.raises(ValueError, match="one column per class"):
+        reliability_table(y_true, proba, [1, 2, 3])
+
+
+def test_a_calibrated_model_has_a_small_calibration_error():
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.5, 1.0, 20_000)
+    right = rng.random(20_000) < confidence  # right exactly as often as it says
+    proba = np.column_stack([confidence, 1 - confidence])
+    y_true = np.where(right, 1, 2)
+    assert expected_calibration_error(y_true, proba, [1, 2]) < 0.02
+
+
+# -- metrics.json ----------------------------------------------------------------------------
+def test_write_metrics_writes_strict_json_with_relative_map_paths(tmp_path):
+    maps = [tmp_path / "9529" / "2018" / "dominant_class.tif"]
+    catalogue = SimpleNamespace(paths=lambda: maps)
+    report = accuracy_report(Y_TRUE, Y_PRED, classes=TABLE)
+    path = write_metrics(
+        tmp_path, notebook="nb", dataset="simulated", cv="5 folds", report=report,
+        maps=catalogue, seconds=np.float64("nan"), n_tiles=np.int64(2),
+    )  # fmt: skip
+    metrics = json.loads(path.read_text())
+    assert metrics["overall_accuracy"] == 0.6 and metrics["n_classes"] == 3
+    assert metrics["maps"] == ["9529/2018/dominant_class.tif"]
+    assert metrics["seconds"] is None and metrics["n_tiles"] == 2 and metrics["log_loss"] is None
+    frame = pd.DataFrame({"path": maps})  # predict_maps' frame, until the catalogue lands
+    assert (
+        json.loads(
+            write_metrics(
+                tmp_path, notebook="nb", dataset="d", cv="c", report=report, maps=frame
+            ).read_text()
+        )["maps"]
+        == metrics["maps"]
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary left

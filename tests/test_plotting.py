@@ -50,7 +50,9 @@ def write_raster(path, array, *, nodata=0, tags=None, transform=ORIGIN, crs="EPS
     ) as dst:
         dst.write(array, 1)
         if tags:
-            dst.update_tags(**{k: json.dumps(v) for k, v in tags.items()})
+            dst.update_tags(
+                **{k: v if isinstance(v, str) else json.dumps(v) for k, v in tags.items()}
+            )
     return path
 
 
@@ -206,7 +208,7 @@ def test_percent_map_refuses_a_class_map(simulated):
 
 
 def test_large_rasters_are_shown_decimated(tmp_path, monkeypatch):
-    monkeypatch.setattr(plotting, "MAX_DISPLAY_SIZE", 50)
+    monkeypatch.setattr(plotting._base, "MAX_DISPLAY_SIZE", 50)
     path = write_raster(tmp_path / "p.tif", np.full((60, 200), 40, "uint8"), nodata=255)
     ax = plotting.plot_probability_map(path)
     assert ax.images[0].get_array().shape == (15, 50)
@@ -309,26 +311,14 @@ def test_per_class_accuracy_bars_are_users_and_producers(report):
     assert ax.get_xlabel() == "Accuracy (%)"
 
 
-def test_reliability_bins_and_calibration_error_by_hand():
+def test_reliability_diagram_draws_the_bins_and_names_the_calibration_error():
     proba = [[0.92, 0.08], [0.85, 0.15], [0.28, 0.72], [0.45, 0.55]]
     y_true = [1, 2, 2, 1]  # right, wrong, right, wrong
-    table = plotting.reliability_table(y_true, proba, [1, 2], n_bins=10)
-    full = table[table.n_samples > 0]
-    assert full.index.tolist() == [5, 7, 8, 9]
-    np.testing.assert_allclose(full.mean_confidence, [0.55, 0.72, 0.85, 0.92])
-    np.testing.assert_allclose(full.accuracy, [0, 1, 0, 1])
-    ece = plotting.expected_calibration_error(y_true, proba, [1, 2], n_bins=10)
-    assert ece == pytest.approx((0.08 + 0.85 + 0.28 + 0.55) / 4)
-    two = plotting.reliability_table(y_true, proba, [1, 2], n_bins=2)
-    assert two.n_samples.tolist() == [0, 4]
-    assert plotting.reliability_table([1], [[0.5, 0.5]], [1, 2], n_bins=2).n_samples[0] == 1
     ax = plotting.plot_reliability_diagram(y_true, proba, [1, 2], n_bins=2)
     assert ax.get_title() == "Reliability diagram: expected calibration error 26.0 %"
     x, y = ax.lines[1].get_data()
     np.testing.assert_allclose(x, [76.0])
     np.testing.assert_allclose(y, [50.0])
-    with pytest.raises(ValueError, match="one column per class"):
-        plotting.reliability_table(y_true, proba, [1, 2, 3])
 
 
 def test_feature_importance_shows_the_top_features_in_order():
@@ -365,39 +355,19 @@ def test_model_comparison_one_panel_per_metric():
 # -- change and errors -----------------------------------------------------------------------
 @pytest.fixture
 def two_years(tmp_path):
-    before = np.array([[211, 211, 231], [311, 311, 0]], "uint16")
-    after_codes = np.array([[211, 231, 231], [211, 311, 311]])
-    # The later map stores positions + 1 with a legend, as prediction does for string codes.
-    legend = [
-        {"value": i + 1, "code": c.code, "name": c.name, "colour": c.colour}
-        for i, c in enumerate(CLASSES)
-    ]
-    position = {c: i + 1 for i, c in enumerate(CLASSES.codes)}
-    after = np.vectorize(position.get)(after_codes).astype("uint16")
+    return write_two_years(tmp_path)
+
+
+def write_two_years(folder, table=CLASSES):
+    """Two tiny class maps of ``table``'s classes with legends (``ClassTable.to_tags``)."""
+    before = np.array([[0, 0, 1], [2, 2, -1]])
+    after = np.array([[0, 1, 1], [0, 2, 2]])
+    # Pixel values: the codes, or positions + 1 for string codes (as prediction writes).
+    values = np.array([*table.raster_values, 0], "uint16")
     return (
-        write_raster(tmp_path / "landcover_2000.tif", before),
-        write_raster(tmp_path / "landcover_2018.tif", after, tags={"classes": legend}),
+        write_raster(folder / "landcover_2000.tif", values[before], tags=table.to_tags()),
+        write_raster(folder / "landcover_2018.tif", values[after], tags=table.to_tags()),
     )
-
-
-def test_change_matrix_is_a_from_to_table_in_hectares(two_years):
-    table = plotting.change_matrix(*two_years, CLASSES)
-    assert table.index.name == "from" and table.columns.name == "to"
-    assert table.index.tolist() == CLASSES.labels()
-    expected = np.array([[1, 1, 0], [0, 1, 0], [1, 0, 1]]) * 0.09  # 30 m pixels: 0.09 ha
-    np.testing.assert_allclose(table.to_numpy(), expected)
-    assert plotting.change_matrix(*two_years, unit="pixels").to_numpy().sum() == 5
-    with pytest.raises(ValueError, match="unit"):
-        plotting.change_matrix(*two_years, unit="acres")
-
-
-def test_change_matrix_of_the_bundled_truth_sums_to_the_valid_area(simulated):
-    before, after = simulated.truth("9530", 2000), simulated.truth("9530", 2018)
-    with rasterio.open(before) as a, rasterio.open(after) as b:
-        valid = int(((a.read(1) != 0) & (b.read(1) != 0)).sum())
-    table = plotting.change_matrix(before, after, simulated.classes, unit="km2")
-    assert table.to_numpy().sum() == pytest.approx(valid * 900 / 1e6)
-    assert table.to_numpy().trace() < table.to_numpy().sum()  # some land changed
 
 
 def test_plot_change_colours_changed_pixels_by_their_new_class(two_years):
@@ -414,15 +384,10 @@ def test_plot_change_colours_changed_pixels_by_their_new_class(two_years):
     assert ax.get_title() == "Land-cover change 2000 → 2018: 40.0 % of pixels changed"
 
 
-def test_error_rate_by_uncertainty_by_hand(tmp_path, two_years):
+def test_uncertainty_vs_error_and_error_map(tmp_path, two_years):
     before, after = two_years
     uncertainty = np.array([[5, 95, 15], [100, 12, 50]], "uint8")
     path = write_raster(tmp_path / "uncertainty.tif", uncertainty, nodata=255)
-    table = plotting.error_rate_by_uncertainty(path, after, before, n_bins=2)
-    # Valid pixels: all but the nodata one of `before`; wrong: (0, 1) at 95 % and (1, 0) at 100 %.
-    assert table.n_pixels.tolist() == [3, 2]
-    assert table.n_errors.tolist() == [0, 2]
-    assert table.error_rate.tolist() == [0.0, 1.0]
     ax = plotting.plot_uncertainty_vs_error(path, after, before, n_bins=2)
     assert ax.get_xlabel() == "Uncertainty (%)"
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [0, 100])

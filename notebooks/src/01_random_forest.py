@@ -69,13 +69,13 @@ from sklearn.ensemble import RandomForestClassifier
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset, survey_year
-from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy
+from odse_tutorial.evaluation import (accuracy_report, change_matrix, compare_models, map_accuracy,
+                                      write_metrics)
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.model_selection import block_cv, fold_overlap, nested_cross_validate, random_cv
 from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
-from odse_tutorial.tutorial import write_metrics
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -290,7 +290,7 @@ tile = ds.tiles[0]
 plotting.plot_change(dominant[(tile, first)], dominant[(tile, last)], classes,
                      title=f"Land-cover change {first}-{last}, tile {tile}")
 plt.show()
-plotting.change_matrix(dominant[(tile, first)], dominant[(tile, last)], classes).round(0)
+change_matrix(dominant[(tile, first)], dominant[(tile, last)], classes).round(0)
 
 # %% [markdown]
 # ### Explore the maps

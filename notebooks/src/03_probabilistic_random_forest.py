@@ -59,11 +59,11 @@ from sklearn.ensemble import RandomForestClassifier
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
-from odse_tutorial.evaluation import accuracy_report, compare_models
+from odse_tutorial.evaluation import accuracy_report, compare_models, write_metrics
 from odse_tutorial.model_selection import block_cv, nested_cross_validate
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
-from odse_tutorial.tutorial import training_data, write_metrics
+from odse_tutorial.tutorial import training_data
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

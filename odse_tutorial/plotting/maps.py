@@ -1,4 +1,4 @@
-"""Raster maps: class maps, probability and uncertainty maps, false-colour composites."""
+"""Raster maps: class maps, probability and uncertainty maps, composites, change and errors."""
 
 from __future__ import annotations
 
@@ -12,31 +12,35 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
+from odse_tutorial import evaluation
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.plotting._classes import (
-    _class_handles,
-    _draw_classes,
-    _read_class_layer,
-)
-from odse_tutorial.plotting._figures import (
+from odse_tutorial.plotting._base import (
+    ERROR_COLOUR,
     _axes,
-    _legend_right,
-)
-from odse_tutorial.plotting._rasters import (
+    _class_handles,
+    _draw_categories,
     _finish_map,
+    _legend_right,
     _map_title,
     _nodata_background,
+    _nodata_handle,
+    _patch,
     _Raster,
+    _read_class_layer,
     _read_raster,
     _when,
 )
+from odse_tutorial.raster_io import check_same_grid
 
 __all__ = [
+    "plot_change",
     "plot_class_map",
     "plot_class_maps",
     "plot_composite",
+    "plot_error_map",
     "plot_probability_map",
     "plot_uncertainty_map",
 ]
@@ -86,7 +90,7 @@ def plot_class_map(
     """
     layer = _read_class_layer(source, classes)
     ax = _axes(ax, (8.5, 5.5))
-    _draw_classes(ax, layer)
+    _draw_categories(ax, layer.index, layer.frame, layer.table.colours)
     _finish_map(ax, layer.frame, layer.title if title is None else title)
     if legend:
         nodata = bool(np.ma.getmaskarray(layer.index).any())
@@ -156,7 +160,7 @@ def plot_class_maps(
     nodata = False
     for i, (ax, path) in enumerate(zip(axes.flat, paths, strict=False)):
         layer = _read_class_layer(path, classes)
-        _draw_classes(ax, layer)
+        _draw_categories(ax, layer.index, layer.frame, layer.table.colours)
         _finish_map(ax, layer.frame, layer.title if titles is None else titles[i])
         nodata |= bool(np.ma.getmaskarray(layer.index).any())
         for pos in sorted(layer.present()):
@@ -408,4 +412,124 @@ def plot_composite(
         else:
             title = f"{names[0]} (greyscale), {year}"
     _finish_map(ax, frame, title)
+    return ax
+
+
+UNCHANGED_COLOUR = CORRECT_COLOUR = "#e6e6e6"
+
+
+def _read_pair(first: Any, second: Any, classes: ClassTable | None) -> tuple:
+    """Two class maps of one grid, as positions in one class table, and where both are valid."""
+    check_same_grid({str(first): first, str(second): second})
+    table = evaluation._legend_table([first, second], classes)
+    a, b = _read_class_layer(first, classes, table), _read_class_layer(second, classes, table)
+    valid = ~(np.ma.getmaskarray(a.index) | np.ma.getmaskarray(b.index))
+    return a, b, valid, table
+
+
+def plot_change(
+    path_before: str | os.PathLike,
+    path_after: str | os.PathLike,
+    classes: ClassTable | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Map land-cover change: changed pixels in the colour of their new class.
+
+    Unchanged pixels are light grey; nodata (in either map) is transparent over a grey
+    hatch. The legend lists the new classes of the changed pixels; the default title
+    gives the share of the area that changed (from
+    :func:`odse_tutorial.evaluation.change_matrix`, at full resolution).
+
+    Parameters
+    ----------
+    path_before, path_after : path-like
+        Class rasters of the earlier and the later year, on the same grid.
+    classes : ClassTable, optional
+        Names and colours; defaults to the maps' legends.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the years and the share of pixels that changed.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> ax = plot_change(data.truth("9529", 2000), data.truth("9529", 2018), data.classes)
+    >>> ax.get_legend().get_texts()[0].get_text()
+    'unchanged'
+    """
+    layer, later, valid, table = _read_pair(path_before, path_after, classes)
+    after = np.asarray(later.index)
+    changed = valid & (np.asarray(layer.index) != after)
+    new = np.where(changed, after, len(table))  # len(table): unchanged
+    ax = _axes(ax, (8.5, 5.5))
+    colours = [*table.colours, UNCHANGED_COLOUR]
+    _draw_categories(ax, np.ma.MaskedArray(new, mask=~valid), layer.frame, colours)
+    if title is None:
+        area = evaluation.change_matrix(path_before, path_after, classes, unit="pixels")
+        share = 1 - np.trace(area.to_numpy()) / max(area.to_numpy().sum(), 1)
+        title = (
+            f"Land-cover change {layer.when} → {later.when}: {100 * share:.1f} % of pixels changed"
+        )
+    _finish_map(ax, layer.frame, title)
+    handles = [_patch(UNCHANGED_COLOUR, "unchanged")]
+    handles += _class_handles(table, set(new[changed].tolist()), not valid.all())
+    _legend_right(ax, handles, "New class of changed pixels")
+    return ax
+
+
+def plot_error_map(
+    predicted_path: str | os.PathLike,
+    truth_path: str | os.PathLike,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Map where a class map disagrees with the reference (truth) map.
+
+    Parameters
+    ----------
+    predicted_path : path-like
+        The predicted ``dominant_class.tif``.
+    truth_path : path-like
+        The reference map of the same tile and year (simulated data only).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to the share of pixels in error (one minus the overall accuracy of
+        :func:`odse_tutorial.evaluation.map_accuracy`).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> ax = plot_error_map(data.truth("9529", 2015), data.truth("9529", 2018))
+    >>> ax.get_legend().get_texts()[1].get_text()
+    'map ≠ reference (error)'
+    """
+    layer, truth, valid, _ = _read_pair(predicted_path, truth_path, None)
+    wrong = np.asarray(layer.index) != np.asarray(truth.index)
+    errors = np.ma.MaskedArray(wrong.astype(np.intp), mask=~valid)
+    ax = _axes(ax, (8.0, 5.5))
+    _draw_categories(ax, errors, layer.frame, [CORRECT_COLOUR, ERROR_COLOUR])
+    if title is None:
+        accuracy = evaluation.map_accuracy([predicted_path], [truth_path])
+        title = f"Map errors: {100 * (1 - accuracy.summary['overall_accuracy']):.1f} % of pixels"
+    _finish_map(ax, layer.frame, title)
+    handles = [
+        _patch(CORRECT_COLOUR, "map = reference"),
+        Patch(facecolor=ERROR_COLOUR, label="map ≠ reference (error)"),
+    ]
+    _legend_right(ax, handles + ([_nodata_handle()] if not valid.all() else []), "Pixels")
     return ax

@@ -12,22 +12,17 @@ from matplotlib.axes import Axes
 from numpy.typing import ArrayLike, NDArray
 
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.plotting._classes import (
-    _class_handles,
-    _class_table,
-    _draw_classes,
-    _positions,
-    _read_class_layer,
-)
-from odse_tutorial.plotting._figures import (
-    _QUALITATIVE,
+from odse_tutorial.plotting._base import (
+    QUALITATIVE,
     _axes,
-    _legend_right,
-)
-from odse_tutorial.plotting._rasters import (
+    _class_handles,
+    _draw_categories,
     _finish_map,
     _Frame,
     _frame,
+    _legend_right,
+    _read_class_layer,
+    _table_for,
 )
 from odse_tutorial.plotting.maps import plot_composite
 
@@ -59,7 +54,7 @@ def _draw_background(
         with rasterio.open(first) as src:
             return _frame(tuple(src.bounds), src.crs), set()
     layer = _read_class_layer(background, classes)
-    _draw_classes(ax, layer, alpha=0.5)
+    _draw_categories(ax, layer.index, layer.frame, layer.table.colours, alpha=0.5)
     return layer.frame, layer.present()
 
 
@@ -111,8 +106,8 @@ def plot_samples(
         raise KeyError(f"No column {column!r} in samples; columns: {list(samples.columns)}.")
     points = samples[samples[column].notna()]
     codes = points[column].tolist()
-    table = _class_table(classes, [], codes, "samples")
-    positions = _positions(codes, table)
+    table = _table_for(codes, classes, "samples")
+    positions = np.array([table.index_of(c) for c in codes], dtype=np.intp)
     ax = _axes(ax, (8.5, 5.5))
     frame, present = _sample_frame(points), set()
     if background is not None:
@@ -219,7 +214,7 @@ def plot_cv_folds(
         here = fold == k
         if not here.any():
             continue
-        colour = "#bbbbbb" if k < 0 else _QUALITATIVE[k % len(_QUALITATIVE)]
+        colour = "#bbbbbb" if k < 0 else QUALITATIVE[k % len(QUALITATIVE)]
         label = "never tested" if k < 0 else f"fold {k}"
         ax.scatter(
             xs[here],
@@ -231,6 +226,6 @@ def plot_cv_folds(
         )
     _finish_map(ax, frame, None)
     ax.set_title(f"Test folds of {type(cv).__name__} ({n_folds} folds)" if title is None else title)
-    if n_folds <= len(_QUALITATIVE):
+    if n_folds <= len(QUALITATIVE):
         _legend_right(ax, ax.get_legend_handles_labels()[0], "Test fold", markerscale=2)
     return ax

@@ -1,0 +1,539 @@
+"""Charts: confusion matrix, accuracy per class, calibration, errors by uncertainty,
+feature importance and model comparison.
+
+Charts draw results computed by :mod:`odse_tutorial.evaluation` (or call it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from numpy.typing import ArrayLike, NDArray
+from sklearn.metrics import ConfusionMatrixDisplay
+
+from odse_tutorial import evaluation
+from odse_tutorial.plotting._base import ERROR_COLOUR, _axes
+
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_feature_importance",
+    "plot_model_comparison",
+    "plot_per_class_accuracy",
+    "plot_reliability_diagram",
+    "plot_uncertainty_vs_error",
+]
+
+
+# -- accuracy ------------------------------------------------------------------------------
+def _confusion_frame(report_or_confusion: Any) -> pd.DataFrame:
+    confusion = getattr(report_or_confusion, "confusion", report_or_confusion)
+    if not isinstance(confusion, pd.DataFrame):
+        array = np.asarray(confusion)
+        confusion = pd.DataFrame(array, index=range(len(array)), columns=range(len(array)))
+    confusion = confusion.drop(index="total", columns="total", errors="ignore")
+    if confusion.shape[0] != confusion.shape[1]:
+        raise ValueError(f"A confusion matrix must be square, got shape {confusion.shape}.")
+    return confusion
+
+
+def _normalised(counts: NDArray[np.float64], normalize: str | None) -> tuple[NDArray, str]:
+    if normalize is None:
+        return counts, "Samples"
+    axis = {"true": 1, "pred": 0}.get(normalize)
+    if axis is None:
+        raise ValueError(f"normalize must be None, 'true' or 'pred', got {normalize!r}.")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = 100 * counts / counts.sum(axis=axis, keepdims=True)
+    label = "reference samples (row)" if normalize == "true" else "mapped samples (column)"
+    return shares, f"Share of {label} (%)"
+
+
+def _cell_text(value: float, normalize: str | None, integers: bool) -> str:
+    if np.isnan(value):
+        return "–"
+    if normalize is None:
+        return f"{value:.0f}" if integers else f"{value:.1f}"
+    return "<1" if 0 < value < 0.5 else f"{value:.0f}"
+
+
+def plot_confusion_matrix(
+    report_or_confusion: Any,
+    *,
+    normalize: str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "Blues",
+) -> Axes:
+    """Draw an annotated confusion (error) matrix: reference in rows, map in columns.
+
+    Parameters
+    ----------
+    report_or_confusion : AccuracyReport, pandas.DataFrame or array-like
+        A report (its ``confusion``), or a square matrix of counts (a ``total`` row
+        and column are dropped).
+    normalize : {None, "true", "pred"}, default None
+        ``None``: counts. ``"true"``: percent of each row (the diagonal is the
+        producer's accuracy). ``"pred"``: percent of each column (the diagonal is the
+        users' accuracy).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure sized for the number of classes by default.
+    title : str, optional
+        Defaults to what the cells show.
+    cmap : str, default "Blues"
+        Colour map of the cells.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.evaluation import accuracy_report
+    >>> report = accuracy_report([1, 1, 2, 2], [1, 2, 2, 2])
+    >>> ax = plot_confusion_matrix(report)
+    >>> [t.get_text() for t in ax.texts]
+    ['1', '1', '0', '2']
+    """
+    confusion = _confusion_frame(report_or_confusion)
+    counts = confusion.to_numpy(dtype=np.float64)
+    values, label = _normalised(counts, normalize)
+    n = len(confusion)
+    ax = _axes(ax, (3.0 + 0.6 * n, 2.2 + 0.55 * n))
+    display = ConfusionMatrixDisplay(values, display_labels=[str(c) for c in confusion.columns])
+    display.plot(
+        ax=ax,
+        cmap=cmap,
+        colorbar=False,
+        im_kw={"vmin": 0},
+        text_kw={"fontsize": 9 if n <= 8 else 8},
+    )
+    integers = bool(np.all(np.equal(np.mod(counts, 1), 0)))
+    top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+    for (i, j), value in np.ndenumerate(values):
+        colour = "white" if value > 0.55 * top else ("#999999" if value == 0 else "#222222")
+        display.text_[i, j].set(text=_cell_text(value, normalize, integers), color=colour)
+    ax.set_xticks(range(n), [str(c) for c in confusion.columns], rotation=40, ha="right")
+    ax.set_xticklabels(ax.get_xticklabels(), rotation_mode="anchor")
+    ax.set_yticks(range(n), [str(r) for r in confusion.index])
+    ax.set_xlabel("Map (predicted) class")
+    ax.set_ylabel("Reference class")
+    ax.tick_params(length=0)
+    image = display.im_
+    bar = ax.figure.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
+    bar.set_label(label)
+    if title is None:
+        title = {
+            None: "Confusion matrix (sample counts)",
+            "true": "Confusion matrix, % of each reference class\n(diagonal: producer's accuracy)",
+            "pred": "Confusion matrix, % of each map class\n(diagonal: users' accuracy)",
+        }[normalize]
+    ax.set_title(title)
+    return ax
+
+
+def plot_per_class_accuracy(
+    report: Any, *, ax: Axes | None = None, title: str | None = None
+) -> Axes:
+    """Users' and producer's accuracy of each class, as grouped horizontal bars.
+
+    Users' accuracy is the precision of a class (1 - commission error: of the pixels
+    mapped as the class, the share that are); producer's accuracy is its recall
+    (1 - omission error: of the reference samples of the class, the share mapped as
+    it). A dashed line marks the overall accuracy.
+
+    Parameters
+    ----------
+    report : AccuracyReport
+        From :func:`odse_tutorial.evaluation.accuracy_report`.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to "Accuracy per class".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.evaluation import accuracy_report
+    >>> ax = plot_per_class_accuracy(accuracy_report([1, 1, 2, 2], [1, 2, 2, 2]))
+    >>> [round(p.get_width()) for p in ax.patches]
+    [100, 67, 50, 100]
+    """
+    table = report.per_class
+    n = len(table)
+    ax = _axes(ax, (8.0, 1.6 + 0.45 * n))
+    y = np.arange(n)
+    height = 0.4
+    series = [
+        ("users_accuracy", "Users' accuracy = precision (1 − commission error)", "#0072b2"),
+        ("producers_accuracy", "Producer's accuracy = recall (1 − omission error)", "#e69f00"),
+    ]
+    for offset, (column, label, colour) in zip((-height / 2, height / 2), series, strict=True):
+        values = table[column].to_numpy(dtype=np.float64) * 100
+        ax.barh(y + offset, np.nan_to_num(values), height, label=label, color=colour)
+        for yi in y[np.isnan(values)]:
+            ax.text(1, yi + offset, "n/a", va="center", fontsize=8, color="#666666")
+    overall = report.summary.get("overall_accuracy")
+    if overall is not None:
+        ax.axvline(
+            100 * overall,
+            color="#333333",
+            linestyle="--",
+            linewidth=1,
+            label=f"Overall accuracy ({100 * overall:.0f} %)",
+        )
+    labels = [f"{r.code} {r.name} (n = {r.support:g})" for r in table.itertuples()]
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("Accuracy (%)")
+    ax.grid(axis="x")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(
+        handles=handles[1:] + handles[:1] if overall is not None else handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1 - 0.3 / max(n, 1)),
+        ncols=1,
+    )
+    ax.set_title("Accuracy per class" if title is None else title)
+    return ax
+
+
+# -- calibration and errors -----------------------------------------------------------------
+def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
+    """Points ``x, y`` (%) over grey bars of each bin's ``share`` (%, right axis)."""
+    hist = ax.twinx()
+    label = f"{how['what']} (right axis)"
+    hist.bar(centres, share, width=90 / len(share), color="#d9d9d9", label=label)
+    hist.set_ylim(0, max(float(share.max()) * 3, 1.0))
+    hist.set_ylabel(f"{how['what']} (%)", color="#777777")
+    hist.tick_params(axis="y", colors="#777777")
+    hist.spines["right"].set_visible(True)
+    ax.set_zorder(hist.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.plot([0, 100], how["line"], linestyle="--", color="#555555", label=how["line_label"])
+    ax.plot(x, y, marker="o", color=how["colour"], label=how["label"])
+    ax.set(xlim=(0, 100), ylim=(0, 100), xlabel=how["xlabel"], ylabel=how["ylabel"])
+    ax.grid(True)
+    handles = ax.get_legend_handles_labels()[0] + hist.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper left")
+    return ax
+
+
+def plot_reliability_diagram(
+    y_true: ArrayLike,
+    y_proba: ArrayLike,
+    classes_: ArrayLike,
+    *,
+    n_bins: int = 10,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Reliability diagram of the predicted class's probability, with its histogram.
+
+    Points: per bin of predicted probability (of the predicted class: "top-label"
+    calibration), the mean predicted probability against the share of samples whose
+    predicted class is right. Points below the diagonal: the model is over-confident.
+    Grey bars (right axis): the share of samples per bin. The title gives the expected
+    calibration error (:func:`odse_tutorial.evaluation.expected_calibration_error`).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Reference class codes (out-of-fold, e.g. ``CrossValidationResult.y_true``).
+    y_proba : array-like of shape (n_samples, n_classes)
+        Class probabilities, columns in the order of ``classes_``.
+    classes_ : array-like of shape (n_classes,)
+        The class of each column.
+    n_bins : int, default 10
+        Number of equal-width bins.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to "Reliability diagram (ECE = ...)".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_reliability_diagram([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2)
+    >>> ax.get_title()
+    'Reliability diagram: expected calibration error 27.5 %'
+    """
+    table = evaluation.reliability_table(y_true, y_proba, classes_, n_bins=n_bins)
+    ece = evaluation.expected_calibration_error(y_true, y_proba, classes_, n_bins=n_bins)
+    full = table[table.n_samples > 0]
+    ax = _binned_chart(
+        _axes(ax, (6.0, 5.0)),
+        50 * (table.lower + table.upper),
+        100 * table.n_samples / table.n_samples.sum(),
+        100 * full.mean_confidence,
+        100 * full.accuracy,
+        what="Samples in bin",
+        line=[0, 100],
+        line_label="Perfect calibration",
+        colour="#0072b2",
+        label="Model",
+        xlabel="Predicted probability of the predicted class (%)",
+        ylabel="Predicted class is right (% of samples)",
+    )
+    if title is None:
+        title = f"Reliability diagram: expected calibration error {100 * ece:.1f} %"
+    ax.set_title(title)
+    return ax
+
+
+def plot_uncertainty_vs_error(
+    uncertainty_path: str | os.PathLike,
+    predicted_path: str | os.PathLike,
+    truth_path: str | os.PathLike,
+    *,
+    n_bins: int = 10,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Does uncertainty show where the map is wrong? Error rate per uncertainty bin.
+
+    Points: the share of pixels whose mapped class differs from the reference, per bin
+    of uncertainty (:func:`odse_tutorial.evaluation.error_rate_by_uncertainty`). A useful uncertainty layer
+    gives a line that rises from left to right. Grey bars (right axis): the share of
+    pixels per bin (few pixels: a noisy rate). Dashed line: the error rate of the map.
+
+    Parameters
+    ----------
+    uncertainty_path : path-like
+        The uncertainty map (percent).
+    predicted_path : path-like
+        ``dominant_class.tif`` of the same tile and year.
+    truth_path : path-like
+        The reference map of that tile and year.
+    n_bins : int, default 10
+        Number of equal-width bins from 0 to 100 %.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to "Map errors by uncertainty".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = load_dataset()
+    >>> uncertainty = data.layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
+    >>> predicted, truth = data.truth("9529", 2015), data.truth("9529", 2018)
+    >>> ax = plot_uncertainty_vs_error(uncertainty, predicted, truth, n_bins=5)
+    >>> ax.lines[1].get_ydata().round(1).tolist()  # percent wrong per bin
+    [4.3, 7.6]
+    """
+    table = evaluation.error_rate_by_uncertainty(
+        uncertainty_path, predicted_path, truth_path, n_bins=n_bins
+    )
+    overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
+    centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
+    ax = _binned_chart(
+        _axes(ax, (7.0, 4.8)),
+        centres,
+        100 * table.share_of_pixels,
+        centres[full],
+        100 * table.error_rate[full],
+        what="Pixels in bin",
+        line=[overall, overall],
+        line_label=f"Error rate of the whole map ({overall:.1f} %)",
+        colour=ERROR_COLOUR,
+        label="Error rate in bin",
+        xlabel="Uncertainty (%)",
+        ylabel="Pixels mapped wrongly (%)",
+    )
+    ax.set_title("Map errors by uncertainty" if title is None else title)
+    return ax
+
+
+# -- models ------------------------------------------------------------------------------
+_SEASON_COLOURS = {
+    "winter": "#0072b2",
+    "spring": "#009e73",
+    "summer": "#e69f00",
+    "autumn": "#d55e00",
+}
+
+_STATIC_COLOUR = "#7f7f7f"
+
+# Metrics of compare_models where lower is better.
+_LOWER_IS_BETTER = {"log_loss", "brier_score"}
+
+
+def _importances(importances: Any, feature_names: Sequence[str] | None) -> tuple:
+    """Values, error bars, names and axis label from an array, Series, estimator or Bunch."""
+    errors = None
+    label = "Importance"
+    if hasattr(importances, "importances_mean"):  # sklearn.inspection.permutation_importance
+        values, errors = importances.importances_mean, importances.importances_std
+        label = "Drop in score when the feature is shuffled"
+    elif hasattr(importances, "feature_importances_"):  # a fitted tree ensemble
+        if feature_names is None:
+            feature_names = getattr(importances, "feature_names_in_", None)
+        values = importances.feature_importances_
+        label = "Importance (mean decrease in impurity)"
+    elif isinstance(importances, pd.Series):
+        feature_names = list(importances.index) if feature_names is None else feature_names
+        values = importances.to_numpy()
+    else:
+        values = importances
+    values = np.asarray(values, dtype=np.float64)
+    if feature_names is None:
+        raise ValueError("Give feature_names (one per importance value).")
+    names = [str(n) for n in feature_names]
+    if len(names) != len(values):
+        raise ValueError(f"{len(values)} importances but {len(names)} feature names.")
+    return values, None if errors is None else np.asarray(errors, np.float64), names, label
+
+
+def _season_of(name: str) -> str | None:
+    suffix = name.rsplit("_", 1)[-1]
+    return suffix if suffix in _SEASON_COLOURS else None
+
+
+def plot_feature_importance(
+    importances: Any,
+    feature_names: Sequence[str] | None = None,
+    *,
+    top: int = 15,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Horizontal bars of the most important features, coloured by season.
+
+    Parameters
+    ----------
+    importances : array-like, pandas.Series, fitted estimator or permutation result
+        One value per feature; a Series (index = names); an estimator with
+        ``feature_importances_`` (a random forest); or the result of
+        :func:`sklearn.inspection.permutation_importance` (drawn with error bars of one
+        standard deviation).
+    feature_names : sequence of str, optional
+        Names, if not known from ``importances``.
+    top : int, default 15
+        How many of the most important features to show.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to "Feature importance (top n of m)".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_feature_importance([0.1, 0.5, 0.4], ["red_summer", "nir_spring", "slope"])
+    >>> [t.get_text() for t in ax.get_yticklabels()]
+    ['nir_spring', 'slope', 'red_summer']
+    """
+    values, errors, names, label = _importances(importances, feature_names)
+    order = np.argsort(-values, kind="stable")[: max(1, int(top))]
+    seasons = [_season_of(names[i]) for i in order]
+    colours = [_SEASON_COLOURS.get(s, _STATIC_COLOUR) if s else _STATIC_COLOUR for s in seasons]
+    ax = _axes(ax, (7.0, 1.2 + 0.32 * len(order)))
+    ax.barh(
+        np.arange(len(order)),
+        values[order],
+        color=colours,
+        xerr=None if errors is None else errors[order],
+        error_kw={"elinewidth": 0.8},
+    )
+    ax.set_yticks(np.arange(len(order)), [names[i] for i in order])
+    ax.invert_yaxis()
+    ax.set_xlabel(label)
+    ax.grid(axis="x")
+    if any(seasons):
+        shown = [s for s in _SEASON_COLOURS if s in seasons]
+        handles = [Patch(color=_SEASON_COLOURS[s], label=s) for s in shown]
+        if None in seasons:
+            handles.append(Patch(color=_STATIC_COLOUR, label="static (terrain)"))
+        ax.legend(handles=handles, title="Season", loc="lower right")
+    if title is None:
+        title = f"Feature importance (top {len(order)} of {len(values)})"
+    ax.set_title(title)
+    return ax
+
+
+def plot_model_comparison(
+    table: pd.DataFrame,
+    metrics: Sequence[str] = ("overall_accuracy", "f1_weighted", "log_loss"),
+    *,
+    title: str | None = None,
+) -> Figure:
+    """Bar charts comparing models, one panel per metric.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per model, index = model name, e.g. from
+        :func:`odse_tutorial.evaluation.compare_models`.
+    metrics : sequence of str, default ("overall_accuracy", "f1_weighted", "log_loss")
+        Columns to show. The best model of each metric is drawn darker (lowest for
+        ``log_loss`` and ``brier_score``, else highest).
+    title : str, optional
+        A title over the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"overall_accuracy": [0.8, 0.85]}, index=["RF", "ensemble"])
+    >>> fig = plot_model_comparison(table, ["overall_accuracy"])
+    >>> fig.axes[0].get_xlabel()
+    'Overall accuracy (higher is better)'
+    """
+    metrics = list(metrics)
+    missing = [m for m in metrics if m not in table.columns]
+    if missing:
+        raise KeyError(f"No column(s) {missing} in the table; columns: {list(table.columns)}.")
+    n = len(table)
+    fig, axes = plt.subplots(
+        1,
+        len(metrics),
+        figsize=(3.3 * len(metrics) + 1.5, 1.3 + 0.45 * n),
+        layout="constrained",
+        sharey=True,
+        squeeze=False,
+    )
+    y = np.arange(n)
+    for ax, metric in zip(axes.flat, metrics, strict=True):
+        values = table[metric].to_numpy(dtype=np.float64)
+        lower = metric in _LOWER_IS_BETTER
+        best = None
+        if np.isfinite(values).any():
+            best = int(np.nanargmin(values) if lower else np.nanargmax(values))
+        colours = ["#0072b2" if i == best else "#9ecae1" for i in range(n)]
+        ax.barh(y, np.nan_to_num(values), color=colours)
+        for yi, value in zip(y, values, strict=True):
+            text = "n/a" if np.isnan(value) else f"{value:.3f}"
+            ax.text(0 if np.isnan(value) else value, yi, f" {text}", va="center", fontsize=8)
+        better = "lower" if lower else "higher"
+        ax.set_xlabel(f"{metric.replace('_', ' ').capitalize()} ({better} is better)")
+        ax.set_xlim(0, max(np.nanmax(values) * 1.25, 1e-9) if np.isfinite(values).any() else 1)
+        ax.grid(axis="x")
+    axes[0, 0].set_yticks(y, [str(i) for i in table.index])
+    axes[0, 0].invert_yaxis()
+    if title is None:
+        title = "Model comparison (dark bar: the best model of each metric)"
+    fig.suptitle(title, fontweight="bold")
+    return fig

@@ -10,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: tutorial test lint benchmarks data notebooks clean
+.PHONY: tutorial lab test lint benchmarks data notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 tutorial: $(VENV)/.installed
 	$(BIN)/python -m odse_tutorial.tutorial --output-dir $(OUTPUT_DIR)
+
+# JupyterLab with the tutorial's settings (binder/overrides.json: widget state is saved
+# with the notebook, so a reopened notebook still shows its map explorer).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+lab: $(VENV)/.installed
+	mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
+	$(BIN)/jupyter lab notebooks/
 
 test: lint
 	$(BIN)/python -m pytest

@@ -74,6 +74,8 @@ def _free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on loopback; yields (base URL, token, its folder)."""
     reason = _missing()
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser test, but {reason}")
     if reason:
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("lab")

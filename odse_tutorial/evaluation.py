@@ -32,7 +32,6 @@ from sklearn.metrics import average_precision_score
 
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
-from odse_tutorial.raster_io import read_legend
 
 __all__ = [
     "AccuracyReport",
@@ -604,7 +603,7 @@ def map_accuracy(
     ----------
     predicted, truth : iterables of path-like
         Pairs of class maps (``dominant_class.tif`` and the matching truth map), on the
-        same grids. Both carry a legend (``raster_io.read_legend``) mapping pixel values
+        same grids. Both carry a legend (``ClassTable.from_tags``) mapping pixel values
         to class codes.
     classes : ClassTable, optional
         Names and colours for the report.
@@ -654,7 +653,6 @@ def map_accuracy(
 
 def _codes_of(path: str | os.PathLike) -> dict[int, Hashable]:
     """Pixel value -> class code, from the map's legend."""
-    legend = read_legend(path)
-    return {
-        int(v): _normalise_code(c) for v, c in zip(legend["value"], legend["code"], strict=True)
-    }
+    with rasterio.open(path) as src:
+        legend = ClassTable.from_tags(src.tags(), path)
+    return dict(zip(legend.raster_values, legend.codes, strict=True))

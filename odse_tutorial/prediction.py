@@ -383,12 +383,14 @@ class _Predictor:
             valid = valid.copy()
             valid[np.flatnonzero(valid)[~good]] = False
             proba, std = proba[good], None if std is None else std[good]
-        percent = np.empty(proba.shape, dtype=np.uint8)
-        for i in range(0, len(proba), _POST_ROWS):
-            percent[i : i + _POST_ROWS] = _to_percent(proba[i : i + _POST_ROWS])
         best = np.argmax(proba, axis=1)  # the first class wins ties, as in model.predict
         rows = np.arange(len(best))
-        unc = normalized_entropy(proba) if std is None else std[rows, best]
+        percent = np.empty(proba.shape, dtype=np.uint8)
+        unc = np.empty(len(proba)) if std is None else std[rows, best]
+        for i in range(0, len(proba), _POST_ROWS):  # slices: small float64 temporaries
+            percent[i : i + _POST_ROWS] = _to_percent(proba[i : i + _POST_ROWS])
+            if std is None:
+                unc[i : i + _POST_ROWS] = normalized_entropy(proba[i : i + _POST_ROWS])
         out = {("probability", c): percent[:, i] for i, c in enumerate(self.codes)}
         out[("dominant_class", None)] = self.values[best]
         out[("dominant_probability", None)] = percent[rows, best]

@@ -211,14 +211,14 @@ def run_engine(folder: Path, n_jobs: int, window_size: int) -> dict:
         model, manifest["layers"], out, window_size=window_size, n_jobs=n_jobs, progress=False
     )
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-    size = sum(p.stat().st_size for p in maps.paths())
+    size = sum(p.stat().st_size for p in maps.values())
     return {
         "engine_seconds": seconds,
         "engine_cpu_seconds": cpu,
         "peak_rss_mb": _peak_rss_mb(),
         "rss_before_prediction_mb": rss_before,
         "output_mb": size / 2**20,
-        "products": len(maps.paths()),
+        "products": len(maps),
     }
 
 

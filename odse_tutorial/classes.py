@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["CORINE_CLASSES", "ClassTable", "LandCoverClass"]
+__all__ = ["CORINE_CLASSES", "ClassTable"]
 
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -30,7 +30,7 @@ _DEFAULT_PALETTE = (
 
 
 @dataclass(frozen=True)
-class LandCoverClass:
+class _LandCoverClass:
     """One land-cover class: its code, its name and its map colour.
 
     Parameters
@@ -48,7 +48,7 @@ class LandCoverClass:
     colour: str
 
 
-class ClassTable(Sequence[LandCoverClass]):
+class ClassTable(Sequence[_LandCoverClass]):
     """An ordered, immutable table of land-cover classes.
 
     The order is the order of the codes given (use :meth:`sorted` for ascending
@@ -103,7 +103,7 @@ class ClassTable(Sequence[LandCoverClass]):
                     f"Colour {colour!r} of class {code!r} is not of the form '#rrggbb'."
                 )
         self._classes = tuple(
-            LandCoverClass(c, n, col.lower())
+            _LandCoverClass(c, n, col.lower())
             for c, n, col in zip(codes, names, colours, strict=True)
         )
         self._index = {c.code: i for i, c in enumerate(self._classes)}
@@ -222,7 +222,7 @@ class ClassTable(Sequence[LandCoverClass]):
     def __len__(self) -> int:
         return len(self._classes)
 
-    def __iter__(self) -> Iterator[LandCoverClass]:
+    def __iter__(self) -> Iterator[_LandCoverClass]:
         return iter(self._classes)
 
     def __contains__(self, code: object) -> bool:

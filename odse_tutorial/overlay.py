@@ -9,30 +9,27 @@ feature table whose column names are the layer names used later for prediction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
-from rasterio.errors import RasterioIOError
-from rasterio.windows import Window
 
+from odse_tutorial.classes import ClassTable
 from odse_tutorial.datasets import Dataset, _missing_column_message, survey_year
-from odse_tutorial.raster_io import RasterGrid, read_grid, same_crs
+from odse_tutorial.labels import drop_rare_classes
+from odse_tutorial.raster_io import _open, _same_crs, check_same_grid, read_at_points
 
-__all__ = ["OverlayReport", "overlay_samples"]
+__all__ = ["overlay_samples", "training_data"]
 
 logger = logging.getLogger(__name__)
 
-#: Points are read window by window, so memory stays bounded on large rasters.
-_WINDOW = 1024
-
 
 @dataclass(frozen=True)
-class OverlayReport:
+class _OverlayReport:
     """What the overlay did with samples it could not use, and why.
 
     Attributes
@@ -86,7 +83,7 @@ def overlay_samples(
     class_column: str | None = None,
     outside: str = "drop",
     nodata: str = "drop",
-) -> tuple[gpd.GeoDataFrame, OverlayReport]:
+) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     """Read, for every sample, the layers of its survey year and the static layers.
 
     Parameters
@@ -110,7 +107,7 @@ def overlay_samples(
     table : GeoDataFrame
         The kept samples (original index and columns), a ``year`` column and one
         float32 column per layer, in :attr:`Dataset.feature_names` order.
-    report : OverlayReport
+    report : _OverlayReport
         Which samples were dropped and why.
 
     Raises
@@ -167,12 +164,12 @@ def _overlay(
     class_column: str,
     outside: str,
     nodata: str,
-) -> tuple[gpd.GeoDataFrame, OverlayReport]:
+) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     grids = {tile: _tile_grid(dataset, tile) for tile in dataset.tiles}
     raster_crs = next(iter(grids.values())).crs
     points = source
     reprojected_from = None
-    if not same_crs(source.crs, raster_crs):
+    if not _same_crs(source.crs, raster_crs):
         reprojected_from = source.crs.to_string()
         logger.info("Reprojecting samples from %s to the rasters' CRS", reprojected_from)
         points = source.to_crs(raster_crs)
@@ -180,15 +177,10 @@ def _overlay(
     years = survey_year(source, date_column)
     xs, ys = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
-    rows = np.full(len(source), -1, dtype=np.int64)
-    cols = np.full(len(source), -1, dtype=np.int64)
     for tile, grid in grids.items():
-        r, c = _pixel_index(grid, xs, ys)
-        inside = (
-            (r >= 0) & (r < grid.height) & (c >= 0) & (c < grid.width) & tile_of.isna().to_numpy()
-        )
-        tile_of[inside] = tile
-        rows[inside], cols[inside] = r[inside], c[inside]
+        cols, rows = ~grid.transform @ (xs, ys)
+        inside = (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
+        tile_of[inside & tile_of.isna().to_numpy()] = tile
 
     out_mask = tile_of.isna().to_numpy()
     outside_frame = pd.DataFrame({"x": xs[out_mask], "y": ys[out_mask], "year": years[out_mask]},
@@ -206,10 +198,17 @@ def _overlay(
                            "pos": inside_idx})  # fmt: skip
     for (tile, year), group in groups.groupby(["tile", "year"], sort=True):
         layers = dataset.layers(tile, int(year))  # raises naming the year and files
-        _check_layer_names(layers, names, tile, int(year))
+        if list(layers) != names:
+            raise KeyError(
+                f"Tile {tile!r}, year {year} lacks layers {sorted(set(names) - set(layers))}; "
+                f"every tile and year needs the same layers ({len(names)})."
+            )
         pos = group["pos"].to_numpy()
         for j, name in enumerate(names):
-            values[pos, j] = _read_points(layers[name], grids[tile], rows[pos], cols[pos])
+            with _open(layers[name]) as src:
+                check_same_grid({"the tile's first layer": grids[tile], name: src})
+                read = read_at_points(src, xs[pos], ys[pos])
+            values[pos, j] = read.astype(np.float32).filled(np.nan)
 
     bad = np.isnan(values).any(axis=1) & ~out_mask
     nodata_frame = pd.DataFrame(
@@ -230,7 +229,7 @@ def _overlay(
     table["year"] = years[keep].to_numpy()
     features = pd.DataFrame(values[keep], columns=names, index=table.index)
     table = pd.concat([table, features], axis=1)
-    report = OverlayReport(
+    report = _OverlayReport(
         n_input=len(source),
         n_output=len(table),
         outside=outside_frame,
@@ -242,60 +241,71 @@ def _overlay(
     return table, report
 
 
-def _tile_grid(dataset: Dataset, tile: str) -> RasterGrid:
+def _tile_grid(dataset: Dataset, tile: str) -> Any:
     # The grid of the tile's first layer; every layer read is checked against it.
-    return read_grid(next(iter(dataset.layers(tile, _first_year(dataset, tile)).values())))
-
-
-def _pixel_index(grid: RasterGrid, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of the pixel containing each point (may fall outside the grid)."""
-    cols, rows = ~grid.transform @ (xs, ys)
-    return np.floor(rows).astype(np.int64), np.floor(cols).astype(np.int64)
-
-
-def _first_year(dataset: Dataset, tile: str) -> int:
     years = sorted(dataset.year_layers.get(tile, {}))
     if not years:
         raise KeyError(f"Tile {tile!r} has no per-year layers.")
-    return years[0]
+    path = next(iter(dataset.layers(tile, years[0]).values()))
+    with _open(path) as src:
+        return SimpleNamespace(name=path, crs=src.crs, transform=src.transform,
+                               width=src.width, height=src.height)  # fmt: skip
 
 
-def _check_layer_names(layers: Mapping[str, Path], names: list[str], tile: str, year: int) -> None:
-    if list(layers) != names:
-        missing = sorted(set(names) - set(layers))
-        raise KeyError(
-            f"Tile {tile!r}, year {year} lacks layers {missing}; every tile and year needs "
-            f"the same layers ({len(names)})."
-        )
+@dataclass(frozen=True)
+class _TrainingData:
+    """What the notebooks train on, prepared as in notebook 1.
+
+    Attributes
+    ----------
+    table : GeoDataFrame
+        The overlaid samples that are kept (index = the samples' index).
+    X : DataFrame
+        The features, one column per layer, in the dataset's feature order.
+    y : Series
+        The class codes.
+    weights : Series or None
+        Sample weights (the samples' confidence), when the dataset has them.
+    classes : ClassTable
+        The classes kept, with names and colours.
+    overlay_report : _OverlayReport
+        Samples dropped by the overlay, and why.
+    class_counts : DataFrame
+        Samples per class, and which classes were dropped as too rare.
+    """
+
+    table: gpd.GeoDataFrame
+    X: pd.DataFrame
+    y: pd.Series
+    weights: pd.Series | None
+    classes: ClassTable
+    overlay_report: _OverlayReport
+    class_counts: pd.DataFrame
 
 
-def _check_grid(src, grid: RasterGrid, path: Path) -> None:
-    """Raise when an open raster is not on ``grid``."""
-    difference = grid.difference(RasterGrid.from_dataset(src))
-    if difference is not None:
-        raise ValueError(
-            f"Raster {path} is not on the grid of the other layers of its tile: "
-            f"{difference}. Resample it onto that grid first."
-        )
+def training_data(dataset: Dataset, *, min_class_samples: int = 10) -> _TrainingData:
+    """Overlay a dataset's samples and drop classes too rare to cross-validate.
 
+    The steps of notebook 1 in one call: :func:`overlay_samples`, then
+    :func:`odse_tutorial.labels.drop_rare_classes`.
 
-def _read_points(path: Path, grid: RasterGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Values of one raster at pixel ``rows``/``cols`` (NaN at nodata), window by window."""
-    out = np.full(len(rows), np.nan, dtype=np.float32)
-    try:
-        with rasterio.open(path) as src:
-            _check_grid(src, grid, path)
-            blocks = (rows // _WINDOW) * (grid.width // _WINDOW + 1) + cols // _WINDOW
-            for block in np.unique(blocks):
-                pos = np.flatnonzero(blocks == block)
-                r, c = rows[pos], cols[pos]
-                window = Window(c.min(), r.min(), c.max() - c.min() + 1, r.max() - r.min() + 1)
-                data = src.read(1, window=window, masked=True)
-                picked = data[r - r.min(), c - c.min()]
-                out[pos] = np.ma.filled(picked.astype(np.float32), np.nan)
-    except RasterioIOError as err:
-        raise OSError(
-            f"Could not read raster {path}: {err}. Check that the file exists and is a "
-            "valid GeoTIFF (re-download or regenerate it)."
-        ) from err
-    return out
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> data = training_data(load_dataset())
+    >>> data.X.shape[1], len(data.classes)
+    (26, 10)
+    """
+    columns = dataset.columns
+    table, overlay_report = overlay_samples(dataset)
+    keep, class_counts = drop_rare_classes(table[columns.class_code], min_count=min_class_samples)
+    table = table[keep]
+    return _TrainingData(
+        table=table,
+        X=table[list(dataset.feature_names)],
+        y=table[columns.class_code],
+        weights=table[columns.weight] if columns.weight else None,
+        classes=dataset.classes.subset(sorted(table[columns.class_code].unique())),
+        overlay_report=overlay_report,
+        class_counts=class_counts,
+    )

@@ -14,6 +14,7 @@ into one joblib file, atomically; :func:`load_model` reads them back into a
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.metadata
 import logging
 import os
 import platform
@@ -32,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from odse_tutorial._atomic import atomic_output
 from odse_tutorial.classes import ClassTable
 
-__all__ = ["ModelVersionWarning", "TrainedModel", "load_model", "save_model"]
+__all__ = ["TrainedModel", "load_model", "save_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ _RESERVED_KEYS = ("versions", "saved_at")
 _CHECKED_PACKAGES = ("scikit-learn", "numpy", "odse_tutorial")
 
 
-class ModelVersionWarning(UserWarning):
+class _ModelVersionWarning(UserWarning):
     """A model file was saved with other package versions than the installed ones."""
 
 
@@ -190,7 +191,7 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
 
     Warns
     -----
-    ModelVersionWarning
+    UserWarning
         If scikit-learn, numpy or odse_tutorial differ from the versions recorded at
         save time: predictions may differ or fail.
 
@@ -242,14 +243,16 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
 
 # -- helpers ----------------------------------------------------------------------------
 def _installed_versions() -> dict[str, str]:
-    from odse_tutorial import __version__  # late import: the package imports its modules
-
+    try:
+        version = importlib.metadata.version("odse-tutorial")
+    except importlib.metadata.PackageNotFoundError:  # a clone on PYTHONPATH, not installed
+        version = "unknown"
     return {
         "python": platform.python_version(),
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
         "joblib": joblib.__version__,
-        "odse_tutorial": __version__,
+        "odse_tutorial": version,
     }
 
 
@@ -268,7 +271,7 @@ def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
         f"The model in {path} was saved with {listing}; its predictions may differ or fail. "
         f"Retrain the model with the installed versions, or install the recorded ones "
         f"(pip install {pins}).",
-        ModelVersionWarning,
+        _ModelVersionWarning,
         stacklevel=3,
     )
 

@@ -13,20 +13,12 @@ import logging
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from odse_tutorial.labels import drop_rare_classes
-from odse_tutorial.overlay import overlay_samples
-
 __all__ = [
-    "TrainingData",
     "find_notebooks",
     "run_notebook",
-    "training_data",
 ]
 
 logger = logging.getLogger(__name__)
@@ -80,66 +72,6 @@ def run_notebook(
         progress_bar=progress,
     )
     return folder
-
-
-@dataclass(frozen=True)
-class TrainingData:
-    """What the notebooks train on, prepared as in notebook 1.
-
-    Attributes
-    ----------
-    table : GeoDataFrame
-        The overlaid samples that are kept (index = the samples' index).
-    X : DataFrame
-        The features, one column per layer, in the dataset's feature order.
-    y : Series
-        The class codes.
-    weights : Series or None
-        Sample weights (the samples' confidence), when the dataset has them.
-    classes : ClassTable
-        The classes kept, with names and colours.
-    overlay_report : OverlayReport
-        Samples dropped by the overlay, and why.
-    class_counts : DataFrame
-        Samples per class, and which classes were dropped as too rare.
-    """
-
-    table: Any
-    X: pd.DataFrame
-    y: pd.Series
-    weights: pd.Series | None
-    classes: Any
-    overlay_report: Any
-    class_counts: pd.DataFrame
-
-
-def training_data(dataset: Any, *, min_class_samples: int = 10) -> TrainingData:
-    """Overlay a dataset's samples and drop classes too rare to cross-validate.
-
-    The steps of notebook 1 in one call: :func:`odse_tutorial.overlay.overlay_samples`,
-    then :func:`odse_tutorial.labels.drop_rare_classes`.
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> data = training_data(load_dataset())
-    >>> data.X.shape[1], len(data.classes)
-    (26, 10)
-    """
-
-    columns = dataset.columns
-    table, overlay_report = overlay_samples(dataset)
-    keep, class_counts = drop_rare_classes(table[columns.class_code], min_count=min_class_samples)
-    table = table[keep]
-    return TrainingData(
-        table=table,
-        X=table[list(dataset.feature_names)],
-        y=table[columns.class_code],
-        weights=table[columns.weight] if columns.weight else None,
-        classes=dataset.classes.subset(sorted(table[columns.class_code].unique())),
-        overlay_report=overlay_report,
-        class_counts=class_counts,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

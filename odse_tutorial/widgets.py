@@ -19,19 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from odse_tutorial import plotting
-from odse_tutorial.classes import ClassTable, _normalise_code
-from odse_tutorial.raster_io import read_legend
+from odse_tutorial.classes import ClassTable
+from odse_tutorial.prediction import MapCatalogue
 
-__all__ = ["MapExplorer", "map_explorer"]
+__all__ = ["map_explorer"]
 
 logger = logging.getLogger(__name__)
 
-_COLUMNS = ("tile", "year", "product", "class_code", "path")
 #: Products the explorer can show, in menu order, with their menu labels.
 _PRODUCTS = {
     "dominant_class": "Dominant class",
@@ -42,28 +40,6 @@ _PRODUCTS = {
     "errors": "Errors (map ≠ reference)",
 }
 _TRUTH_PRODUCTS = ("truth", "errors")
-
-
-def _check_maps(maps: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(maps, pd.DataFrame):
-        raise TypeError(
-            f"maps must be the DataFrame returned by predict_maps, got {type(maps).__name__}."
-        )
-    missing = [c for c in _COLUMNS if c not in maps.columns]
-    if missing:
-        raise KeyError(
-            f"maps lacks column(s) {missing}; expected the DataFrame returned by predict_maps "
-            f"(columns {list(_COLUMNS)}), got columns {list(maps.columns)}."
-        )
-    if maps.empty:
-        raise ValueError("maps is empty: no map to explore. Run predict_maps first.")
-    maps = maps.copy()
-    maps["tile"] = maps["tile"].astype(str)
-    maps["year"] = maps["year"].astype(int)
-    # Codes may arrive as floats (112.0) next to missing values; show them as codes.
-    codes = [None if pd.isna(c) else _normalise_code(c) for c in maps["class_code"]]
-    maps["class_code"] = pd.Series(codes, index=maps.index, dtype=object)
-    return maps
 
 
 def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
@@ -100,7 +76,7 @@ def _figure_png(draw: Callable[[Axes], Any], figsize: tuple[float, float]) -> st
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class MapExplorer(widgets.VBox):
+class _MapExplorer(widgets.VBox):
     """An explorer of predicted maps; build it with :func:`map_explorer`.
 
     Attributes
@@ -115,7 +91,7 @@ class MapExplorer(widgets.VBox):
 
     def __init__(
         self,
-        maps: pd.DataFrame,
+        maps: MapCatalogue,
         classes: ClassTable | None = None,
         *,
         truth: Any = None,
@@ -124,12 +100,18 @@ class MapExplorer(widgets.VBox):
         year: int | None = None,
         figsize: tuple[float, float] = (8.0, 5.5),
     ) -> None:
-        self.maps = _check_maps(maps)
+        if not isinstance(maps, MapCatalogue):
+            raise TypeError(
+                f"maps must be the MapCatalogue returned by predict_maps, got {type(maps).__name__}."
+            )
+        if not (maps.tiles and maps.years):
+            raise ValueError("maps is empty: no map to explore. Run predict_maps first.")
+        self.maps = maps
         self.truth_path = _truth_lookup(truth)
         self.figsize = figsize
         self.redraws = 0
         self._png: str | None = None
-        self.classes = classes if classes is not None else self._legend()
+        self.classes = classes if classes is not None else maps.classes
         products = self._products()
         if product not in products:
             raise ValueError(
@@ -137,8 +119,7 @@ class MapExplorer(widgets.VBox):
                 + ("" if truth is not None else " (pass truth= for 'truth' and 'errors')")
                 + "."
             )
-        tiles = sorted(self.maps["tile"].unique())
-        years = sorted(self.maps["year"].unique().tolist())
+        tiles, years = list(maps.tiles), sorted(maps.years)
         self.tile = widgets.Dropdown(
             options=tiles, value=_pick(tile, tiles, "tile"), description="Tile"
         )
@@ -153,11 +134,12 @@ class MapExplorer(widgets.VBox):
             value=product,
             description="Product",
         )
-        codes = self._class_codes()
         self.class_code = widgets.Dropdown(
-            options=[(self._class_label(c), c) for c in codes],
+            options=[
+                (label, c)
+                for label, c in zip(maps.classes.labels(), maps.classes.codes, strict=True)
+            ],
             description="Class",
-            disabled=not codes,
         )
         self.output = widgets.Output()
         for control in (self.tile, self.year, self.product, self.class_code):
@@ -172,46 +154,18 @@ class MapExplorer(widgets.VBox):
         self.redraw()
 
     # -- what there is to show -----------------------------------------------------------
-    def _legend(self) -> ClassTable | None:
-        rows = self.maps[self.maps["product"] == "dominant_class"]
-        if rows.empty:
-            return None
-        legend = read_legend(rows["path"].iloc[0])
-        return ClassTable(
-            legend["code"].tolist(), legend["name"].tolist(), legend["colour"].tolist()
-        )
-
     def _products(self) -> dict[str, str]:
-        present = set(self.maps["product"])
+        present = set(self.maps.products)
         if self.truth_path is not None:
-            present.add("truth")
-            if "dominant_class" in present:
-                present.add("errors")
+            present |= {"truth", "errors"}
         return {key: label for key, label in _PRODUCTS.items() if key in present}
 
-    def _class_codes(self) -> list[Hashable]:
-        per_class = self.maps[self.maps["class_code"].notna()]
-        return list(dict.fromkeys(per_class["class_code"].tolist()))
-
-    def _class_label(self, code: Hashable) -> str:
-        if self.classes is not None and code in self.classes:
-            return f"{code} {self.classes.name_of(code)}"
-        return str(code)
-
     def _per_class(self, product: str) -> bool:
-        rows = self.maps[self.maps["product"] == product]
-        return bool(len(rows)) and bool(rows["class_code"].notna().all())
+        return product == "probability"
 
-    def _path(self, product: str, code: Hashable | None = None) -> Path | None:
-        maps = self.maps
-        rows = maps[
-            (maps["tile"] == self.tile.value)
-            & (maps["year"] == self.year.value)
-            & (maps["product"] == product)
-        ]
-        if code is not None and self._per_class(product):
-            rows = rows[rows["class_code"] == code]
-        return None if rows.empty else Path(rows["path"].iloc[0])
+    def _path(self, product: str, code: Hashable | None = None) -> Path:
+        code = code if self._per_class(product) else None
+        return self.maps.path(self.tile.value, self.year.value, product, code)
 
     # -- drawing -------------------------------------------------------------------------
     def _drawer(self) -> Callable[[Axes], Any]:
@@ -225,8 +179,8 @@ class MapExplorer(widgets.VBox):
         if product == "truth":
             return lambda ax: plotting.plot_class_map(truth, self.classes, ax=ax)
         path = self._path("dominant_class" if product == "errors" else product, code)
-        if path is None:
-            raise LookupError(f"No {_PRODUCTS[product].lower()} map for {where}.")
+        if not path.exists():
+            raise LookupError(f"No {_PRODUCTS[product].lower()} map for {where} ({path}).")
         if product == "errors":
             return lambda ax: plotting.plot_error_map(path, truth, ax=ax)
         if product == "dominant_class":
@@ -276,14 +230,14 @@ def _pick(value: Any, options: list, label: str) -> Any:
 
 
 def map_explorer(
-    maps: pd.DataFrame,
+    maps: MapCatalogue,
     classes: ClassTable | None = None,
     *,
     truth: Any = None,
     product: str = "dominant_class",
     tile: str | None = None,
     year: int | None = None,
-) -> MapExplorer:
+) -> _MapExplorer:
     """An interactive explorer of predicted maps: tile, year, product and class.
 
     The figure redraws when a control changes. The explorer draws its first figure
@@ -292,11 +246,10 @@ def map_explorer(
 
     Parameters
     ----------
-    maps : pandas.DataFrame
-        The table returned by :func:`odse_tutorial.prediction.predict_maps` (columns
-        ``tile``, ``year``, ``product``, ``class_code``, ``path``).
+    maps : MapCatalogue
+        The maps returned by :func:`odse_tutorial.prediction.predict_maps`.
     classes : ClassTable, optional
-        Names and colours; defaults to the legend stored in ``dominant_class.tif``.
+        Names and colours; defaults to ``maps.classes``.
     truth : Dataset or mapping, optional
         Reference maps: a Dataset with truth maps (the simulated data) or a mapping
         ``(tile, year) -> path``. Adds the products "Reference land cover" and
@@ -309,25 +262,27 @@ def map_explorer(
 
     Returns
     -------
-    MapExplorer
+    ipywidgets.VBox
         An :class:`ipywidgets.VBox`; display it (last line of a cell).
 
     Raises
     ------
+    TypeError
+        ``maps`` is not a :class:`~odse_tutorial.prediction.MapCatalogue`.
     ValueError
-        An empty ``maps`` table, or an unknown product, tile or year.
-    KeyError
-        ``maps`` lacks columns of the ``predict_maps`` table.
+        Empty ``maps``, or an unknown product, tile or year.
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import pathlib, shutil, tempfile
     >>> from odse_tutorial.datasets import load_dataset
-    >>> data = load_dataset()
-    >>> maps = pd.DataFrame({"tile": ["9529"], "year": [2018], "product": ["dominant_class"],
-    ...                      "class_code": [None], "path": [data.truth("9529", 2018)]})
+    >>> data = load_dataset()  # a reference map stands in for a predicted one
+    >>> maps = MapCatalogue(pathlib.Path(tempfile.mkdtemp()), ("9529",), (2018,),
+    ...                     data.classes, ("dominant_class",))
+    >>> maps.path("9529", 2018, "dominant_class").parent.mkdir(parents=True)
+    >>> _ = shutil.copy(data.truth("9529", 2018), maps.path("9529", 2018, "dominant_class"))
     >>> explorer = map_explorer(maps, data.classes)
     >>> explorer.redraws, explorer.output.outputs[0]["output_type"]
     (1, 'display_data')
     """
-    return MapExplorer(maps, classes, truth=truth, product=product, tile=tile, year=year)
+    return _MapExplorer(maps, classes, truth=truth, product=product, tile=tile, year=year)

@@ -26,7 +26,7 @@ from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.model_selection import block_cv
 from odse_tutorial.netherlands import UPSTREAM_URL, load_netherlands
 from odse_tutorial.overlay import overlay_samples
-from odse_tutorial.raster_io import check_same_grid, same_crs
+from odse_tutorial.raster_io import _same_crs, check_same_grid
 
 CACHE_ENV = "ODSE_DATA_CACHE"
 SOURCE_ENV = "ODSE_NETHERLANDS_SOURCE"
@@ -318,8 +318,8 @@ def test_crs_spelled_three_ways_is_one_crs(nl):
     assert static_crs.to_string() == "EPSG:3035"
     assert quarterly_crs.to_string() != static_crs.to_string()
     assert samples_crs.to_epsg() is None  # the unnamed LAEA definition
-    assert same_crs(samples_crs, static_crs) and same_crs(samples_crs, quarterly_crs)
-    assert same_crs(static_crs, quarterly_crs)
+    assert _same_crs(samples_crs, static_crs) and _same_crs(samples_crs, quarterly_crs)
+    assert _same_crs(static_crs, quarterly_crs)
     for year in YEARS:
         check_same_grid(nl.layers(TILE, year))
 

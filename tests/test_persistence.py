@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib.metadata
 import pickle
 import warnings
 
@@ -17,11 +18,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
-import odse_tutorial
 from odse_tutorial import persistence
 from odse_tutorial.classes import CORINE_CLASSES, ClassTable
 from odse_tutorial.ensemble import StackingEnsemble
-from odse_tutorial.persistence import ModelVersionWarning, TrainedModel, load_model, save_model
+from odse_tutorial.persistence import TrainedModel, _ModelVersionWarning, load_model, save_model
 
 FEATURES = ["red_summer", "nir_summer", "ndvi_winter", "elevation"]
 
@@ -58,13 +58,14 @@ def test_round_trip_keeps_model_and_metadata(tmp_path, fitted):
     )
     assert path == tmp_path / "models" / "ensemble.joblib" and path.is_file()
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ModelVersionWarning)  # same versions: no warning
+        warnings.simplefilter("error", _ModelVersionWarning)  # same versions: no warning
         trained = load_model(path)
 
     assert isinstance(trained, TrainedModel)
     np.testing.assert_array_equal(trained.model.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(
-        trained.model.predict_uncertainty(X), model.predict_uncertainty(X)
+        trained.model.predict_proba_and_uncertainty(X)[1],
+        model.predict_proba_and_uncertainty(X)[1],
     )
     assert trained.classes == classes
     assert trained.classes.names == ("Pastures", "Broad-leaved forest", "Water bodies")
@@ -76,7 +77,7 @@ def test_round_trip_keeps_model_and_metadata(tmp_path, fitted):
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
         "joblib": joblib.__version__,
-        "odse_tutorial": odse_tutorial.__version__,
+        "odse_tutorial": importlib.metadata.version("odse-tutorial"),
     }
     saved_at = dt.datetime.fromisoformat(trained.metadata["saved_at"])
     assert abs(dt.datetime.now(dt.UTC) - saved_at) < dt.timedelta(minutes=5)
@@ -102,7 +103,7 @@ def test_version_mismatch_warns(tmp_path, fitted, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(persistence, "_installed_versions", lambda: recorded)
         path = save_model(tmp_path / "old.joblib", model, classes=classes, feature_names=FEATURES)
-    with pytest.warns(ModelVersionWarning) as record:
+    with pytest.warns(_ModelVersionWarning) as record:
         trained = load_model(path)
     message = str(record[0].message)
     assert "scikit-learn 0.24.2" in message and f"installed: {sklearn.__version__}" in message

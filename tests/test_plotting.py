@@ -157,7 +157,7 @@ def test_class_map_reads_string_codes_from_the_raster_legend(tmp_path):
 
 
 def test_class_map_of_a_prediction(predicted, simulated):
-    path = predicted[2018].dominant_class
+    path = predicted[2018]["dominant_class"]
     ax = plotting.plot_class_map(path)
     with rasterio.open(path) as src:
         present = sorted(set(np.unique(src.read(1)).tolist()) - {0})
@@ -183,7 +183,7 @@ def test_class_maps_share_one_legend(simulated):
 
 # -- percent maps and composites -------------------------------------------------------------
 def test_probability_map_has_a_percent_colour_bar_and_masks_nodata(predicted):
-    path = predicted[2018].probability[312]
+    path = predicted[2018]["probability_312"]
     ax = plotting.plot_probability_map(path)
     image = ax.images[0]
     assert image.colorbar.ax.get_ylabel() == "Probability (%)"
@@ -196,7 +196,7 @@ def test_probability_map_has_a_percent_colour_bar_and_masks_nodata(predicted):
 
 
 def test_uncertainty_map_has_its_own_colour_map_and_unit(predicted):
-    ax = plotting.plot_uncertainty_map(predicted[2018].uncertainty)
+    ax = plotting.plot_uncertainty_map(predicted[2018]["uncertainty"])
     assert ax.images[0].get_cmap().name.startswith("magma")
     assert ax.images[0].colorbar.ax.get_ylabel() == "Uncertainty (%)"
     assert ax.get_title().startswith("Uncertainty (normalized entropy)")

@@ -1,4 +1,4 @@
-"""Tests of odse_tutorial.prediction: windowed map products, nodata, atomicity, years."""
+"""Tests of odse_tutorial.prediction: windowed map products, nodata, atomicity, catalogue."""
 
 from __future__ import annotations
 
@@ -20,15 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from odse_tutorial.classes import CORINE_CLASSES, ClassTable
-from odse_tutorial.prediction import (
-    MapProducts,
-    _single_threaded,
-    predict_map,
-    predict_maps,
-    read_map_at_points,
-    to_percent,
-)
-from odse_tutorial.raster_io import read_legend
+from odse_tutorial.prediction import MapCatalogue, _to_percent, predict_map, predict_maps
+from odse_tutorial.raster_io import read_at_points
 from odse_tutorial.uncertainty import normalized_entropy
 
 HEIGHT, WIDTH = 40, 56  # with window_size=32: 4 windows, two of them partial
@@ -114,7 +107,8 @@ def fit_forest(layers, codes=(211, 231, 311), **kwargs) -> RandomForestClassifie
 
 
 class TinyEnsemble(ClassifierMixin, BaseEstimator):
-    """A stand-in for the stacking ensemble: a forest whose trees are the base learners."""
+    """A test double of the stacking ensemble: a forest whose trees are the base learners,
+    with per-class uncertainty (the trees' standard deviation)."""
 
     def fit(self, X, y):
         self.forest_ = RandomForestClassifier(n_estimators=5, max_depth=4, random_state=1)
@@ -127,9 +121,13 @@ class TinyEnsemble(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         return self.forest_.predict_proba(X)
 
-    def predict_uncertainty(self, X):
+    def std(self, X):
         X = np.asarray(X)
         return np.std([tree.predict_proba(X) for tree in self.forest_.estimators_], axis=0)
+
+    def predict_proba_and_uncertainty(self, X):
+        self.combined_calls_ = getattr(self, "combined_calls_", 0) + 1
+        return self.predict_proba(X), self.std(X)
 
 
 class FailingModel(ClassifierMixin, BaseEstimator):
@@ -172,7 +170,7 @@ def forest(stack):
 
 
 @pytest.fixture(scope="module")
-def products(stack, forest, tmp_path_factory) -> MapProducts:
+def products(stack, forest, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("maps")
     return predict_map(
         forest, stack, out, classes=CORINE_CLASSES, window_size=WINDOW, progress=False
@@ -193,7 +191,7 @@ def _pixel_xy(rows, cols):
 @pytest.mark.parametrize("k", [2, 3, 7, 43])
 def test_to_percent_sums_to_exactly_100_and_keeps_the_order(k):
     proba = np.random.default_rng(k).dirichlet(np.full(k, 0.3), size=2000)
-    pct = to_percent(proba)
+    pct = _to_percent(proba)
     assert pct.dtype == np.uint8
     assert (pct.sum(axis=1, dtype=int) == 100).all()
     assert (np.abs(pct - proba * 100) < 1).all()
@@ -201,16 +199,14 @@ def test_to_percent_sums_to_exactly_100_and_keeps_the_order(k):
     assert (pct[np.arange(len(pct)), best] == pct.max(axis=1)).all()
 
 
-def test_to_percent_breaks_ties_to_the_first_class_and_rejects_bad_rows():
-    assert to_percent([[1 / 3, 1 / 3, 1 / 3]]).tolist() == [[34, 33, 33]]
-    assert to_percent([[0.29, 0.71]]).tolist() == [[29, 71]]
-    with pytest.raises(ValueError, match="finite, non-negative"):
-        to_percent([[0.5, np.nan]])
+def test_to_percent_breaks_ties_to_the_first_class():
+    assert _to_percent([[1 / 3, 1 / 3, 1 / 3]]).tolist() == [[34, 33, 33]]
+    assert _to_percent([[0.29, 0.71]]).tolist() == [[29, 71]]
 
 
 # -- the products -----------------------------------------------------------------------
 def test_products_are_written_with_the_expected_names(products, forest):
-    names = sorted(p.name for p in products.directory.iterdir())
+    names = sorted(p.name for p in products["dominant_class"].parent.iterdir())
     assert names == [
         "dominant_class.tif",
         "dominant_probability.tif",
@@ -219,22 +215,16 @@ def test_products_are_written_with_the_expected_names(products, forest):
         "probability_311.tif",
         "uncertainty.tif",
     ]
-    assert list(products.probability) == [211, 231, 311] == list(forest.classes_)
-    frame = products.to_frame()
-    assert frame["class_code"].tolist() == [211, 231, 311, None, None, None]
-    assert all(type(c) is int for c in frame["class_code"][:3])
-    assert frame["product"].value_counts().to_dict() == {
-        "probability": 3,
-        "dominant_class": 1,
-        "dominant_probability": 1,
-        "uncertainty": 1,
-    }
+    assert sorted(products) == sorted(p[: -len(".tif")] for p in names)
+    assert [k for k in products if k.startswith("probability")] == [
+        f"probability_{c}" for c in forest.classes_
+    ]
 
 
 def test_outputs_are_valid_cogs_on_the_input_grid(products, stack):
     with rasterio.open(stack["red_summer"]) as ref:
         crs, transform = ref.crs, ref.transform
-    for path in products.paths():
+    for path in products.values():
         with rasterio.open(path) as src:
             assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG", path
             assert src.profile["tiled"] and src.profile["compress"] == "deflate"
@@ -249,7 +239,7 @@ def test_nodata_in_any_layer_is_nodata_in_every_product(products, stack):
     for row, col in NODATA_PIXELS.values():
         assert not valid[row, col]
     assert valid.sum() == HEIGHT * WIDTH - len(NODATA_PIXELS)
-    for path in products.paths():
+    for path in products.values():
         with rasterio.open(path) as src:
             data = src.read(1)
             assert ((data == src.nodata) == ~valid).all(), path
@@ -258,34 +248,34 @@ def test_nodata_in_any_layer_is_nodata_in_every_product(products, stack):
 
 def test_probabilities_sum_to_exactly_100(products, stack):
     _, valid = read_stack(stack)
-    total = sum(read(p).astype(int) for p in products.probability.values()).ravel()
+    total = sum(read(products[f"probability_{c}"]).astype(int) for c in (211, 231, 311)).ravel()
     assert (total[valid] == 100).all()
     assert (total[~valid] == 255 * 3).all()
 
 
 def test_dominant_class_codes_colours_and_tags(products, stack):
     _, valid = read_stack(stack)
-    dominant = read(products.dominant_class).ravel()
+    dominant = read(products["dominant_class"]).ravel()
     assert set(np.unique(dominant[valid])) <= {211, 231, 311}
     assert (dominant[~valid] == 0).all()
-    with rasterio.open(products.dominant_class) as src:
+    with rasterio.open(products["dominant_class"]) as src:
         assert src.dtypes[0] == "uint16" and src.nodata == 0
         assert src.colorinterp[0] == ColorInterp.palette
         colormap = src.colormap(1)
         assert colormap[231] == CORINE_CLASSES.rgba(231)
         assert colormap[0][3] == 0  # nodata is transparent
         legend = json.loads(src.tags()["classes"])
-        assert src.tags()["encoding"] == "code"
-    assert [r["code"] for r in legend] == [211, 231, 311]
+        # the legend round trip: written and read by the ClassTable
+        assert ClassTable.from_tags(src.tags(), src.name) == CORINE_CLASSES.subset([211, 231, 311])
     assert [r["value"] for r in legend] == [211, 231, 311]
     assert legend[1]["name"] == "Pastures" and legend[1]["colour"] == "#e6e64d"
-    with rasterio.open(products.probability[231]) as src:
-        assert src.tags(1) == {"class_code": "231", "class_name": "Pastures"}
+    with rasterio.open(products["probability_231"]) as src:
+        assert src.tags()["class_code"] == "231" and src.tags()["class_name"] == "Pastures"
         assert src.units == ("percent",)
         assert "231" in src.descriptions[0]
     # the dominant probability is the probability of the dominant class
-    dominant_pct = read(products.dominant_probability).ravel()
-    stacked = np.stack([read(p).ravel() for p in products.probability.values()], axis=1)
+    dominant_pct = read(products["dominant_probability"]).ravel()
+    stacked = np.stack([read(products[f"probability_{c}"]).ravel() for c in (211, 231, 311)], 1)
     best = stacked[valid].max(axis=1)
     assert (dominant_pct[valid] == best).all()
 
@@ -297,16 +287,16 @@ def test_maps_read_at_points_match_the_model(products, stack, forest):
     xs, ys = _pixel_xy(rows, cols)
     proba = forest.predict_proba(frame.iloc[idx])
     expected = forest.predict(frame.iloc[idx])
-    assert (read_map_at_points(products.dominant_class, xs, ys) == expected).all()
+    assert (read_at_points(products["dominant_class"], xs, ys) == expected).all()
     for i, code in enumerate(forest.classes_):
-        pct = read_map_at_points(products.probability[code], xs, ys)
+        pct = read_at_points(products[f"probability_{code}"], xs, ys)
         assert not pct.mask.any()
         assert (np.abs(pct - proba[:, i] * 100) < 1).all()
-    entropy = read_map_at_points(products.uncertainty, xs, ys)
+    entropy = read_at_points(products["uncertainty"], xs, ys)
     np.testing.assert_array_equal(entropy, np.rint(normalized_entropy(proba) * 100))
     # a nodata pixel and a point outside the map are masked
     x0, y0 = _pixel_xy([0], [0])
-    outside = read_map_at_points(products.dominant_class, [x0[0], -1.0], [y0[0], -1.0])
+    outside = read_at_points(products["dominant_class"], [x0[0], -1.0], [y0[0], -1.0])
     assert outside.mask.all()
 
 
@@ -318,16 +308,6 @@ def test_predicting_does_not_change_the_model_or_warn(stack, tmp_path):
     assert forest.n_jobs == 2
 
 
-def test_the_model_runs_single_threaded_on_a_copy(stack):
-    pipeline = make_pipeline(StandardScaler(), RandomForestClassifier(n_estimators=2, n_jobs=2))
-    pipeline.fit(*_training(stack))
-    single = _single_threaded(pipeline)
-    assert single[-1].n_jobs == 1 and single[-1].estimators_ is pipeline[-1].estimators_
-    assert pipeline[-1].n_jobs == 2
-    plain = RandomForestClassifier(n_jobs=None)
-    assert _single_threaded(plain) is plain
-
-
 def test_windows_without_valid_pixels_are_nodata_everywhere(tmp_path, forest):
     layers = make_layers(tmp_path / "layers")
     values = _feature_values()["elevation"]
@@ -336,7 +316,7 @@ def test_windows_without_valid_pixels_are_nodata_everywhere(tmp_path, forest):
     model = TinyEnsemble().fit(*_training(layers))
     for m in (forest, model):
         maps = predict_map(m, layers, tmp_path / type(m).__name__, window_size=WINDOW)
-        for path in maps.paths():
+        for path in maps.values():
             with rasterio.open(path) as src:
                 data = src.read(1)
                 assert (data[:WINDOW, :WINDOW] == src.nodata).all()
@@ -358,7 +338,7 @@ def test_pixels_without_finite_probabilities_are_nodata(stack, forest, tmp_path,
     frame, valid = read_stack(stack)
     broken = (frame["elevation"].to_numpy() > 400) & valid
     assert broken.any() and (valid & ~broken).any()
-    for path in maps.paths():
+    for path in maps.values():
         with rasterio.open(path) as src:
             data = src.read(1).ravel()
             assert (data[broken | ~valid] == src.nodata).all()
@@ -375,25 +355,25 @@ def test_string_class_codes_are_stored_as_positions_with_a_legend(stack, tmp_pat
         "probability_forest.tif",
         "probability_water_body.tif",
     ]
-    assert maps.dominant_values == {1: "cropland", 2: "forest", 3: "water body"}
-    legend = read_legend(maps.dominant_class)
-    assert legend["code"].tolist() == ["cropland", "forest", "water body"]
-    assert legend["value"].tolist() == [1, 2, 3]
-    frame, valid = read_stack(stack)
-    values = read(maps.dominant_class).ravel()[valid]
-    decoded = legend.set_index("value")["code"].reindex(values).to_numpy()
-    np.testing.assert_array_equal(decoded, forest.predict(frame[valid]))
-    with rasterio.open(maps.dominant_class) as src:
-        assert src.tags()["encoding"] == "position"
+    with rasterio.open(maps["dominant_class"]) as src:
+        legend = ClassTable.from_tags(src.tags(), src.name)
         assert src.colormap(1)[3] == classes.rgba("water body")
+    assert legend.codes == ("cropland", "forest", "water body")
+    assert legend.raster_values == (1, 2, 3)
+    assert legend.name_of("water body") == "water body"
+    frame, valid = read_stack(stack)
+    values = read(maps["dominant_class"]).ravel()[valid]
+    decoded = np.asarray(legend.codes, dtype=object)[values.astype(int) - 1]
+    np.testing.assert_array_equal(decoded, forest.predict(frame[valid]))
 
 
 def test_class_code_zero_is_not_confused_with_nodata(stack, tmp_path):
     forest = fit_forest(stack, codes=(0, 1, 2))
     maps = predict_map(forest, stack, tmp_path, window_size=WINDOW, progress=False)
-    assert maps.dominant_values == {1: 0, 2: 1, 3: 2}
+    with rasterio.open(maps["dominant_class"]) as src:
+        assert ClassTable.from_tags(src.tags()).raster_values == (1, 2, 3)
     _, valid = read_stack(stack)
-    assert (read(maps.dominant_class).ravel()[valid] > 0).all()
+    assert (read(maps["dominant_class"]).ravel()[valid] > 0).all()
 
 
 def test_class_table_must_cover_the_model_classes(stack, forest, tmp_path):
@@ -415,7 +395,7 @@ def test_extra_layers_raise_unless_ignored(stack, forest, tmp_path):
     with pytest.raises(ValueError, match=r"Layer\(s\) \['ndvi_winter'\] are not features"):
         predict_map(forest, layers, tmp_path, progress=False)
     maps = predict_map(forest, layers, tmp_path, extra_layers="ignore", progress=False)
-    assert maps.dominant_class.exists()
+    assert maps["dominant_class"].exists()
     with pytest.raises(ValueError, match="extra_layers must be"):
         predict_map(forest, layers, tmp_path, extra_layers="skip", progress=False)
 
@@ -441,28 +421,30 @@ def test_models_fitted_on_arrays_need_feature_names(stack, tmp_path):
         predict_map(model, stack, tmp_path, feature_names=order[:2], progress=False)
     maps = predict_map(model, stack, tmp_path, feature_names=order, progress=False)
     expected = model.predict(frame[order].to_numpy())
-    np.testing.assert_array_equal(read(maps.dominant_class).ravel()[valid], expected)
+    np.testing.assert_array_equal(read(maps["dominant_class"]).ravel()[valid], expected)
 
 
-# -- ensembles ----------------------------------------------------------------------------
-def test_ensembles_get_one_uncertainty_map_per_class(stack, tmp_path):
+# -- uncertainty: one layout for single models and ensembles ------------------------------
+def test_ensembles_get_uncertainty_of_the_dominant_class_and_per_class(stack, tmp_path):
     frame, valid = read_stack(stack)
     model = TinyEnsemble().fit(frame[valid], labels_for(frame[valid], [211, 231, 311]))
     maps = predict_map(model, stack, tmp_path, window_size=WINDOW, progress=False)
-    assert maps.uncertainty is None
+    assert model.combined_calls_ == 4  # one pass over the base learners per window
     assert sorted(p.name for p in tmp_path.glob("uncertainty*")) == [
+        "uncertainty.tif",
         "uncertainty_211.tif",
         "uncertainty_231.tif",
         "uncertainty_311.tif",
     ]
-    std = model.predict_uncertainty(frame[valid])
-    for i, path in enumerate(maps.class_uncertainty.values()):
-        values = read(path).ravel()
+    proba, std = model.predict_proba(frame[valid]), model.std(frame[valid])
+    for i, code in enumerate(model.classes_):
+        values = read(maps[f"uncertainty_{code}"]).ravel()
         np.testing.assert_array_equal(values[valid], np.rint(std[:, i] * 100))
         assert (values[~valid] == 255).all()
-    none = predict_map(model, stack, tmp_path / "no", uncertainty=False, progress=False)
-    assert none.class_uncertainty == {} and none.uncertainty is None
-    assert not list((tmp_path / "no").glob("uncertainty*"))
+    dominant_std = std[np.arange(len(std)), proba.argmax(axis=1)]
+    values = read(maps["uncertainty"]).ravel()
+    np.testing.assert_array_equal(values[valid], np.rint(dominant_std * 100))
+    assert (values[~valid] == 255).all()
 
 
 def test_products_left_by_an_earlier_model_are_reported(stack, forest, tmp_path, caplog):
@@ -471,28 +453,7 @@ def test_products_left_by_an_earlier_model_are_reported(stack, forest, tmp_path,
     assert "['uncertainty_231.tif']" in caplog.text
 
 
-class CombinedEnsemble(TinyEnsemble):
-    """An ensemble that returns probabilities and uncertainty from one pass."""
-
-    def predict_proba_and_uncertainty(self, X):
-        self.combined_calls_ = getattr(self, "combined_calls_", 0) + 1
-        return self.predict_proba(X), TinyEnsemble.predict_uncertainty(self, X)
-
-    def predict_uncertainty(self, X):
-        raise AssertionError("predict_uncertainty called although a combined call exists")
-
-
-def test_ensembles_with_a_combined_method_run_their_learners_once(stack, tmp_path):
-    separate = TinyEnsemble().fit(*_training(stack))
-    combined = CombinedEnsemble().fit(*_training(stack))
-    a = predict_map(separate, stack, tmp_path / "a", window_size=WINDOW, progress=False)
-    b = predict_map(combined, stack, tmp_path / "b", window_size=WINDOW, progress=False)
-    assert combined.combined_calls_ == 4  # one per window
-    for first, second in zip(a.paths(), b.paths(), strict=True):
-        np.testing.assert_array_equal(read(first), read(second))
-
-
-def test_nested_estimators_run_single_threaded_and_give_the_same_maps(stack, tmp_path):
+def test_nested_estimators_give_the_same_maps_for_any_n_jobs(stack, tmp_path):
     from sklearn.ensemble import StackingClassifier
 
     X, y = _training(stack)
@@ -501,13 +462,10 @@ def test_nested_estimators_run_single_threaded_and_give_the_same_maps(stack, tmp
         final_estimator=LogisticRegression(max_iter=200),
         cv=2,
     ).fit(X, y)
-    single = _single_threaded(model)
-    assert single.estimators_[0].n_jobs == 1 and single.named_estimators_["rf"].n_jobs == 1
-    assert model.estimators_[0].n_jobs == 2  # the caller's model is unchanged
-    np.testing.assert_array_equal(single.predict_proba(X), model.predict_proba(X))
     maps = predict_map(model, stack, tmp_path, window_size=WINDOW, n_jobs=2, progress=False)
+    assert model.estimators_[0].n_jobs == 2  # the caller's model is unchanged
     _, valid = read_stack(stack)
-    np.testing.assert_array_equal(read(maps.dominant_class).ravel()[valid], model.predict(X))
+    np.testing.assert_array_equal(read(maps["dominant_class"]).ravel()[valid], model.predict(X))
 
 
 # -- atomic writes and determinism ----------------------------------------------------------
@@ -520,18 +478,18 @@ def test_a_failure_mid_run_leaves_no_product_and_old_files_untouched(stack, fore
 
 
 def test_a_failure_while_finishing_the_cogs_moves_no_product(stack, forest, tmp_path, monkeypatch):
-    from odse_tutorial.raster_io import CogWriter
+    from odse_tutorial import prediction
 
     (tmp_path / "probability_211.tif").write_bytes(b"older")
-    convert, calls = CogWriter._convert, []
+    convert, calls = prediction._write_cog, []
 
-    def flaky_convert(self):
-        calls.append(self.path)
+    def flaky_convert(*args):
+        calls.append(args)
         if len(calls) == 3:
             raise OSError("disk full")
-        convert(self)
+        convert(*args)
 
-    monkeypatch.setattr(CogWriter, "_convert", flaky_convert)
+    monkeypatch.setattr(prediction, "_write_cog", flaky_convert)
     with pytest.raises(OSError, match="disk full"):
         predict_map(forest, stack, tmp_path, window_size=WINDOW, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probability_211.tif"]
@@ -548,7 +506,7 @@ def test_output_does_not_depend_on_n_jobs(stack, forest, products, tmp_path):
     parallel = predict_map(
         forest, stack, tmp_path / "j2", classes=CORINE_CLASSES, window_size=WINDOW, n_jobs=2
     )
-    for serial_path, parallel_path in zip(products.paths(), parallel.paths(), strict=True):
+    for serial_path, parallel_path in zip(products.values(), parallel.values(), strict=True):
         assert serial_path.name == parallel_path.name
         assert serial_path.read_bytes() == parallel_path.read_bytes()
     # nor on the window size
@@ -561,7 +519,7 @@ def test_output_does_not_depend_on_n_jobs(stack, forest, products, tmp_path):
         n_jobs=2,
         progress=False,
     )
-    for first, second in zip(products.paths(), small.paths(), strict=True):
+    for first, second in zip(products.values(), small.values(), strict=True):
         np.testing.assert_array_equal(read(first), read(second))
 
 
@@ -591,30 +549,57 @@ class FakeDataset:
         return {name: folder / f"{name}.tif" for name in FEATURES}
 
 
+def _fake_model():
+    frame = pd.DataFrame({n: [0.0, 0.5, 0.9] for n in FEATURES[:3]} | {"elevation": [5, 5, 5]})
+    return RandomForestClassifier(n_estimators=3, random_state=0).fit(frame, [211, 231, 311])
+
+
 def test_predict_maps_writes_each_year_under_its_own_name(tmp_path):
     dataset = FakeDataset(tmp_path / "data")
-    frame = pd.DataFrame(
-        {
-            "red_summer": [0.0, 0.5, 0.9],
-            "nir_summer": [0.0, 0.5, 0.9],
-            "ndvi_summer": [0.0, 0.5, 0.9],
-            "elevation": [5, 5, 5],
-        }
+    maps = predict_maps(
+        _fake_model(), dataset, tmp_path / "maps", years=[2020, 2000], progress=False
     )
-    model = RandomForestClassifier(n_estimators=3, random_state=0).fit(frame, [211, 231, 311])
-    table = predict_maps(model, dataset, tmp_path / "maps", years=[2020, 2000], progress=False)
+    assert isinstance(maps, MapCatalogue)
+    assert maps.tiles == ("A", "B") and maps.years == (2020, 2000)
+    assert maps.classes.codes == (211, 231, 311) and maps.classes.name_of(231) == "Pastures"
+    # the catalogue lists exactly the files on disk
+    on_disk = sorted(p for p in (tmp_path / "maps").rglob("*") if p.is_file())
+    assert sorted(maps.paths()) == on_disk and len(on_disk) == 2 * 2 * 6
+    table = maps.to_frame()
     assert list(table.columns) == ["tile", "year", "product", "class_code", "path"]
-    assert len(table) == 2 * 2 * 6
     assert set(table["class_code"].dropna()) == {211, 231, 311}
     assert table["class_code"].isna().sum() == 2 * 2 * 3
     expected = {2000: 211, 2020: 311}
-    for row in table[table["product"] == "dominant_class"].itertuples():
-        assert Path(row.path) == tmp_path / "maps" / row.tile / str(row.year) / "dominant_class.tif"
-        assert (read(row.path) == expected[row.year]).all()
-        with rasterio.open(row.path) as src:
-            assert src.tags()["year"] == str(row.year)
-            assert src.tags()["tile"] == row.tile
+    for tile in maps.tiles:
+        for year in maps.years:
+            path = maps.path(tile, year, "dominant_class")
+            assert path == tmp_path / "maps" / tile / str(year) / "dominant_class.tif"
+            assert (read(path) == expected[year]).all()
+            with rasterio.open(path) as src:
+                assert src.tags()["year"] == str(year) and src.tags()["tile"] == tile
+    assert maps.path("A", 2000, "probability", 231).name == "probability_231.tif"
     assert not (tmp_path / "maps" / "A" / "2010").exists()
+
+
+def test_catalogue_lookups_name_what_exists(tmp_path):
+    maps = predict_maps(_fake_model(), FakeDataset(tmp_path / "data"), tmp_path / "maps",
+                        tiles="A", years=2000, progress=False)  # fmt: skip
+    with pytest.raises(KeyError, match=r"per class \(code= one of \[211, 231, 311\]\)"):
+        maps.path("A", 2000, "probability")
+    with pytest.raises(KeyError, match="Products for the whole map"):
+        maps.path("A", 2000, "uncertainty", 231)  # a forest has no per-class uncertainty
+    with pytest.raises(KeyError, match=r"tiles \['A'\] and years \[2000\]"):
+        maps.path("B", 2000, "dominant_class")
+    with pytest.raises(KeyError, match="known codes"):
+        maps.path("A", 2000, "probability", 999)
+    ensemble = TinyEnsemble().fit(
+        pd.DataFrame(np.eye(4, 4), columns=FEATURES), [211, 231, 311, 311]
+    )
+    ens_maps = predict_maps(ensemble, FakeDataset(tmp_path / "data"), tmp_path / "ens",
+                            tiles="A", years=2000, progress=False)  # fmt: skip
+    assert ens_maps.per_class == ("probability", "uncertainty")
+    assert ens_maps.path("A", 2000, "uncertainty", 231).exists()
+    assert sorted(ens_maps.paths()) == sorted(p for p in (tmp_path / "ens").rglob("*.tif"))
 
 
 def test_predict_maps_rejects_unknown_tiles_years_and_options(tmp_path):

@@ -1,8 +1,8 @@
-"""Tests of odse_tutorial.raster_io: CRS comparison, grid checks and atomic COG writing."""
+"""Tests of odse_tutorial.raster_io: CRS comparison, grid checks, points, COG writing."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 
 import numpy as np
 import pytest
@@ -13,13 +13,11 @@ from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 
 from odse_tutorial.raster_io import (
-    CogWriter,
-    RasterGrid,
+    _open_work_file,
+    _same_crs,
+    _write_cog,
     check_same_grid,
-    read_grid,
-    read_legend,
-    same_crs,
-    write_cog,
+    read_at_points,
 )
 
 LAEA_PROJ4 = (
@@ -45,12 +43,11 @@ def _write(path, *, crs="EPSG:3035", transform=TRANSFORM, shape=(20, 30), dtype=
     return path
 
 
-# -- same_crs -------------------------------------------------------------------------
+# -- _same_crs -------------------------------------------------------------------------
 def test_same_crs_epsg_and_equivalent_proj4_string():
-    assert same_crs("EPSG:3035", LAEA_PROJ4)
-    assert same_crs(CRS.from_epsg(3035), CRS.from_string(LAEA_PROJ4))
-    assert same_crs(3035, CRS.from_epsg(3035).to_wkt())
-    assert same_crs(3035, LAEA_PROJ4 + " +towgs84=0,0,0,0,0,0,0")
+    assert _same_crs("EPSG:3035", LAEA_PROJ4)
+    assert _same_crs(CRS.from_epsg(3035), CRS.from_string(LAEA_PROJ4))
+    assert _same_crs(3035, CRS.from_epsg(3035).to_wkt())
 
 
 @pytest.mark.parametrize(
@@ -65,18 +62,18 @@ def test_same_crs_epsg_and_equivalent_proj4_string():
     ],
 )
 def test_same_crs_different_definitions(other):
-    assert not same_crs("EPSG:3035", other)
+    assert not _same_crs("EPSG:3035", other)
 
 
 def test_same_crs_none_only_equals_none():
-    assert same_crs(None, None)
-    assert not same_crs(None, "EPSG:3035")
-    assert not same_crs("EPSG:3035", None)
+    assert _same_crs(None, None)
+    assert not _same_crs(None, "EPSG:3035")
+    assert not _same_crs("EPSG:3035", None)
 
 
 def test_same_crs_invalid_definition_is_a_clear_error():
     with pytest.raises(ValueError, match="Cannot compare CRS"):
-        same_crs("EPSG:3035", "not a crs")
+        _same_crs("EPSG:3035", "not a crs")
 
 
 # -- grids ----------------------------------------------------------------------------
@@ -87,8 +84,9 @@ def test_check_same_grid_accepts_equivalent_crs_spellings(tmp_path):
         "slope": _write(tmp_path / "slope.tif", transform=TRANSFORM @ Affine.translation(1e-6, 0)),
     }
     grid = check_same_grid(layers)
-    assert grid.shape == (20, 30)
-    assert grid == read_grid(layers["red"])
+    assert (grid["height"], grid["width"]) == (20, 30)
+    with rasterio.open(layers["red"]) as src:
+        assert grid == {"crs": src.crs, "transform": src.transform, "width": 30, "height": 20}
 
 
 @pytest.mark.parametrize(
@@ -97,7 +95,7 @@ def test_check_same_grid_accepts_equivalent_crs_spellings(tmp_path):
         ({"crs": "EPSG:32632"}, "its CRS is EPSG:32632 instead of EPSG:3035"),
         ({"transform": TRANSFORM @ Affine.translation(0.5, 0)}, "its transform is"),
         ({"transform": Affine(60.0, 0, 4e6, 0, -60.0, 3e6)}, "its transform is"),
-        ({"shape": (20, 31)}, "20 rows x 31 columns instead of 20 x 30"),
+        ({"shape": (20, 31)}, "its shape is 20 x 31 instead of 20 x 30"),
     ],
 )
 def test_check_same_grid_names_the_layer_that_differs(tmp_path, kwargs, how):
@@ -118,95 +116,90 @@ def test_check_same_grid_needs_layers():
         check_same_grid({})
 
 
-# -- writing --------------------------------------------------------------------------
-GRID = RasterGrid("EPSG:3035", TRANSFORM, 40, 24)
+# -- read_at_points ----------------------------------------------------------------------
+def _values_raster(path, shape=(1500, 1300), dtype="int16", nodata=-1):
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 1000, shape).astype(dtype)
+    values[::97, ::89] = nodata
+    with rasterio.open(
+        path, "w", driver="GTiff", width=shape[1], height=shape[0], count=1, dtype=dtype,
+        nodata=nodata, crs="EPSG:3035", transform=TRANSFORM, tiled=True,
+    ) as dst:  # fmt: skip
+        dst.write(values, 1)
+    return path, values
 
 
-def test_write_cog_is_a_cloud_optimized_geotiff_with_metadata(tmp_path):
+def test_read_at_points_equals_direct_reads_across_windows(tmp_path):
+    path, values = _values_raster(tmp_path / "v.tif")  # larger than one 1024-pixel window
+    rng = np.random.default_rng(1)
+    rows, cols = rng.integers(0, 1500, 500), rng.integers(0, 1300, 500)
+    rows[:3], cols[:3] = 0, 0  # nodata pixels: (0, 0) is one
+    xs, ys = rasterio.transform.xy(TRANSFORM, rows, cols)
+    read = read_at_points(path, xs, ys)
+    assert read.dtype == np.int16 and read.shape == (500,)
+    direct = values[rows, cols]
+    np.testing.assert_array_equal(read.mask, direct == -1)
+    np.testing.assert_array_equal(read.compressed(), direct[direct != -1])
+    with rasterio.open(path) as src:  # also on an open dataset
+        np.testing.assert_array_equal(read_at_points(src, xs, ys), read)
+
+
+def test_read_at_points_masks_points_outside_and_nan(tmp_path):
+    path, values = _values_raster(tmp_path / "v.tif", shape=(20, 30))
+    x0, y0 = rasterio.transform.xy(TRANSFORM, 5, 7)
+    east = TRANSFORM.c + 30 * 30 + 1  # just beyond the last column
+    read = read_at_points(path, [x0, east, x0, np.nan], [y0, y0, TRANSFORM.f + 1, y0])
+    assert read.mask.tolist() == [False, True, True, True]
+    assert read[0] == values[5, 7]
+
+
+def test_read_at_points_masks_nan_in_float_rasters_and_refuses_bad_input(tmp_path):
+    path = tmp_path / "f.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=2, height=1, count=2, dtype="float32",
+                       transform=TRANSFORM) as dst:  # fmt: skip
+        dst.write(np.array([[[1.5, np.nan]], [[0, 0]]], dtype="float32"))
+    with pytest.raises(ValueError, match="2 bands"):
+        read_at_points(path, [4_000_001], [2_999_999])
+    with pytest.raises(ValueError, match="equal length"):
+        read_at_points(path, [1, 2], [1])
+    with pytest.raises(OSError, match=r"Could not read raster .*missing\.tif"):
+        read_at_points(tmp_path / "missing.tif", [1], [1])
+    single = _write(tmp_path / "s.tif", dtype="float32")
+    with rasterio.open(single, "r+") as dst:
+        dst.nodata = None
+        dst.write(np.full((1, 20, 30), np.nan, dtype="float32"))
+    assert read_at_points(single, [4_000_001], [2_999_999]).mask.all()
+
+
+# -- writing COGs --------------------------------------------------------------------------
+GRID = {"crs": "EPSG:3035", "transform": TRANSFORM, "width": 1100, "height": 600}
+
+
+def test_work_file_becomes_a_cloud_optimized_geotiff_with_metadata(tmp_path):
     path = tmp_path / "classes.tif"
-    legend = [{"value": 1, "code": "a", "name": "Arable", "colour": "#ffffa8"}]
-    data = np.arange(24 * 40, dtype="uint16").reshape(24, 40) % 3
-    with write_cog(
-        path,
-        GRID,
-        dtype="uint16",
-        nodata=0,
-        colormap={0: (0, 0, 0, 0), 1: (255, 255, 168, 255)},
-        tags={"classes": legend, "product": "dominant_class"},
-        band_tags=[{"class_code": 1}],
-        descriptions=["Dominant class"],
-        units=["class"],
-        window_size=16,
-    ) as dst:
-        for row in range(0, 24, 16):
-            for col in range(0, 40, 16):
-                window = Window(col, row, min(16, 40 - col), min(16, 24 - row))
-                dst.write(data[row : row + 16, col : col + 16], window)
+    with contextlib.ExitStack() as stack:
+        work = _open_work_file(
+            stack, path, GRID, dtype="uint16", nodata=0, block=256,
+            tags={"classes": "[]", "tile": "T1"}, description="Dominant class",
+            colormap={0: (0, 0, 0, 0), 7: (255, 0, 0, 255)}, units="class",
+        )  # fmt: skip
+        work.write(np.full((600, 1100), 7, dtype="uint16"), 1)
+        _write_cog(work, path, "mode")
+    assert [p.name for p in tmp_path.iterdir()] == ["classes.tif"]  # the work file is gone
     with rasterio.open(path) as src:
         assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
-        assert src.profile["tiled"]
-        assert src.profile["compress"] == "deflate"
-        assert src.nodata == 0
-        assert src.dtypes[0] == "uint16"
-        assert same_crs(src.crs, "EPSG:3035")
-        assert src.transform == TRANSFORM
-        np.testing.assert_array_equal(src.read(1), data)
-        assert src.colormap(1)[1] == (255, 255, 168, 255)
-        assert src.colorinterp[0] == ColorInterp.palette
-        assert json.loads(src.tags()["classes"]) == legend
-        assert src.tags(1)["class_code"] == "1"
-        assert src.descriptions == ("Dominant class",)
-        assert src.units == ("class",)
-    assert read_legend(path)["code"].tolist() == ["a"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["classes.tif"]  # no leftovers
+        assert src.profile["compress"] == "deflate" and src.profile["blockxsize"] == 512
+        assert src.overviews(1)[0] == 2  # larger than one tile: overviews
+        assert src.tags()["tile"] == "T1" and src.descriptions == ("Dominant class",)
+        assert src.colorinterp[0] == ColorInterp.palette and src.colormap(1)[7] == (255, 0, 0, 255)
+        assert src.units == ("class",) and src.nodata == 0
+        assert (src.read(1, window=Window(0, 0, 8, 8)) == 7).all()
 
 
-def test_write_cog_builds_overviews_for_rasters_larger_than_a_tile(tmp_path):
-    grid = RasterGrid("EPSG:3035", TRANSFORM, 1100, 600)
-    path = tmp_path / "big.tif"
-    with write_cog(path, grid, dtype="uint8", nodata=255, overview_resampling="average") as dst:
-        for row in range(0, 600, 512):
-            h = min(512, 600 - row)
-            dst.write(np.full((h, 1100), 7, dtype="uint8"), Window(0, row, 1100, h))
-    with rasterio.open(path) as src:
-        assert src.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
-        assert src.block_shapes[0] == (512, 512)
-        assert src.overviews(1) == [2, 4]  # until the overview fits in one tile
-
-
-def test_write_cog_takes_the_grid_from_a_reference_profile(tmp_path):
-    reference = _write(tmp_path / "reference.tif", shape=(20, 30))
-    with rasterio.open(reference) as src:
-        profile = src.profile
-    with write_cog(tmp_path / "out.tif", profile, dtype="uint8", nodata=255) as dst:
-        dst.write(np.ones((20, 30), "uint8"), Window(0, 0, 30, 20))
-    assert read_grid(tmp_path / "out.tif") == read_grid(reference)
-    with pytest.raises(KeyError, match="lacks \\['transform'\\]"):
-        RasterGrid.from_profile({"crs": "EPSG:3035", "width": 1, "height": 1})
-
-
-def test_write_cog_failure_leaves_old_file_untouched_and_no_partial_file(tmp_path):
-    path = tmp_path / "map.tif"
-    path.write_bytes(b"old map")
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        with write_cog(path, GRID, dtype="uint8", nodata=255) as dst:
-            dst.write(np.zeros((16, 16), "uint8"), Window(0, 0, 16, 16))
-            raise RuntimeError("disk on fire")
-    assert path.read_bytes() == b"old map"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["map.tif"]
-
-
-def test_cog_writer_validates_its_options(tmp_path):
-    with pytest.raises(ValueError, match="colour table needs a uint8 or uint16"):
-        CogWriter(tmp_path / "a.tif", GRID, dtype="float32", colormap={1: (0, 0, 0, 255)})
-    with pytest.raises(ValueError, match="descriptions has 2 entries"):
-        CogWriter(tmp_path / "a.tif", GRID, dtype="uint8", descriptions=["a", "b"])
-    with pytest.raises(RuntimeError, match="inside a `with` block"):
-        CogWriter(tmp_path / "a.tif", GRID, dtype="uint8").write(
-            np.zeros((2, 2)), Window(0, 0, 2, 2)
-        )
-
-
-def test_read_legend_without_classes_tag_is_a_clear_error(tmp_path):
-    with pytest.raises(ValueError, match="no 'classes' tag"):
-        read_legend(_write(tmp_path / "plain.tif"))
+def test_work_file_is_removed_when_writing_fails(tmp_path):
+    path = tmp_path / "p.tif"
+    with pytest.raises(RuntimeError), contextlib.ExitStack() as stack:
+        _open_work_file(stack, path, GRID, dtype="uint8", nodata=255, block=512, tags={},
+                        description="x")  # fmt: skip
+        raise RuntimeError("crash")
+    assert list(tmp_path.iterdir()) == []

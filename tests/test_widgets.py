@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import shutil
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,8 +14,8 @@ import pytest
 import rasterio
 from sklearn.tree import DecisionTreeClassifier
 
-from odse_tutorial.prediction import predict_map
-from odse_tutorial.widgets import MapExplorer, map_explorer
+from odse_tutorial.prediction import predict_maps
+from odse_tutorial.widgets import _MapExplorer, map_explorer
 
 plt.switch_backend("Agg")  # figures are drawn without a display
 
@@ -21,7 +24,7 @@ PNG_MAGIC = b"\x89PNG"
 
 @pytest.fixture(scope="module")
 def maps(tmp_path_factory, simulated):
-    """A predict_maps-like table: tile 9529, years 2012 and 2018, from a small tree."""
+    """The maps of tile 9529, years 2012 and 2018, from a small tree."""
     folder = tmp_path_factory.mktemp("maps")
     names = ["nir_summer", "swir1_summer"]
     layers = {year: {n: simulated.layers("9529", year)[n] for n in names} for year in (2012, 2018)}
@@ -35,16 +38,11 @@ def maps(tmp_path_factory, simulated):
     keep = (X != 255).all(axis=1) & (y != 0)
     model = DecisionTreeClassifier(max_depth=3, random_state=0)
     model.fit(pd.DataFrame(X[keep], columns=names), y[keep])
-    frames = []
-    for year, year_layers in layers.items():
-        products = predict_map(
-            model, year_layers, folder / str(year), progress=False, classes=simulated.classes
-        )
-        frame = products.to_frame()
-        frame.insert(0, "year", year)
-        frame.insert(0, "tile", "9529")
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
+    two_layers = SimpleNamespace(
+        tiles=("9529",), years=(2012, 2018), classes=simulated.classes,
+        layers=lambda tile, year: layers[year],
+    )  # fmt: skip
+    return predict_maps(model, two_layers, folder, progress=False)
 
 
 def png_of(explorer):
@@ -55,7 +53,7 @@ def png_of(explorer):
 
 def test_explorer_builds_and_renders_once(maps, simulated):
     explorer = map_explorer(maps, simulated.classes)
-    assert isinstance(explorer, MapExplorer)
+    assert isinstance(explorer, _MapExplorer)
     assert explorer.redraws == 1
     assert png_of(explorer).startswith(PNG_MAGIC)
     assert explorer.year.value == 2018 and explorer.tile.value == "9529"
@@ -83,7 +81,7 @@ def test_changing_a_control_redraws(maps, simulated):
 
 
 def test_class_menu_lists_codes_and_names(maps, simulated):
-    explorer = map_explorer(maps, product="probability")  # names from the map's legend
+    explorer = map_explorer(maps, product="probability")  # names from the maps' classes
     label, code = explorer.class_code.options[0]
     assert (label, code) == (f"{code} {simulated.classes.name_of(code)}", code)
     assert isinstance(code, int)
@@ -104,8 +102,10 @@ def test_truth_adds_reference_and_error_products(maps, simulated):
     assert png_of(explorer).startswith(PNG_MAGIC)
 
 
-def test_missing_map_shows_a_message_not_an_error(maps, simulated):
-    some = maps[~((maps["year"] == 2012) & (maps["product"] == "uncertainty"))]
+def test_missing_map_shows_a_message_not_an_error(maps, simulated, tmp_path):
+    shutil.copytree(maps.root, tmp_path / "maps")
+    some = dataclasses.replace(maps, root=tmp_path / "maps")
+    some.path("9529", 2012, "uncertainty").unlink()
     explorer = map_explorer(some, simulated.classes, product="uncertainty")
     explorer.year.value = 2012
     (output,) = explorer.output.outputs
@@ -116,9 +116,9 @@ def test_missing_map_shows_a_message_not_an_error(maps, simulated):
 
 def test_invalid_inputs_give_clear_errors(maps, simulated):
     with pytest.raises(ValueError, match="empty"):
-        map_explorer(maps.iloc[:0], simulated.classes)
-    with pytest.raises(KeyError, match="path"):
-        map_explorer(maps.drop(columns="path"), simulated.classes)
+        map_explorer(dataclasses.replace(maps, years=()), simulated.classes)
+    with pytest.raises(TypeError, match="MapCatalogue returned by predict_maps"):
+        map_explorer(maps.to_frame(), simulated.classes)
     with pytest.raises(ValueError, match="Unknown product 'landcover'"):
         map_explorer(maps, simulated.classes, product="landcover")
     with pytest.raises(ValueError, match="truth="):
@@ -127,9 +127,3 @@ def test_invalid_inputs_give_clear_errors(maps, simulated):
         map_explorer(maps, simulated.classes, year=1999)
     with pytest.raises(TypeError, match="truth"):
         map_explorer(maps, simulated.classes, truth="truth.tif")
-
-
-def test_caller_table_is_not_changed(maps, simulated):
-    before = maps.copy()
-    map_explorer(maps, simulated.classes)
-    pd.testing.assert_frame_equal(maps, before)

@@ -263,10 +263,10 @@ plt.show()
 # %%
 model.fit(X, y, sample_weight=weights)
 maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
-maps.head()
+maps.path(ds.tiles[0], ds.years[-1], "dominant_class")  # maps.path(tile, year, product)
 
 # %%
-dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+dominant = {(t, y_): maps.path(t, y_, "dominant_class") for t in ds.tiles for y_ in ds.years}
 for tile in ds.tiles:
     plotting.plot_class_maps(
         {year: dominant[(tile, year)] for year in ds.years},

@@ -60,9 +60,9 @@ from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.evaluation import accuracy_report, compare_models, write_metrics
 from odse_tutorial.model_selection import block_cv, nested_cross_validate
+from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
-from odse_tutorial.tutorial import training_data
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -211,7 +211,7 @@ model = RandomForestClassifier(n_estimators=100, n_jobs=n_jobs, random_state=ran
                                **search.best_params_)
 model.fit(X, y, sample_weight=weights)
 maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
-dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+dominant = {(t, y_): maps.path(t, y_, "dominant_class") for t in ds.tiles for y_ in ds.years}
 tile = ds.tiles[0]
 plotting.plot_class_maps({year: dominant[(tile, year)] for year in ds.years}, classes,
                          suptitle=f"Tuned Random Forest: dominant class, tile {tile}")

@@ -61,9 +61,9 @@ from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.evaluation import accuracy_report, compare_models, write_metrics
 from odse_tutorial.model_selection import block_cv, nested_cross_validate
+from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
-from odse_tutorial.tutorial import training_data
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -190,18 +190,17 @@ comparison[["overall_accuracy", "log_loss", "brier_score", "cv_seconds"]].round(
 # %%
 model.fit(X, y, sample_weight=weights)
 maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
-paths = maps.set_index(["tile", "year", "product", "class_code"])["path"]
 tile, year = ds.tiles[0], ds.years[-1]
 common = y.value_counts().index[0]  # the most common class
 
 fig, axes = plt.subplots(2, 2, figsize=(12, 10))
-plotting.plot_class_map(paths[(tile, year, "dominant_class", None)], classes, ax=axes[0, 0],
+plotting.plot_class_map(maps.path(tile, year, "dominant_class"), classes, ax=axes[0, 0],
                         title=f"Dominant class, {year}")
-plotting.plot_probability_map(paths[(tile, year, "dominant_probability", None)], ax=axes[0, 1],
+plotting.plot_probability_map(maps.path(tile, year, "dominant_probability"), ax=axes[0, 1],
                               title="Probability of the dominant class")
-plotting.plot_probability_map(paths[(tile, year, "probability", common)], ax=axes[1, 0],
+plotting.plot_probability_map(maps.path(tile, year, "probability", common), ax=axes[1, 0],
                               title=f"Probability of {classes.name_of(common)}")
-plotting.plot_uncertainty_map(paths[(tile, year, "uncertainty", None)], ax=axes[1, 1],
+plotting.plot_uncertainty_map(maps.path(tile, year, "uncertainty"), ax=axes[1, 1],
                               title="Uncertainty (normalized entropy)")
 plt.show()
 
@@ -211,7 +210,7 @@ plt.show()
 # between the first and the last year:
 
 # %%
-dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
+dominant = {(t, y_): maps.path(t, y_, "dominant_class") for t in ds.tiles for y_ in ds.years}
 plotting.plot_class_maps({y_: dominant[(tile, y_)] for y_ in ds.years}, classes,
                          suptitle=f"Dominant class, tile {tile}")
 plt.show()
@@ -227,10 +226,10 @@ plt.show()
 # %%
 if ds.has_truth:
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    plotting.plot_uncertainty_vs_error(paths[(tile, year, "uncertainty", None)],
-                                       paths[(tile, year, "dominant_class", None)],
+    plotting.plot_uncertainty_vs_error(maps.path(tile, year, "uncertainty"),
+                                       maps.path(tile, year, "dominant_class"),
                                        ds.truth(tile, year), ax=axes[0])
-    plotting.plot_error_map(paths[(tile, year, "dominant_class", None)], ds.truth(tile, year),
+    plotting.plot_error_map(maps.path(tile, year, "dominant_class"), ds.truth(tile, year),
                             ax=axes[1])
     plt.show()
 else:
@@ -247,7 +246,7 @@ else:
 # %%
 def class_areas(tile, year):
     """Hard, soft (and true) area of every class in one tile and year, in hectares."""
-    with rasterio.open(paths[(tile, year, "dominant_class", None)]) as src:
+    with rasterio.open(maps.path(tile, year, "dominant_class")) as src:
         dominant = src.read(1, masked=True)
         pixel_ha = abs(src.transform.a * src.transform.e) / 1e4
     valid = ~np.ma.getmaskarray(dominant)
@@ -257,7 +256,7 @@ def class_areas(tile, year):
             truth = src.read(1, masked=True)
     rows = []
     for code in classes.codes:
-        with rasterio.open(paths[(tile, year, "probability", code)]) as src:
+        with rasterio.open(maps.path(tile, year, "probability", code)) as src:
             probability = src.read(1, masked=True)
         row = {"code": code, "name": classes.name_of(code),
                "hard (ha)": (dominant == code).sum() * pixel_ha,

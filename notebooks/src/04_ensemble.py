@@ -70,9 +70,9 @@ from odse_tutorial.datasets import load_dataset
 from odse_tutorial.ensemble import StackingEnsemble
 from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy, write_metrics
 from odse_tutorial.model_selection import block_cv, nested_cross_validate, random_cv
+from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
-from odse_tutorial.tutorial import training_data
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -184,7 +184,8 @@ plt.show()
 #
 # The final ensemble is fitted on all samples. Besides probabilities and the dominant
 # class, `predict_maps` writes one **uncertainty** layer per class: the standard deviation
-# of the three base learners' probabilities for that class (0 % = they agree).
+# of the three base learners' probabilities for that class (0 % = they agree), and
+# `uncertainty.tif`: that spread for the dominant class of each pixel.
 
 # %%
 start = time.perf_counter()
@@ -192,28 +193,27 @@ ensemble.fit(X, y, sample_weight=weights)
 fit_seconds = time.perf_counter() - start
 print("meta-learner features:", ", ".join(ensemble.meta_feature_names_[:4]), "...")
 maps = predict_maps(ensemble, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
-paths = maps.set_index(["tile", "year", "product", "class_code"])["path"]
 tile, year = ds.tiles[0], ds.years[-1]
 top = list(y.value_counts().index[:3])  # the three most common classes
 
-dominant_by_year = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
-plotting.plot_class_maps({y_: dominant_by_year[(tile, y_)] for y_ in ds.years}, classes,
+plotting.plot_class_maps({y_: maps.path(tile, y_, "dominant_class") for y_ in ds.years}, classes,
                          suptitle=f"Ensemble: dominant class, tile {tile}")
 plt.show()
 
 fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-plotting.plot_probability_map(paths[(tile, year, "dominant_probability", None)], ax=axes[0],
+plotting.plot_probability_map(maps.path(tile, year, "dominant_probability"), ax=axes[0],
                               title=f"Probability of the dominant class, {year}")
-plotting.plot_change(dominant_by_year[(tile, ds.years[0])], dominant_by_year[(tile, year)],
-                     classes, ax=axes[1], title=f"Land-cover change {ds.years[0]}-{year}")
+plotting.plot_change(maps.path(tile, ds.years[0], "dominant_class"),
+                     maps.path(tile, year, "dominant_class"), classes, ax=axes[1],
+                     title=f"Land-cover change {ds.years[0]}-{year}")
 plt.show()
 
 fig, axes = plt.subplots(2, 3, figsize=(16, 10))
 for ax, code in zip(axes[0], top, strict=True):
-    plotting.plot_probability_map(paths[(tile, year, "probability", code)], ax=ax,
+    plotting.plot_probability_map(maps.path(tile, year, "probability", code), ax=ax,
                                   title=f"Probability: {classes.name_of(code)}")
 for ax, code in zip(axes[1], top, strict=True):
-    plotting.plot_uncertainty_map(paths[(tile, year, "uncertainty", code)], ax=ax,
+    plotting.plot_uncertainty_map(maps.path(tile, year, "uncertainty", code), ax=ax,
                                   title=f"Uncertainty: {classes.name_of(code)}")
 plt.show()
 
@@ -223,17 +223,11 @@ plt.show()
 # per bin of the dominant class's uncertainty.
 
 # %%
-dominant = paths[(tile, year, "dominant_class", None)]
 if ds.has_truth:
-    with rasterio.open(dominant) as src:
+    with rasterio.open(maps.path(tile, year, "dominant_class")) as src:
         predicted = src.read(1, masked=True)
-    stack = []
-    for code in classes.codes:
-        with rasterio.open(paths[(tile, year, "uncertainty", code)]) as src:
-            stack.append(src.read(1, masked=True))
-    # The uncertainty of the class each pixel was mapped as.
-    index = np.searchsorted(np.array(classes.codes), predicted.filled(classes.codes[0]))
-    dominant_uncertainty = np.take_along_axis(np.ma.stack(stack).filled(0), index[None], 0)[0]
+    with rasterio.open(maps.path(tile, year, "uncertainty")) as src:  # of the mapped class
+        dominant_uncertainty = src.read(1, masked=True).filled(0)
     with rasterio.open(ds.truth(tile, year)) as src:
         truth = src.read(1, masked=True)
     valid = ~(np.ma.getmaskarray(predicted) | np.ma.getmaskarray(truth))
@@ -340,11 +334,9 @@ if ds.has_truth:
     rf_maps = predict_maps(forest, ds, output_dir / "rf_maps", classes=classes, n_jobs=n_jobs,
                            progress=False)
     pairs = [(t, y_) for t in ds.tiles for y_ in ds.years]
-    rf_dominant = rf_maps[rf_maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
-    ens_dominant = maps[maps["product"] == "dominant_class"].set_index(["tile", "year"])["path"]
     truth_paths = [ds.truth(*p) for p in pairs]
-    true_rf = map_accuracy([rf_dominant[p] for p in pairs], truth_paths).summary
-    true_ens = map_accuracy([ens_dominant[p] for p in pairs], truth_paths).summary
+    true_rf = map_accuracy([rf_maps.path(*p, "dominant_class") for p in pairs], truth_paths).summary
+    true_ens = map_accuracy([maps.path(*p, "dominant_class") for p in pairs], truth_paths).summary
     honesty = pd.DataFrame({"estimate": pd.Series(estimates)})
     honesty["true map accuracy"] = [true_ens["overall_accuracy"] if k.startswith("ensemble")
                                     else true_rf["overall_accuracy"] for k in honesty.index]

@@ -218,9 +218,7 @@ def generate_dataset(
     elevation, slope, land, valid, composites, points = _simulate(config)
     size, n = config.pixel_size, config.tile_size
     colormap = {code: CORINE_CLASSES.rgba(code) for code in CORINE_CLASSES.codes}
-    # The same legend format as predicted class maps (raster_io.read_legend).
-    legend = [{"value": r["code"], **r} for r in CORINE_CLASSES.to_records()]
-    class_tags = {"classes": json.dumps(legend)}
+    class_tags = CORINE_CLASSES.to_tags()  # the legend of predicted class maps too
 
     for i, tile in enumerate(config.tiles):
         cols = slice(i * n, (i + 1) * n)

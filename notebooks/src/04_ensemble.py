@@ -141,7 +141,7 @@ ensemble = StackingEnsemble(base_learners, LogisticRegression(max_iter=1000), cv
 ensemble
 
 # %% [markdown]
-# ## 4. Nested cross-validation, fold by fold
+# ## 4. Nested cross-validation
 #
 # The ensemble has its own inner folds; its score comes from the outer blocked folds, the
 # same folds as in notebooks 1-3: `cross_val_predict` fits the whole ensemble (inner folds,

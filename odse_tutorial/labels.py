@@ -1,14 +1,9 @@
-"""Class labels: dropping rare classes (with a report) and encoding class codes.
+"""Class labels: dropping rare classes, with a report.
 
 Models in this package are fitted on the original class codes (CORINE codes such as
-``231``, or strings). Two small jobs remain for the labels themselves:
-
-- classes with only a handful of samples cannot be learned, nor validated, and make
-  cross-validation folds without that class; :func:`drop_rare_classes` removes them and
-  says which ones it removed;
-- rasters cannot hold string codes, so :func:`encode_labels` turns codes into their
-  position 0..K-1 in a :class:`~odse_tutorial.classes.ClassTable`, and
-  :func:`decode_labels` turns positions back into codes.
+``231``, or strings). Classes with only a handful of samples can be neither learned nor
+validated, and leave cross-validation folds without that class; :func:`drop_rare_classes`
+removes them and says which ones it removed.
 """
 
 from __future__ import annotations
@@ -19,9 +14,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from odse_tutorial.classes import ClassTable, _normalise_code
+from odse_tutorial.classes import _normalise_code
 
-__all__ = ["decode_labels", "drop_rare_classes", "encode_labels"]
+__all__ = ["drop_rare_classes"]
 
 logger = logging.getLogger(__name__)
 
@@ -135,82 +130,3 @@ def drop_rare_classes(
         )
     keep = codes.isin(counts.index[kept_before_sort]).to_numpy()
     return keep, report
-
-
-def encode_labels(y: ArrayLike, classes: ClassTable) -> NDArray[np.intp]:
-    """Class codes -> their position 0..K-1 in a class table.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Class codes, integers or strings.
-    classes : ClassTable
-        The table whose order defines the encoding.
-
-    Returns
-    -------
-    ndarray of int, shape (n_samples,)
-        The position of each code in ``classes``.
-
-    Raises
-    ------
-    ValueError
-        If ``y`` holds codes that are not in ``classes`` (all are listed).
-
-    Examples
-    --------
-    >>> table = ClassTable([211, 231, 512], ["Arable land", "Pastures", "Water bodies"])
-    >>> encode_labels([231, 512, 211, 231], table).tolist()
-    [1, 2, 0, 1]
-    """
-    inverse, uniques = pd.factorize(_as_codes(y))
-    unique_codes = [_normalise_code(c) for c in uniques]
-    unknown = [c for c in unique_codes if c not in classes]
-    if unknown:
-        raise ValueError(
-            f"Class codes {sorted(unknown, key=str)} are not in the class table "
-            f"(known codes: {list(classes.codes)}). Add them to the table, or drop those "
-            "samples first (for example with drop_rare_classes)."
-        )
-    positions = np.array([classes.index_of(c) for c in unique_codes], dtype=np.intp)
-    return positions[inverse]
-
-
-def decode_labels(encoded: ArrayLike, classes: ClassTable) -> NDArray:
-    """Positions 0..K-1 in a class table -> class codes (the inverse of :func:`encode_labels`).
-
-    Parameters
-    ----------
-    encoded : array-like of int, shape (n_samples,)
-        Positions in ``classes``.
-    classes : ClassTable
-        The table the positions refer to.
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-        The class codes (integers, or strings for a table of string codes).
-
-    Raises
-    ------
-    ValueError
-        If a position is outside 0..K-1.
-
-    Examples
-    --------
-    >>> table = ClassTable(["forest", "water"])
-    >>> decode_labels([1, 0, 1], table).tolist()
-    ['water', 'forest', 'water']
-    """
-    positions = np.asarray(encoded)
-    if positions.size and (
-        not np.issubdtype(positions.dtype, np.integer)
-        or positions.min() < 0
-        or positions.max() >= len(classes)
-    ):
-        raise ValueError(
-            f"Encoded labels must be whole numbers from 0 to {len(classes) - 1} (the positions "
-            f"in a table of {len(classes)} classes); got values from {positions.min()} to "
-            f"{positions.max()} ({positions.dtype}). Decode with the table used to encode."
-        )
-    return np.asarray(classes.codes)[positions]

@@ -1,4 +1,4 @@
-"""Tests of odse_tutorial.labels: dropping rare classes and encoding class codes."""
+"""Tests of odse_tutorial.labels: dropping rare classes, and the package's sample-weight check."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from odse_tutorial.classes import ClassTable
-from odse_tutorial.labels import decode_labels, drop_rare_classes, encode_labels
+from odse_tutorial._checks import check_sample_weight
+from odse_tutorial.labels import _as_codes, drop_rare_classes
 
 # 10 samples of 231, 6 of 211, 3 of 512, 1 of 112 (20 in all), in mixed order.
 CODES = [231] * 10 + [211] * 6 + [512] * 3 + [112]
@@ -94,37 +94,34 @@ def test_missing_codes_are_an_error():
         drop_rare_classes(pd.Series([1.0, np.nan, 2.0]), min_count=1)
 
 
-TABLE = ClassTable([211, 231, 512], ["Arable land", "Pastures", "Water bodies"])
+def test_as_codes_gives_a_fresh_index_and_names_the_argument():
+    codes = _as_codes(pd.Series([231, 211], index=[7, 3]), "y_true")
+    assert codes.index.tolist() == [0, 1] and codes.tolist() == [231, 211]
+    with pytest.raises(ValueError, match="y_pred holds 1 missing"):
+        _as_codes([231, None], "y_pred")
 
 
-def test_encode_labels_gives_positions_in_the_table_order():
-    y = pd.Series([512, 211, 231, 512], index=[4, 3, 2, 1])
-    assert encode_labels(y, TABLE).tolist() == [2, 0, 1, 2]
-    # table order, not sorted order, defines the encoding
-    reordered = ClassTable([512, 211, 231])
-    assert encode_labels(y, reordered).tolist() == [0, 1, 2, 0]
+# -- check_sample_weight (odse_tutorial._checks) -------------------------------------------
+def test_check_sample_weight_returns_a_float_copy_or_none():
+    weights = np.array([1, 2, 3])
+    checked = check_sample_weight(weights, 3)
+    assert checked.dtype == np.float64 and checked.tolist() == [1.0, 2.0, 3.0]
+    checked[0] = 99
+    assert weights[0] == 1  # the caller's array is untouched
+    assert check_sample_weight(None, 3) is None
+    assert check_sample_weight(pd.Series([0.0, 1.0]), 2).tolist() == [0.0, 1.0]
 
 
-def test_encode_then_decode_round_trips_string_codes():
-    table = ClassTable(["water", "forest", "urban"])
-    y = np.array(["forest", "urban", "water", "forest"])
-    encoded = encode_labels(y, table)
-    assert encoded.tolist() == [1, 2, 0, 1]
-    assert decode_labels(encoded, table).tolist() == y.tolist()
-
-
-def test_encode_labels_lists_all_unknown_codes():
-    with pytest.raises(ValueError, match=r"\[112, 999\].*known codes: \[211, 231, 512\]"):
-        encode_labels([231, 999, 112, 999], TABLE)
-
-
-def test_encode_labels_does_not_confuse_string_and_integer_codes():
-    with pytest.raises(ValueError, match="not in the class table"):
-        encode_labels(["231"], TABLE)
-
-
-def test_decode_labels_rejects_positions_outside_the_table():
-    with pytest.raises(ValueError, match="from 0 to 2"):
-        decode_labels([0, 3], TABLE)
-    with pytest.raises(ValueError, match="from 0 to 2"):
-        decode_labels([0.0, 1.0], TABLE)
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        ([1.0, 2.0], r"confidence must hold one weight per sample \(3\), got shape \(2,\)"),
+        ([1.0, np.inf, np.nan], "confidence has 2 NaN or infinite"),
+        ([1.0, -0.5, -2.0], r"confidence has 2 negative weight\(s\) \(smallest -2\)"),
+        ([0.0, 0.0, 0.0], "confidence is zero for all 3 samples.*confidence=None"),
+        (["a", "b", "c"], "confidence must hold numbers"),
+    ],
+)
+def test_check_sample_weight_names_the_argument_the_count_and_the_fix(weights, match):
+    with pytest.raises(ValueError, match=match):
+        check_sample_weight(weights, 3, name="confidence")

@@ -1,4 +1,4 @@
-"""Tests of odse_tutorial.model_selection: spatial splitters and nested cross-validation."""
+"""Tests of odse_tutorial.model_selection: spatial splitters, alone and inside scikit-learn."""
 
 from __future__ import annotations
 
@@ -7,7 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_val_score
+from sklearn.model_selection import (
+    GridSearchCV,
+    cross_val_predict,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.tree import DecisionTreeClassifier
 
 from odse_tutorial.model_selection import (
@@ -15,9 +20,7 @@ from odse_tutorial.model_selection import (
     block_cv,
     fold_overlap,
     location_cv,
-    nested_cross_validate,
     random_cv,
-    spatial_blocks,
     tile_cv,
 )
 
@@ -75,6 +78,11 @@ def X(samples) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def y(samples) -> pd.Series:
     return samples["class"]
+
+
+def spatial_blocks(samples, block_size, **kwargs):
+    """Block ids without merging by location: the groups of block_cv(location_column=None)."""
+    return block_cv(samples, block_size, location_column=None, **kwargs).groups
 
 
 def spatial_splitters(samples):
@@ -188,8 +196,25 @@ def test_folds_do_not_depend_on_row_order(samples, X):
     cv = location_cv(samples)
     shuffled = X.sample(frac=1.0, random_state=0)
     as_labels = {frozenset(X.index[t]) for _, t in cv.split(X)}
-    as_labels_shuffled = {frozenset(shuffled.index[t]) for _, t in cv.split(shuffled)}
+    with pytest.raises(ValueError, match="another order.*groups="):
+        list(cv.split(shuffled))  # by position it would be wrong: refuse
+    groups = samples["location_id"].loc[shuffled.index]
+    as_labels_shuffled = {
+        frozenset(shuffled.index[t]) for _, t in cv.split(shuffled, groups=groups)
+    }
     assert as_labels == as_labels_shuffled
+    subset = shuffled.iloc[:-3]  # a shuffled subset is aligned by its index
+    for train, test in cv.split(subset):
+        locations = samples["location_id"].loc[subset.index].to_numpy()
+        assert set(locations[train]).isdisjoint(locations[test])
+
+
+def test_reset_index_and_numpy_arrays_give_the_same_folds(samples, X):
+    cv = block_cv(samples, BLOCK)
+    folds = _tests(cv, X)
+    assert _tests(cv, X.reset_index(drop=True)) == folds
+    assert _tests(cv, X.to_numpy()) == folds
+    assert _tests(block_cv(samples.reset_index(drop=True), BLOCK), X) == folds
 
 
 def test_location_folds_are_balanced(samples, X):
@@ -241,9 +266,12 @@ def test_leave_one_group_out_counts_groups_in_x(samples, X):
     assert len(list(cv.split(only_two_tiles))) == 2
 
 
-def test_repr_is_short(samples):
-    text = repr(location_cv(samples))
+def test_repr_is_short_and_nothing_looks_fitted(samples, X):
+    cv = location_cv(samples)
+    text = repr(cv)
     assert text.startswith("SpatialKFold(n_splits=5, n_groups=150") and len(text) < 120
+    list(cv.split(X))
+    assert sorted(vars(cv)) == ["groups", "n_splits", "random_state"]
 
 
 # -- clear errors --------------------------------------------------------------------------
@@ -263,27 +291,32 @@ def test_too_few_groups_for_n_splits(samples, X):
     with pytest.raises(ValueError, match=r"Only 3 groups"):  # merged across a block edge
         list(block_cv(samples, 10_000, n_splits=5).split(X))
     with pytest.raises(ValueError, match="at least 2"):
-        SpatialKFold(pd.Series([1, 2, 3]), n_splits=1)
+        list(SpatialKFold(pd.Series([1, 2, 3]), n_splits=1).split(np.zeros((3, 1))))
 
 
-def test_misaligned_x_is_an_error_that_names_the_fix(samples, X):
+def test_a_subset_that_cannot_be_matched_asks_for_groups(samples, X):
     cv = location_cv(samples)
-    with pytest.raises(ValueError, match="no index.*DataFrame returned by the overlay"):
+    with pytest.raises(ValueError, match=r"50 rows.*groups for 300.*Pass groups="):
         list(cv.split(X.to_numpy()[:50]))
-    with pytest.raises(ValueError, match=r"not in the\s+samples.*no\s+reset_index"):
-        list(cv.split(X.reset_index(drop=True)))
+    with pytest.raises(ValueError, match="Pass groups="):
+        list(cv.split(X.reset_index(drop=True).iloc[5:]))  # labels that mean other rows
     with pytest.raises(ValueError, match="groups has 3 values"):
         list(cv.split(X, groups=[1, 2, 3]))
+    subset = X.to_numpy()[:50]
+    groups = samples["location_id"].to_numpy()[:50]
+    assert len(list(cv.split(subset, groups=groups))) == 5
 
 
-def test_groups_need_a_unique_index_and_no_gaps():
-    with pytest.raises(ValueError, match="repeated labels"):
-        SpatialKFold(pd.Series([1, 2], index=[0, 0]))
+def test_an_ambiguous_index_or_missing_groups_are_errors():
+    repeated = SpatialKFold(pd.Series([1, 2, 3, 4], index=[0, 0, 1, 2]), n_splits=2)
+    assert len(list(repeated.split(np.zeros((4, 1))))) == 2  # all rows: by position
+    with pytest.raises(ValueError, match="Pass groups="):
+        list(repeated.split(pd.DataFrame({"a": [1, 2]}, index=[0, 1])))
     with pytest.raises(ValueError, match="no group id"):
-        SpatialKFold(pd.Series([1.0, np.nan]))
+        list(SpatialKFold(pd.Series([1.0, np.nan, 2.0]), n_splits=2).split(np.zeros((3, 1))))
 
 
-# -- nested cross-validation ---------------------------------------------------------------
+# -- nested cross-validation with scikit-learn ---------------------------------------------------------------
 FIT_LOG: list[dict] = []
 
 
@@ -324,7 +357,7 @@ def test_nested_tuning_never_sees_the_outer_test_rows(samples, X, y, fit_log):
     inner = block_cv(samples, BLOCK, n_splits=3)
     grid = {"bias": [0.0, 1.0]}
     search = GridSearchCV(RecordingClassifier(), grid, cv=inner)
-    result = nested_cross_validate(search, X, y, cv=outer, progress=False)
+    result = cross_validate(search, X, y, cv=outer, return_estimator=True)
 
     fits_per_fold = len(grid["bias"]) * 3 + 1  # inner fits, then the refit
     assert len(fit_log) == 4 * fits_per_fold
@@ -338,103 +371,40 @@ def test_nested_tuning_never_sees_the_outer_test_rows(samples, X, y, fit_log):
         for fit in fits[:-1]:  # inner folds keep blocks (and so locations) together
             validation = train_rows - fit["index"]
             assert set(block_of[list(fit["index"])]).isdisjoint(block_of[list(validation)])
-    assert result.folds["best_params"].tolist() == [{"bias": 0.0}] * 4
+    assert [s.best_params_ for s in result["estimator"]] == [{"bias": 0.0}] * 4
 
 
-def test_best_params_come_from_the_inner_folds_of_each_outer_training_part(samples, X, y):
+def test_nested_predictions_equal_a_search_tuned_on_each_outer_training_part(samples, X, y):
     outer = location_cv(samples, n_splits=3)
     search = GridSearchCV(
         DecisionTreeClassifier(random_state=0),
         {"max_depth": [1, 2, 3, 8], "min_samples_leaf": [1, 10]},
         cv=block_cv(samples, BLOCK, n_splits=3),
     )
-    result = nested_cross_validate(search, X, y, cv=outer, progress=False)
-    for k, (train, test) in enumerate(outer.split(X)):
+    proba = cross_val_predict(search, X, y, cv=outer, method="predict_proba")
+    for train, test in outer.split(X):
         alone = GridSearchCV(search.estimator, search.param_grid, cv=search.cv)
         alone.fit(X.iloc[train], y.iloc[train])
-        row = result.folds.iloc[k]
-        assert row["best_params"] == alone.best_params_
-        assert row["best_inner_score"] == pytest.approx(alone.best_score_)
-        assert (result.y_pred[test] == alone.predict(X.iloc[test])).all()
-        assert row["overall_accuracy"] == pytest.approx(alone.score(X.iloc[test], y.iloc[test]))
-    assert search.__dict__.get("best_params_") is None  # the estimator given is not fitted
+        np.testing.assert_allclose(proba[test], alone.predict_proba(X.iloc[test]))
 
 
 def test_sample_weight_reaches_fit_directly_and_through_a_search(samples, X, y, fit_log):
-    weights = np.linspace(0.5, 2.0, len(X))
-    weight_of = dict(zip(X.index, weights, strict=True))
+    weights = pd.Series(np.linspace(0.5, 2.0, len(X)), index=X.index)
     outer = location_cv(samples, n_splits=3)
-    nested_cross_validate(
-        RecordingClassifier(), X, y, cv=outer, sample_weight=weights, progress=False
-    )
+    cross_val_predict(RecordingClassifier(), X, y, cv=outer, params={"sample_weight": weights})
     search = GridSearchCV(
         RecordingClassifier(), {"bias": [0.0]}, cv=location_cv(samples, n_splits=2)
     )
-    nested_cross_validate(search, X, y, cv=outer, sample_weight=weights, progress=False)
+    cross_val_predict(search, X, y, cv=outer, params={"sample_weight": weights})
     assert len(fit_log) == 3 + 3 * (2 + 1)
     for fit in fit_log:
-        expected = [weight_of[i] for i in X.index if i in fit["index"]]
+        expected = weights[[i for i in X.index if i in fit["index"]]]
         assert fit["sample_weight"] is not None
-        assert fit["sample_weight"].tolist() == pytest.approx(expected)
+        assert fit["sample_weight"].tolist() == pytest.approx(expected.tolist())
 
 
-def test_out_of_fold_result_is_aligned_and_complete(samples, X, y):
-    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
-    cv = location_cv(samples)
-    result = nested_cross_validate(tree, X, y, cv=cv, progress=True)
-    assert result.classes_.tolist() == sorted(CODES.tolist())
-    assert result.y_proba.shape == (len(X), 4)
-    assert result.y_proba.sum(axis=1) == pytest.approx(1.0)
-    assert (result.y_pred == cross_val_predict(tree, X, y, cv=cv)).all()
-    assert result.y_proba == pytest.approx(
-        cross_val_predict(tree, X, y, cv=cv, method="predict_proba")
-    )
-    for k, (_, test) in enumerate(cv.split(X)):
-        assert (result.fold[test] == k).all()
-    assert result.folds.columns.tolist()[:5] == [
-        "fold", "n_train", "n_test", "fit_seconds", "overall_accuracy",
-    ]  # fmt: skip
-    assert "best_params" not in result.folds
-    assert result.fit_seconds == pytest.approx(result.folds["fit_seconds"].sum())
-    assert result.overall_accuracy == pytest.approx(np.mean(result.y_pred == y.to_numpy()))
-    frame = result.to_frame()
-    assert frame.index.equals(X.index) and "proba_512" in frame
-
-
-def test_class_missing_from_a_training_fold_warns_and_gets_zero_probability(samples, X, y):
-    rare = y.copy()
-    only_location = samples["location_id"] == samples["location_id"].iloc[0]
-    rare[only_location] = 999  # one location: absent from the training part of its own fold
-    cv = location_cv(samples, n_splits=3)
-    with pytest.warns(UserWarning, match=r"classes \[999\] have no training samples"):
-        result = nested_cross_validate(
-            DecisionTreeClassifier(max_depth=2, random_state=0), X, rare, cv=cv, progress=False
-        )
-    column = result.classes_.tolist().index(999)
-    fold = result.fold[np.flatnonzero(only_location.to_numpy())[0]]
-    assert (result.y_proba[result.fold == fold, column] == 0).all()
-    assert result.y_proba.sum(axis=1) == pytest.approx(1.0)
-    assert (y != 999).all()  # caller's labels untouched
-
-
-def test_parallel_outer_folds_give_the_same_result(samples, X, y):
-    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
-    cv = block_cv(samples, BLOCK)
-    serial = nested_cross_validate(tree, X, y, cv=cv, progress=False)
-    parallel = nested_cross_validate(tree, X, y, cv=cv, n_jobs=2, progress=False)
-    assert (serial.y_pred == parallel.y_pred).all()
-    assert serial.y_proba == pytest.approx(parallel.y_proba)
-
-
-def test_nested_cross_validate_refuses_an_integer_cv(X, y):
-    with pytest.raises(TypeError, match=r"block_cv\(samples"):
-        nested_cross_validate(DecisionTreeClassifier(), X, y, cv=5)
-
-
-def test_nested_cross_validate_checks_lengths(samples, X, y):
-    with pytest.raises(ValueError, match="sample_weight must hold one weight per row"):
-        nested_cross_validate(
-            DecisionTreeClassifier(), X, y, cv=location_cv(samples), sample_weight=[1.0]
-        )
-    with pytest.raises(ValueError, match="one class code per row"):
-        nested_cross_validate(DecisionTreeClassifier(), X, y[:10], cv=location_cv(samples))
+def test_a_reset_index_table_in_nested_cv_gives_the_clear_error(samples, X, y):
+    search = GridSearchCV(DecisionTreeClassifier(), {"max_depth": [1, 2]}, cv=location_cv(samples))
+    flat_X, flat_y = X.reset_index(drop=True), y.reset_index(drop=True)
+    with pytest.raises(ValueError, match="Pass groups="):
+        cross_val_predict(search, flat_X, flat_y, cv=location_cv(samples))

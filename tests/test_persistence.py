@@ -33,9 +33,8 @@ def fitted() -> tuple[StackingEnsemble, pd.DataFrame, ClassTable]:
     level = (X["ndvi_winter"] > 0).astype(int) + (X["elevation"] > 1).astype(int)
     y = np.array([231, 311, 512])[level.to_numpy()]
     model = StackingEnsemble(
-        [("tree", DecisionTreeClassifier(max_depth=3)), ("nb", GaussianNB())],
+        [("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("nb", GaussianNB())],
         cv=3,
-        random_state=0,
     ).fit(X, y)
     return model, X, CORINE_CLASSES.subset([231, 311, 512])
 

@@ -63,16 +63,19 @@ import logging
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import display
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import cross_val_predict
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset, survey_year
 from odse_tutorial.evaluation import (accuracy_report, change_matrix, compare_models, map_accuracy,
                                       write_metrics)
 from odse_tutorial.labels import drop_rare_classes
-from odse_tutorial.model_selection import block_cv, fold_overlap, nested_cross_validate, random_cv
+from odse_tutorial.model_selection import block_cv, fold_overlap, random_cv
 from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
@@ -205,18 +208,21 @@ if cols.location:
     print("  blocked folds:", fold_overlap(cv_blocked, X, table[cols.location]))
 
 # %% [markdown]
-# Now the same model, validated both ways. `nested_cross_validate` fits a fresh copy of the
-# model on each training part and predicts the left-out fold, so every sample gets an
-# out-of-fold prediction.
+# Now the same model, validated both ways. scikit-learn's `cross_val_predict` fits a fresh
+# copy of the model on each training part and predicts the left-out fold, so every sample
+# gets an out-of-fold prediction; with `method="predict_proba"` it returns the class
+# probabilities, one column per class code in sorted order.
 
 # %%
-results = {}
+codes = np.unique(y)  # the columns of the probabilities
+probas = {}
 for name, cv in [("random folds", cv_random), ("blocked folds", cv_blocked)]:
-    results[name] = nested_cross_validate(model, X, y, cv=cv, sample_weight=weights)
+    probas[name] = cross_val_predict(model, X, y, cv=cv, method="predict_proba",
+                                     params={"sample_weight": weights})
 reports = {
-    name: accuracy_report(r.y_true, r.y_pred, r.y_proba, classes=classes,
-                          proba_classes=r.classes_)
-    for name, r in results.items()
+    name: accuracy_report(y, codes[proba.argmax(axis=1)], proba, classes=classes,
+                          proba_classes=codes)
+    for name, proba in probas.items()
 }
 compare_models(reports)[["overall_accuracy", "kappa", "f1_weighted"]].round(3)
 
@@ -309,7 +315,13 @@ map_explorer(maps, classes)
 
 # %%
 save_model(output_dir / "model.joblib", model, classes=classes, feature_names=features)
-results["blocked folds"].to_frame().to_csv(output_dir / "cv_predictions.csv")
+proba = probas["blocked folds"]
+fold = np.zeros(len(X), dtype=int)
+for k, (_, test) in enumerate(cv_blocked.split(X)):
+    fold[test] = k
+cv_predictions = {"fold": fold, "y_true": y, "y_pred": codes[proba.argmax(axis=1)]}
+cv_predictions.update({f"proba_{code}": proba[:, j] for j, code in enumerate(codes)})
+pd.DataFrame(cv_predictions, index=X.index).to_csv(output_dir / "cv_predictions.csv")
 extra = {"overall_accuracy_random_cv": reports["random folds"].summary["overall_accuracy"]}
 if ds.has_truth:
     truth_report = map_accuracy(
@@ -340,8 +352,8 @@ print((output_dir / "metrics.json").read_text())
 for size in (block_size / 2, block_size * 2):
     cv = block_cv(table, block_size=size, n_splits=5, random_state=random_state,
                   location_column=cols.location)
-    r = nested_cross_validate(model, X, y, cv=cv, sample_weight=weights, progress=False)
-    print(f"blocks of {size / 1000:g} km: overall accuracy {r.overall_accuracy:.3f}")
+    y_pred = cross_val_predict(model, X, y, cv=cv, params={"sample_weight": weights})
+    print(f"blocks of {size / 1000:g} km: overall accuracy {accuracy_score(y, y_pred):.3f}")
 # The farther a test point is from training data, the more the model must extrapolate:
 # accuracy drops. Choose blocks about as large as the distance over which your map will
 # have to extrapolate (or the range of spatial autocorrelation of the residuals).

@@ -47,6 +47,7 @@ min_class_samples = 10
 
 # %%
 import logging
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -56,11 +57,12 @@ import rasterio
 from IPython.display import display
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import cross_val_predict
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.evaluation import accuracy_report, compare_models, write_metrics
-from odse_tutorial.model_selection import block_cv, nested_cross_validate
+from odse_tutorial.model_selection import block_cv
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
@@ -97,8 +99,12 @@ cv = block_cv(data.table, block_size=block_size, n_splits=5, random_state=random
 # %%
 model = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jobs,
                                random_state=random_state)
-forest_cv = nested_cross_validate(model, X, y, cv=cv, sample_weight=weights)
-proba = pd.DataFrame(forest_cv.y_proba, columns=forest_cv.classes_, index=X.index)
+start = time.perf_counter()
+forest_proba = cross_val_predict(model, X, y, cv=cv, method="predict_proba",
+                                 params={"sample_weight": weights})
+forest_seconds = time.perf_counter() - start
+codes = np.unique(y)  # the columns of the probabilities
+proba = pd.DataFrame(forest_proba, columns=codes, index=X.index)
 print("out-of-fold probabilities of the first samples (rows sum to 1):")
 proba.head().round(2)
 
@@ -118,12 +124,12 @@ proba.head().round(2)
 # A useful yardstick: a model that knows nothing but the class frequencies.
 
 # %%
-report = accuracy_report(forest_cv.y_true, forest_cv.y_pred, forest_cv.y_proba,
-                         classes=classes, proba_classes=forest_cv.classes_)
-frequencies = y.value_counts(normalize=True).reindex(forest_cv.classes_).to_numpy()
+report = accuracy_report(y, codes[forest_proba.argmax(axis=1)], forest_proba, classes=classes,
+                         proba_classes=codes)
+frequencies = y.value_counts(normalize=True).reindex(codes).to_numpy()
 baseline_proba = np.tile(frequencies, (len(y), 1))
 baseline = accuracy_report(y, np.full(len(y), y.mode()[0]), baseline_proba, classes=classes,
-                           proba_classes=forest_cv.classes_)
+                           proba_classes=codes)
 compare_models({"class frequencies only": baseline, "Random Forest": report})[
     ["overall_accuracy", "log_loss", "brier_score", "mean_average_precision"]
 ].round(3)
@@ -144,8 +150,7 @@ report.per_class[["code", "name", "support", "users_accuracy", "producers_accura
 # average gap, weighted by the number of samples in each bin.
 
 # %%
-plotting.plot_reliability_diagram(forest_cv.y_true, forest_cv.y_proba, forest_cv.classes_,
-                                   title="Random Forest, out-of-fold")
+plotting.plot_reliability_diagram(y, forest_proba, codes, title="Random Forest, out-of-fold")
 plt.show()
 
 # %% [markdown]
@@ -158,21 +163,21 @@ plt.show()
 inner_cv = block_cv(data.table, block_size=block_size, n_splits=3, random_state=random_state + 1,
                     location_column=ds.columns.location)
 calibrated = CalibratedClassifierCV(model, method="isotonic", cv=inner_cv)
-calibrated_cv = nested_cross_validate(calibrated, X, y, cv=cv, sample_weight=weights)
-calibrated_report = accuracy_report(calibrated_cv.y_true, calibrated_cv.y_pred,
-                                    calibrated_cv.y_proba, classes=classes,
-                                    proba_classes=calibrated_cv.classes_)
+start = time.perf_counter()
+calibrated_proba = cross_val_predict(calibrated, X, y, cv=cv, method="predict_proba",
+                                     params={"sample_weight": weights})
+calibrated_seconds = time.perf_counter() - start
+calibrated_report = accuracy_report(y, codes[calibrated_proba.argmax(axis=1)], calibrated_proba,
+                                    classes=classes, proba_classes=codes)
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5))
-plotting.plot_reliability_diagram(forest_cv.y_true, forest_cv.y_proba, forest_cv.classes_,
-                                  ax=axes[0], title="Random Forest")
-plotting.plot_reliability_diagram(calibrated_cv.y_true, calibrated_cv.y_proba,
-                                  calibrated_cv.classes_, ax=axes[1],
+plotting.plot_reliability_diagram(y, forest_proba, codes, ax=axes[0], title="Random Forest")
+plotting.plot_reliability_diagram(y, calibrated_proba, codes, ax=axes[1],
                                   title="Random Forest, calibrated (isotonic)")
 plt.show()
 comparison = compare_models({"Random Forest": report, "calibrated": calibrated_report},
-                            extra={"Random Forest": {"cv_seconds": forest_cv.fit_seconds},
-                                   "calibrated": {"cv_seconds": calibrated_cv.fit_seconds}})
+                            extra={"Random Forest": {"cv_seconds": forest_seconds},
+                                   "calibrated": {"cv_seconds": calibrated_seconds}})
 comparison[["overall_accuracy", "log_loss", "brier_score", "cv_seconds"]].round(3)
 
 # %% [markdown]
@@ -288,7 +293,12 @@ map_explorer(maps, classes, truth=ds if ds.has_truth else None)
 
 # %%
 save_model(output_dir / "model.joblib", model, classes=classes, feature_names=list(X.columns))
-forest_cv.to_frame().to_csv(output_dir / "cv_predictions.csv")
+fold = np.zeros(len(X), dtype=int)
+for k, (_, test) in enumerate(cv.split(X)):
+    fold[test] = k
+cv_predictions = {"fold": fold, "y_true": y, "y_pred": codes[forest_proba.argmax(axis=1)]}
+cv_predictions.update({f"proba_{code}": forest_proba[:, j] for j, code in enumerate(codes)})
+pd.DataFrame(cv_predictions, index=X.index).to_csv(output_dir / "cv_predictions.csv")
 write_metrics(
     output_dir,
     notebook="03_probabilistic_random_forest",
@@ -312,9 +322,10 @@ print((output_dir / "metrics.json").read_text())
 # Solution
 smooth = RandomForestClassifier(n_estimators=100, min_samples_leaf=10, n_jobs=n_jobs,
                                 random_state=random_state)
-smooth_cv = nested_cross_validate(smooth, X, y, cv=cv, sample_weight=weights, progress=False)
-smooth_report = accuracy_report(smooth_cv.y_true, smooth_cv.y_pred, smooth_cv.y_proba,
-                                classes=classes, proba_classes=smooth_cv.classes_)
+smooth_proba = cross_val_predict(smooth, X, y, cv=cv, method="predict_proba",
+                                 params={"sample_weight": weights})
+smooth_report = accuracy_report(y, codes[smooth_proba.argmax(axis=1)], smooth_proba,
+                                classes=classes, proba_classes=codes)
 compare_models({"min_samples_leaf=2": report, "min_samples_leaf=10": smooth_report})[
     ["overall_accuracy", "log_loss", "brier_score"]
 ].round(3)

@@ -60,16 +60,17 @@ import rasterio
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import cross_val_predict
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from tqdm.auto import tqdm
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.ensemble import StackingEnsemble
 from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy, write_metrics
-from odse_tutorial.model_selection import block_cv, nested_cross_validate, random_cv
+from odse_tutorial.model_selection import block_cv, random_cv
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
@@ -109,8 +110,11 @@ inner_cv = block_cv(data.table, block_size=block_size, n_splits=3, random_state=
 #   0.97 after 25 iterations and then collapses below 0.5 (a known behaviour,
 #   scikit-learn issue #11452). Always look at your base learners' scores on their own.
 # - **Neural network** (`MLPClassifier`): one hidden layer of 32 units. It needs scaled
-#   features, hence the pipeline with a `StandardScaler`; it ignores sample weights, so its
-#   fit treats every sample alike (the ensemble warns about it).
+#   features, hence the pipeline with a `StandardScaler`.
+#
+# Stacking gives the same `sample_weight` to every learner, but a pipeline does not pass
+# weights on to its steps (unless scikit-learn's metadata routing is switched on), so this
+# ensemble treats every sample alike: we fit it, and score its learners, without weights.
 #
 # ## 3. Stacking
 #
@@ -133,32 +137,27 @@ base_learners = [
                           MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, early_stopping=True,
                                         random_state=random_state))),
 ]
-ensemble = StackingEnsemble(base_learners, LogisticRegression(max_iter=1000), cv=inner_cv,
-                            random_state=random_state)
+ensemble = StackingEnsemble(base_learners, LogisticRegression(max_iter=1000), cv=inner_cv)
 ensemble
 
 # %% [markdown]
-# ## 4. Nested cross-validation, fold by fold
+# ## 4. Nested cross-validation
 #
 # The ensemble has its own inner folds; its score comes from the outer blocked folds, the
-# same folds as in notebooks 1-3. We write the outer loop out: it is what
-# `nested_cross_validate` does, and it lets us keep each base learner's outer-fold
-# probabilities too, so that all models are scored on identical folds at no extra cost.
+# same folds as in notebooks 1-3: `cross_val_predict` fits the whole ensemble (inner folds,
+# meta-learner and all) on each outer training part. We score each base learner alone on
+# the same outer folds, so that all models are compared on identical folds.
 
 # %%
-codes = np.array(sorted(y.unique()))
-oof = {name: np.zeros((len(X), len(codes))) for name in ["ensemble", "rf", "hgb", "mlp"]}
-fold_of = np.full(len(X), -1)
+codes = np.unique(y)  # the columns of the probabilities
 start = time.perf_counter()
-for fold, (train, test) in enumerate(tqdm(list(cv.split(X, y)), desc="outer folds")):
-    fitted = clone(ensemble).fit(X.iloc[train], y.iloc[train],
-                                 sample_weight=None if weights is None else weights.iloc[train])
-    columns = np.searchsorted(codes, fitted.classes_)
-    oof["ensemble"][np.ix_(test, columns)] = fitted.predict_proba(X.iloc[test])
-    for name, proba in fitted.predict_base_proba(X.iloc[test]).items():
-        oof[name][np.ix_(test, columns)] = proba
-    fold_of[test] = fold
+oof = {"ensemble": cross_val_predict(ensemble, X, y, cv=cv, method="predict_proba")}
 ensemble_cv_seconds = time.perf_counter() - start
+for name, learner in base_learners:
+    oof[name] = cross_val_predict(learner, X, y, cv=cv, method="predict_proba")
+fold_of = np.zeros(len(X), dtype=int)
+for fold, (_, test) in enumerate(cv.split(X)):
+    fold_of[test] = fold
 
 reports = {
     name: accuracy_report(y, codes[proba.argmax(axis=1)], proba, classes=classes,
@@ -189,9 +188,9 @@ plt.show()
 
 # %%
 start = time.perf_counter()
-ensemble.fit(X, y, sample_weight=weights)
+ensemble.fit(X, y)
 fit_seconds = time.perf_counter() - start
-print("meta-learner features:", ", ".join(ensemble.meta_feature_names_[:4]), "...")
+print("meta-learner features:", ", ".join(ensemble.get_feature_names_out()[:4]), "...")
 maps = predict_maps(ensemble, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
 tile, year = ds.tiles[0], ds.years[-1]
 top = list(y.value_counts().index[:3])  # the three most common classes
@@ -278,8 +277,10 @@ for name, label in [("01_random_forest", "1. Random Forest"),
             continue
         forest = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jobs,
                                         random_state=random_state)
-        result = nested_cross_validate(forest, X, y, cv=cv, sample_weight=weights, progress=False)
-        frame = result.to_frame()
+        proba = cross_val_predict(forest, X, y, cv=cv, method="predict_proba",
+                                  params={"sample_weight": weights})
+        frame = pd.DataFrame(proba, columns=[f"proba_{code}" for code in codes], index=X.index)
+        frame["y_pred"] = codes[proba.argmax(axis=1)]
     else:
         frame, _ = found
     # Class codes read back from CSV may come back as numbers: give them y's type.
@@ -315,20 +316,19 @@ print(f"Highest weighted F1: {best}, by {margin:.3f} over the next best.")
 
 # %%
 if ds.has_truth:
-    # The ensemble's own forest: its blocked-CV predictions come from the outer loop of
-    # section 4; a fresh copy is scored on random folds; the refitted one maps.
-    forest = ensemble.named_estimators_["rf"]
-    rf_random = nested_cross_validate(forest, X, y, cv=random_cv(5, random_state=random_state),
-                                      sample_weight=weights, progress=False)
+    # The ensemble's forest: its blocked-CV predictions come from section 4; it is scored
+    # on random folds too, and fitted on all samples to map.
+    forest = clone(dict(base_learners)["rf"]).fit(X, y)
+    rf_random = cross_val_predict(forest, X, y, cv=random_cv(5, random_state=random_state))
     rf_blocked = codes[oof["rf"].argmax(axis=1)]
-    estimates = {"RF, random folds": rf_random.overall_accuracy,
-                 "RF, blocked folds": (rf_blocked == y.to_numpy()).mean()}
+    estimates = {"RF, random folds": accuracy_score(y, rf_random),
+                 "RF, blocked folds": accuracy_score(y, rf_blocked)}
     if "source" in data.table:
         lucas = (data.table["source"] == "LUCAS").to_numpy()
-        estimates["RF, random folds, LUCAS points only"] = (
-            rf_random.y_true[lucas] == rf_random.y_pred[lucas]).mean()
-        estimates["RF, blocked folds, LUCAS points only"] = (
-            rf_blocked[lucas] == y.to_numpy()[lucas]).mean()
+        estimates["RF, random folds, LUCAS points only"] = accuracy_score(y[lucas],
+                                                                          rf_random[lucas])
+        estimates["RF, blocked folds, LUCAS points only"] = accuracy_score(y[lucas],
+                                                                           rf_blocked[lucas])
     estimates["ensemble, blocked folds"] = report.summary["overall_accuracy"]
 
     rf_maps = predict_maps(forest, ds, output_dir / "rf_maps", classes=classes, n_jobs=n_jobs,
@@ -426,7 +426,8 @@ compare_models({"average of the learners": voting, "stacking": report})[
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution
 meta = ensemble.final_estimator_
-coef = pd.DataFrame(meta.coef_, index=meta.classes_, columns=ensemble.meta_feature_names_)
+# scikit-learn's meta-learner knows the classes as 0..K-1: position k is ensemble.classes_[k].
+coef = pd.DataFrame(meta.coef_, index=ensemble.classes_, columns=ensemble.get_feature_names_out())
 common = y.value_counts().index[0]
 row = coef.loc[common]
 print(f"class {common}: the largest weights on", row.sort_values(ascending=False).head(3).round(2).to_dict())

@@ -46,7 +46,6 @@ import pooch
 
 from odse_tutorial import __version__
 from odse_tutorial._dataset import Dataset, SampleColumns, read_folder, survey_year
-from odse_tutorial._dataset import _missing_column_message as _missing_column_message
 from odse_tutorial._fetch import REGISTRIES, fetch, read_sha256sums
 from odse_tutorial.netherlands import load_netherlands
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from odse_tutorial._dataset import Dataset, _missing_column_message, survey_year
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.datasets import Dataset, _missing_column_message, survey_year
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.raster_io import _open, _same_crs, check_same_grid, read_at_points
 

@@ -37,8 +37,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_random_forest.ipynb"
 OVERRIDES = ROOT / "binder" / "overrides.json"
-CHROMIUM = os.environ.get("ODSE_CHROMIUM") or shutil.which("chromium") or shutil.which(
-    "chromium-browser"
+CHROMIUM = (
+    os.environ.get("ODSE_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 )
 # Chromium flags for a closed network and a root user (as on CI machines).
 CHROMIUM_ARGS = [

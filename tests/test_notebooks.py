@@ -75,7 +75,9 @@ def test_notebook_maps_are_valid_rasters(executed, name):
             assert (values[nodata_in] == 0).all()  # nodata stays nodata
             assert set(np.unique(values[values > 0])) <= set(ds.classes.codes)
             assert src.colormap(1)[231][:3] == (230, 230, 77)
-    probability = [p for p in maps if p.parent == dominant[0].parent and p.name.startswith("probability_")]
+    probability = [
+        p for p in maps if p.parent == dominant[0].parent and p.name.startswith("probability_")
+    ]
     assert len(probability) == len(ds.classes)
     stack = np.stack([rasterio.open(p).read(1).astype(int) for p in probability])
     valid = stack[0] != 255
@@ -86,7 +88,9 @@ def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
     metrics = _metrics(executed["04_ensemble"])
     assert any("uncertainty_" in p for p in metrics["maps"])
     assert set(metrics["comparison"]) == {
-        "1. Random Forest", "2. tuned Random Forest", "3. probabilistic Random Forest",
+        "1. Random Forest",
+        "2. tuned Random Forest",
+        "3. probabilistic Random Forest",
         "4. ensemble (RF + HGB + MLP)",
     }
     truth = metrics["cv_estimates_vs_truth"]
@@ -124,7 +128,9 @@ def test_notebooks_run_on_the_netherlands_data(executed_netherlands, name):
     assert 150 < metrics["n_samples"] <= 256
     assert 4 <= metrics["n_classes"] <= 10
     assert 0.5 < metrics["overall_accuracy"] < 0.98
-    dominant = [executed_netherlands[name] / p for p in metrics["maps"] if p.endswith("dominant_class.tif")]
+    dominant = [
+        executed_netherlands[name] / p for p in metrics["maps"] if p.endswith("dominant_class.tif")
+    ]
     assert len(dominant) == 6  # one tile, 2015-2020
     sample_codes = set(gpd.read_file(MIRROR / "samples" / "samples.gpkg")["code"])
     with rasterio.open(dominant[0]) as src:

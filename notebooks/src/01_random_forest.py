@@ -72,8 +72,13 @@ from sklearn.model_selection import cross_val_predict
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset, survey_year
-from odse_tutorial.evaluation import (accuracy_report, change_matrix, compare_models, map_accuracy,
-                                      write_metrics)
+from odse_tutorial.evaluation import (
+    accuracy_report,
+    change_matrix,
+    compare_models,
+    map_accuracy,
+    write_metrics,
+)
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.model_selection import block_cv, fold_overlap, random_cv
 from odse_tutorial.overlay import overlay_samples

@@ -74,6 +74,7 @@ from odse_tutorial.model_selection import block_cv, random_cv
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
+from odse_tutorial.raster_io import read_at_points
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -371,8 +372,7 @@ if ds.has_truth:
     # How often do the sample labels agree with the truth at the sample's pixel?
     agree = []
     for (tile_id, year_), group in data.table.groupby([ds.columns.tile, "year"]):
-        with rasterio.open(ds.truth(tile_id, year_)) as src:
-            values = np.array([v[0] for v in src.sample(zip(group.geometry.x, group.geometry.y))])
+        values = read_at_points(ds.truth(tile_id, year_), group.geometry.x, group.geometry.y)
         agree.append(pd.DataFrame({"source": group["source"],
                                    "label agrees with truth": values == group[ds.columns.class_code]}))
     print(pd.concat(agree).groupby("source")["label agrees with truth"].mean().round(3))

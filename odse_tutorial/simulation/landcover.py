@@ -18,8 +18,6 @@ from scipy import ndimage
 
 from odse_tutorial.simulation.terrain import smooth_field
 
-__all__ = ["Landscape", "simulate_landcover", "parcels"]
-
 URBAN, ARABLE, PASTURE = 112, 211, 231
 BROADLEAVED, CONIFEROUS = 311, 312
 GRASSLAND, HEATH, TRANSITIONAL = 321, 322, 324

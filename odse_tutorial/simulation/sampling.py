@@ -18,8 +18,6 @@ from scipy import ndimage
 
 from odse_tutorial.simulation import landcover as lc
 
-__all__ = ["lucas_samples", "corine_samples", "CONFUSABLE"]
-
 #: Classes an interpreter may take for another (label noise goes to these).
 CONFUSABLE: dict[int, tuple[int, ...]] = {
     lc.URBAN: (lc.ARABLE, lc.PASTURE),

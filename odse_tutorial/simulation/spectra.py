@@ -18,15 +18,6 @@ from scipy import ndimage
 from odse_tutorial.simulation import landcover as lc
 from odse_tutorial.simulation.terrain import hillshade, smooth_field
 
-__all__ = [
-    "BANDS",
-    "SEASONS",
-    "REFLECTANCE_SCALE",
-    "NODATA",
-    "regional_effects",
-    "simulate_composites",
-]
-
 BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
 SEASONS = ("winter", "spring", "summer", "autumn")
 #: Reflectance = digital number x REFLECTANCE_SCALE (digital numbers 0-250).

@@ -6,8 +6,6 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-__all__ = ["smooth_field", "simulate_elevation", "slope_percent", "hillshade"]
-
 
 def smooth_field(
     rng: np.random.Generator, shape: tuple[int, int], scale: float

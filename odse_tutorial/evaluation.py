@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -311,6 +312,8 @@ def accuracy_report(
     # classes without samples; zero_division=nan marks undefined accuracies.
     everything, in_data = np.arange(len(order)), np.array([lookup[c] for c in observed])
     matrix = confusion_matrix(truth, pred, labels=everything, sample_weight=w)
+    if np.array_equal(matrix, np.round(matrix)):  # counts (whole weights) stay integers
+        matrix = matrix.astype(np.int64)
     users, producers, f1, _ = precision_recall_fscore_support(
         truth, pred, labels=everything, sample_weight=w, zero_division=np.nan
     )
@@ -793,28 +796,30 @@ def change_matrix(
 
 
 def error_rate_by_uncertainty(
-    uncertainty_path: str | os.PathLike,
-    predicted_path: str | os.PathLike,
-    truth_path: str | os.PathLike,
+    uncertainty_path: str | os.PathLike | Sequence[str | os.PathLike],
+    predicted_path: str | os.PathLike | Sequence[str | os.PathLike],
+    truth_path: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     n_bins: int = 10,
 ) -> pd.DataFrame:
     """Share of wrongly mapped pixels per bin of uncertainty (maps with a known truth).
 
-    Reads the three maps in full-resolution strips; pixels that are nodata in any of
-    them are left out. Bins are ``[lower, upper)`` of uncertainty in percent (the last
-    includes 100).
+    Reads the maps in full-resolution strips; pixels that are nodata in any of them are
+    left out. The bins are fitted to the values: equal widths of whole percents from 0
+    to the largest uncertainty present (which falls in the last bin), at most
+    ``n_bins`` of them, so that maps whose uncertainty stays low still get several bins.
 
     Parameters
     ----------
-    uncertainty_path : path-like
-        ``uncertainty.tif`` (or ``uncertainty_{code}.tif``), percent.
-    predicted_path : path-like
-        ``dominant_class.tif`` of the same tile and year.
-    truth_path : path-like
-        The reference map of that tile and year.
+    uncertainty_path : path-like or sequence of path-like
+        ``uncertainty.tif`` (or ``uncertainty_{code}.tif``), percent; a sequence pools
+        several tiles or years.
+    predicted_path : path-like or sequence of path-like
+        ``dominant_class.tif`` of the same tile(s) and year(s).
+    truth_path : path-like or sequence of path-like
+        The reference map(s) of those tiles and years.
     n_bins : int, default 10
-        Number of equal-width bins from 0 to 100 %.
+        The largest number of bins.
 
     Returns
     -------
@@ -829,27 +834,37 @@ def error_rate_by_uncertainty(
     >>> uncertainty = data.layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
     >>> predicted, truth = data.truth("9529", 2015), data.truth("9529", 2018)
     >>> table = error_rate_by_uncertainty(uncertainty, predicted, truth, n_bins=5)
-    >>> table.n_pixels.tolist()
-    [61257, 4279, 0, 0, 0]
+    >>> table[["lower", "upper", "n_pixels"]].astype(int).values.tolist()
+    [[0, 7, 22425], [7, 14, 34012], [14, 21, 5766], [21, 28, 3252], [28, 31, 81]]
     """
     _check_bins(n_bins)
-    n, errors = np.zeros(n_bins, dtype=np.int64), np.zeros(n_bins, dtype=np.int64)
-    check_same_grid({"uncertainty": uncertainty_path, "predicted": predicted_path})
-    with rasterio.open(uncertainty_path) as u:
-        strips = _read_classes([predicted_path, truth_path], {}, None)
-        for window, ((pred, true), valid) in zip(_strips(u), strips, strict=True):
-            data = u.read(1, window=window, masked=True)
-            ok = ~np.ma.getmaskarray(data)[valid]
-            percent = np.asarray(data)[valid][ok].astype(np.float64)
-            if percent.size and (percent.min() < 0 or percent.max() > 100):
-                raise ValueError(
-                    f"{uncertainty_path} has values outside 0-100; pass an uncertainty map "
-                    "in percent (uncertainty.tif or uncertainty_{code}.tif)."
-                )
-            bins = np.clip(np.floor(percent * n_bins / 100).astype(np.int64), 0, n_bins - 1)
-            n += np.bincount(bins, minlength=n_bins)
-            errors += np.bincount(bins, (pred != true)[ok], minlength=n_bins).astype(np.int64)
-    edges = np.linspace(0.0, 100.0, n_bins + 1)
+    n, errors = np.zeros(101, dtype=np.int64), np.zeros(101, dtype=np.int64)
+    paths = [uncertainty_path, predicted_path, truth_path]
+    paths = [[p] if isinstance(p, str | os.PathLike) else list(p) for p in paths]
+    if len({len(p) for p in paths}) > 1:
+        raise ValueError(f"Give as many maps of each kind; got {[len(p) for p in paths]}.")
+    for u_path, pred_path, true_path in zip(*paths, strict=True):
+        check_same_grid({"uncertainty": u_path, "predicted": pred_path})
+        with rasterio.open(u_path) as u:
+            strips = _read_classes([pred_path, true_path], {}, None)
+            for window, ((pred, true), valid) in zip(_strips(u), strips, strict=True):
+                data = u.read(1, window=window, masked=True)
+                ok = ~np.ma.getmaskarray(data)[valid]
+                percent = np.asarray(data)[valid][ok].astype(np.float64)
+                if percent.size and (percent.min() < 0 or percent.max() > 100):
+                    raise ValueError(
+                        f"{u_path} has values outside 0-100; pass an uncertainty map in "
+                        "percent (uncertainty.tif or uncertainty_{code}.tif)."
+                    )
+                whole = np.floor(percent).astype(np.int64)
+                n += np.bincount(whole, minlength=101)
+                errors += np.bincount(whole, (pred != true)[ok], minlength=101).astype(np.int64)
+    top = int(np.flatnonzero(n)[-1]) if n.any() else 0
+    width = max(1, math.ceil(top / n_bins))  # whole percents; the last bin holds ``top``
+    count = max(1, math.ceil(top / width))
+    group = np.minimum(np.arange(101) // width, count - 1)
+    n, errors = np.bincount(group, n).astype(np.int64), np.bincount(group, errors).astype(np.int64)
+    edges = np.minimum(np.arange(count + 1) * width, max(top, 1)).astype(float)
     return pd.DataFrame(
         {
             "lower": edges[:-1],

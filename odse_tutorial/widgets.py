@@ -65,12 +65,16 @@ def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
 
 
 def _figure_png(draw: Callable[[Axes], Any], figsize: tuple[float, float]) -> str:
-    """Draw on a new figure (outside pyplot, so nothing lingers) and return base64 PNG."""
+    """Draw on a new figure (outside pyplot, so nothing lingers) and return base64 PNG.
+
+    The image keeps the figure's size whatever it shows (no tight bounding box): the
+    explorer does not jump when a title or a legend changes.
+    """
     fig = Figure(figsize=figsize, dpi=100, layout="constrained")
     try:
         draw(fig.add_subplot())
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", facecolor="white", bbox_inches="tight")
+        fig.savefig(buffer, format="png", facecolor="white", bbox_inches=fig.bbox_inches)
     finally:
         fig.clear()
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -98,7 +102,7 @@ class _MapExplorer(widgets.VBox):
         product: str = "dominant_class",
         tile: str | None = None,
         year: int | None = None,
-        figsize: tuple[float, float] = (8.0, 5.5),
+        figsize: tuple[float, float] = (9.0, 5.5),
     ) -> None:
         if not isinstance(maps, MapCatalogue):
             raise TypeError(

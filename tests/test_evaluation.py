@@ -334,6 +334,9 @@ def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
     report = map_accuracy([path], [truth], classes=ds.classes)
     assert report.summary["overall_accuracy"] == pytest.approx(expected)
     assert map_accuracy([truth], [truth]).summary["overall_accuracy"] == 1.0
+    # pixel counts are counts: integers, shown without decimals
+    assert all(np.issubdtype(t, np.integer) for t in report.confusion.dtypes)
+    assert ".000<" not in report._repr_html_().split("Confusion matrix")[1]
     with pytest.raises(ValueError, match="not on the grid"):
         map_accuracy([path], [ds.truth("9529", 2018)]).summary  # noqa: B018
 
@@ -411,12 +414,27 @@ def test_error_rate_by_uncertainty_by_hand(tmp_path):
     path = write_raster(tmp_path / "uncertainty.tif", uncertainty, nodata=255)
     table = error_rate_by_uncertainty(path, after, before, n_bins=2)
     # Valid pixels: all but the nodata one of `before`; wrong: (0, 1) at 95 % and (1, 0) at 100 %.
+    assert table[["lower", "upper"]].values.tolist() == [[0, 50], [50, 100]]
     assert table.n_pixels.tolist() == [3, 2]
     assert table.n_errors.tolist() == [0, 2]
     assert table.error_rate.tolist() == [0.0, 1.0]
     assert table.share_of_pixels.tolist() == [0.6, 0.4]
     with pytest.raises(ValueError, match="n_bins"):
         error_rate_by_uncertainty(path, after, before, n_bins=0)
+
+
+def test_error_rate_by_uncertainty_fits_bins_to_low_values_and_pools_maps(tmp_path):
+    before, after = write_two_years(tmp_path)
+    low = np.array([[1, 9, 3], [12, 2, 5]], "uint8")  # wrong at 9 % and 12 %
+    path = write_raster(tmp_path / "uncertainty.tif", low, nodata=255)
+    table = error_rate_by_uncertainty(path, after, before, n_bins=4)
+    assert table[["lower", "upper"]].values.tolist() == [[0, 3], [3, 6], [6, 9], [9, 12]]
+    assert table.n_pixels.tolist() == [2, 1, 0, 2]  # 12 % falls in the last bin
+    assert table.n_errors.tolist() == [0, 0, 0, 2]
+    pooled = error_rate_by_uncertainty([path, path], [after, after], [before, before], n_bins=4)
+    assert pooled.n_pixels.tolist() == [4, 2, 0, 4]
+    with pytest.raises(ValueError, match="as many maps"):
+        error_rate_by_uncertainty([path, path], [after], [before])
 
 
 # -- calibration -----------------------------------------------------------------------------

@@ -165,22 +165,6 @@ def test_class_map_of_a_prediction(predicted, simulated):
     assert ax.get_title() == "Dominant class, tile 9530, 2018"
 
 
-def test_class_maps_share_one_legend(simulated):
-    paths = {year: simulated.truth("9529", year) for year in (2000, 2018)}
-    fig = plotting.plot_class_maps(paths, simulated.classes, ncols=3, suptitle="Tile 9529")
-    assert [ax.get_title() for ax in fig.axes] == ["2000", "2018"]
-    assert all(ax.get_legend() is None for ax in fig.axes)
-    assert len(fig.legends) == 1
-    present = set()
-    for path in paths.values():
-        with rasterio.open(path) as src:
-            present |= set(np.unique(src.read(1)).tolist()) - {0}
-    codes = [c for c in simulated.classes.codes if c in present]
-    assert legend_texts(fig.legends[0]) == labels(simulated.classes, codes)
-    with pytest.raises(ValueError, match="titles"):
-        plotting.plot_class_maps(list(paths.values()), titles=["one"])
-
-
 # -- percent maps and composites -------------------------------------------------------------
 def test_probability_map_has_a_percent_colour_bar_and_masks_nodata(predicted):
     path = predicted[2018]["probability_312"]
@@ -199,7 +183,19 @@ def test_uncertainty_map_has_its_own_colour_map_and_unit(predicted):
     ax = plotting.plot_uncertainty_map(predicted[2018]["uncertainty"])
     assert ax.images[0].get_cmap().name.startswith("magma")
     assert ax.images[0].colorbar.ax.get_ylabel() == "Uncertainty (%)"
-    assert ax.get_title().startswith("Uncertainty (normalized entropy)")
+    assert ax.get_title() == "Uncertainty, tile 9530, 2018"
+
+
+def test_uncertainty_colour_scale_is_fitted_to_the_values_or_given(tmp_path):
+    values = np.full((20, 20), 3, "uint8")
+    values[0, :5] = 11  # 99th percentile 11 -> the scale tops at 15 %
+    values[1, 0] = 40  # an outlier above the scale: the colour bar gets an arrow
+    path = write_raster(tmp_path / "uncertainty.tif", values, nodata=255)
+    image = plotting.plot_uncertainty_map(path).images[0]
+    assert image.get_clim() == (0, 15)
+    assert image.colorbar.extend == "max"
+    assert plotting.plot_uncertainty_map(path, vmax=50).images[0].get_clim() == (0, 50)
+    assert plotting.plot_probability_map(path).images[0].get_clim() == (0, 100)
 
 
 def test_percent_map_refuses_a_class_map(simulated):
@@ -370,20 +366,6 @@ def write_two_years(folder, table=CLASSES):
     )
 
 
-def test_plot_change_colours_changed_pixels_by_their_new_class(two_years):
-    ax = plotting.plot_change(*two_years, CLASSES)
-    assert legend_texts(ax.get_legend()) == [
-        "unchanged",
-        "211 Arable land",
-        "231 Pastures",
-        "no data",
-    ]
-    shown = ax.images[0].get_array()
-    unchanged = len(CLASSES)
-    assert shown.tolist() == [[unchanged, 1, unchanged], [0, unchanged, None]]
-    assert ax.get_title() == "Land-cover change 2000 → 2018: 40.0 % of pixels changed"
-
-
 def test_uncertainty_vs_error_and_error_map(tmp_path, two_years):
     before, after = two_years
     uncertainty = np.array([[5, 95, 15], [100, 12, 50]], "uint8")
@@ -392,12 +374,21 @@ def test_uncertainty_vs_error_and_error_map(tmp_path, two_years):
     assert ax.get_xlabel() == "Uncertainty (%)"
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [0, 100])
     ax = plotting.plot_error_map(after, before)
-    assert ax.get_title() == "Map errors: 40.0 % of pixels"
+    assert ax.get_title().startswith("Map errors (40.0 % of pixels), tile ")
+
+
+def test_uncertainty_vs_error_axes_fit_low_uncertainties(tmp_path, two_years):
+    before, after = two_years
+    low = np.array([[1, 9, 3], [12, 2, 5]], "uint8")  # an ensemble's spread: a few percent
+    path = write_raster(tmp_path / "uncertainty.tif", low, nodata=255)
+    ax = plotting.plot_uncertainty_vs_error([path, path], [after, after], [before, before])
+    assert ax.get_xlim() == (0, 12)  # not 0-100: the bins are fitted to the values
+    assert len(ax.lines[1].get_ydata()) >= 3
 
 
 def test_maps_draw_on_a_given_axes(simulated):
     fig, axes = plt.subplots(1, 2)
     truth = simulated.truth("9529", 2018)
     assert plotting.plot_class_map(truth, ax=axes[0]) is axes[0]
-    assert plotting.plot_change(truth, truth, ax=axes[1]) is axes[1]
-    assert legend_texts(axes[1].get_legend())[:1] == ["unchanged"]
+    assert plotting.plot_error_map(truth, truth, ax=axes[1]) is axes[1]
+    assert axes[1].get_title() == "Map errors (0.0 % of pixels), tile 9529, 2018"

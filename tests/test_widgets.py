@@ -14,6 +14,7 @@ import pytest
 import rasterio
 from sklearn.tree import DecisionTreeClassifier
 
+from odse_tutorial import plotting as plotting_module
 from odse_tutorial.prediction import predict_maps
 from odse_tutorial.widgets import _MapExplorer, map_explorer
 
@@ -127,3 +128,26 @@ def test_invalid_inputs_give_clear_errors(maps, simulated):
         map_explorer(maps, simulated.classes, year=1999)
     with pytest.raises(TypeError, match="truth"):
         map_explorer(maps, simulated.classes, truth="truth.tif")
+
+
+def test_the_image_keeps_its_size_and_titles_name_tile_and_year(maps, simulated, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    titles = []
+    real = plotting_module.plot_error_map
+
+    def spy(*args, **kwargs):
+        ax = real(*args, **kwargs)
+        titles.append(ax.get_title())
+        return ax
+
+    monkeypatch.setattr(plotting_module, "plot_error_map", spy)
+    explorer = map_explorer(maps, simulated.classes, truth=simulated)
+    sizes = set()
+    for product in ("dominant_class", "probability", "uncertainty", "truth", "errors"):
+        explorer.product.value = product
+        sizes.add(Image.open(io.BytesIO(png_of(explorer))).size)
+    assert sizes == {(900, 550)}  # the figure size, whatever the title and legend
+    assert titles and titles[-1].endswith(f"tile {explorer.tile.value}, {explorer.year.value}")

@@ -1,4 +1,4 @@
-"""Figures of the tutorial: maps with class legends, accuracy, calibration and change.
+"""Figures of the tutorial: maps with class legends, accuracy, calibration and errors.
 
 Plots only draw: every number they show comes from :mod:`odse_tutorial.evaluation`.
 Every function draws on ``ax`` (a new figure when ``ax`` is ``None``) and returns the
@@ -11,7 +11,8 @@ Axes, or the Figure for figures with several panels. Conventions shared by all m
   (or from the legend a class map carries, :meth:`ClassTable.from_tags`); their legends
   list the classes *present in what is shown*, as ``"code name"``, plus "no data" when
   there are nodata pixels;
-- probabilities and uncertainties run from 0 to 100 % with a labelled colour bar;
+- probabilities run from 0 to 100 %; uncertainties from 0 to a top fitted to their values
+  (or given, to compare maps); both with a labelled colour bar;
 - rasters larger than ``_base.MAX_DISPLAY_SIZE`` (1024) pixels on their long side are
   read as a decimated overview, so a figure never needs much memory.
 
@@ -20,7 +21,7 @@ Call :func:`use_style` once at the top of a notebook for the tutorial's look.
 Submodules (every name below is also available here, as ``plotting.<name>``):
 
 - :mod:`~odse_tutorial.plotting.maps`: class maps, probability and uncertainty maps,
-  false-colour composites, change and error maps;
+  false-colour composites and error maps;
 - :mod:`~odse_tutorial.plotting.points`: sample points and cross-validation folds;
 - :mod:`~odse_tutorial.plotting.charts`: confusion matrix, accuracy per class,
   reliability diagram, errors by uncertainty, feature importance, model comparison;
@@ -42,9 +43,7 @@ from odse_tutorial.plotting.charts import (
     plot_uncertainty_vs_error,
 )
 from odse_tutorial.plotting.maps import (
-    plot_change,
     plot_class_map,
-    plot_class_maps,
     plot_composite,
     plot_error_map,
     plot_probability_map,
@@ -53,9 +52,7 @@ from odse_tutorial.plotting.maps import (
 from odse_tutorial.plotting.points import plot_cv_folds, plot_samples
 
 __all__ = [
-    "plot_change",
     "plot_class_map",
-    "plot_class_maps",
     "plot_composite",
     "plot_confusion_matrix",
     "plot_cv_folds",

@@ -157,15 +157,20 @@ def _read_raster(
         )
 
 
-def _map_title(path: Path, tags: Mapping[str, str], what: str | None = None) -> str:
-    """A readable default title: what, tile and year (from tags or the file's name)."""
+def _where(path: Path, tags: Mapping[str, str]) -> str:
+    """Tile and year of a map (from its tags or file name), e.g. ``"tile 9529, 2018"``."""
     truth = re.fullmatch(r"landcover_(\d{4})", path.stem)
-    if what is None:
-        what = "Reference land cover" if truth else path.stem.replace("_", " ").capitalize()
-    parts = [what]
     tile = tags.get("tile") or (path.parent.parent.name if truth else None)
     year = tags.get("year") or (truth.group(1) if truth else None)
-    return ", ".join(parts + [str(p) for p in (tile and f"tile {tile}", year) if p])
+    return ", ".join(str(p) for p in (tile and f"tile {tile}", year) if p)
+
+
+def _map_title(path: Path, tags: Mapping[str, str], what: str | None = None) -> str:
+    """A readable default title: what, tile and year (from tags or the file's name)."""
+    if what is None:
+        truth = re.fullmatch(r"landcover_(\d{4})", path.stem)
+        what = "Reference land cover" if truth else path.stem.replace("_", " ").capitalize()
+    return ", ".join(p for p in (what, _where(path, tags)) if p)
 
 
 def _when(path: Path, tags: Mapping[str, str]) -> str:
@@ -198,7 +203,7 @@ class _ClassLayer:
     table: ClassTable
     frame: _Frame
     title: str
-    when: str = ""
+    where: str = ""
 
     def present(self) -> set[int]:
         return set(np.unique(self.index.compressed()).tolist())
@@ -254,7 +259,7 @@ def _read_class_layer(
     index, table = _index_map(raster.data, _legend(raster.tags, name, classes), table, name)
     what = "Dominant class" if raster.tags.get("product") == "dominant_class" else None
     title = _map_title(raster.path, raster.tags, what)
-    return _ClassLayer(index, table, raster.frame, title, _when(raster.path, raster.tags))
+    return _ClassLayer(index, table, raster.frame, title, _where(raster.path, raster.tags))
 
 
 def _draw_categories(

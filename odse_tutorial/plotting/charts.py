@@ -212,18 +212,19 @@ def plot_per_class_accuracy(
 # -- calibration and errors -----------------------------------------------------------------
 def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
     """Points ``x, y`` (%) over grey bars of each bin's ``share`` (%, right axis)."""
-    hist = ax.twinx()
+    hist, right = ax.twinx(), how.get("right", 100.0)
     label = f"{how['what']} (right axis)"
-    hist.bar(centres, share, width=90 / len(share), color="#d9d9d9", label=label)
+    hist.bar(centres, share, width=0.9 * right / len(share), color="#d9d9d9", label=label)
     hist.set_ylim(0, max(float(share.max()) * 3, 1.0))
     hist.set_ylabel(f"{how['what']} (%)", color="#777777")
     hist.tick_params(axis="y", colors="#777777")
     hist.spines["right"].set_visible(True)
     ax.set_zorder(hist.get_zorder() + 1)
     ax.patch.set_visible(False)
-    ax.plot([0, 100], how["line"], linestyle="--", color="#555555", label=how["line_label"])
+    ax.plot([0, right], how["line"], linestyle="--", color="#555555", label=how["line_label"])
     ax.plot(x, y, marker="o", color=how["colour"], label=how["label"])
-    ax.set(xlim=(0, 100), ylim=(0, 100), xlabel=how["xlabel"], ylabel=how["ylabel"])
+    top = how.get("top", 100.0)
+    ax.set(xlim=(0, right), ylim=(0, top), xlabel=how["xlabel"], ylabel=how["ylabel"])
     ax.grid(True)
     handles = ax.get_legend_handles_labels()[0] + hist.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper left")
@@ -296,9 +297,9 @@ def plot_reliability_diagram(
 
 
 def plot_uncertainty_vs_error(
-    uncertainty_path: str | os.PathLike,
-    predicted_path: str | os.PathLike,
-    truth_path: str | os.PathLike,
+    uncertainty_path: str | os.PathLike | Sequence[str | os.PathLike],
+    predicted_path: str | os.PathLike | Sequence[str | os.PathLike],
+    truth_path: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     n_bins: int = 10,
     ax: Axes | None = None,
@@ -310,17 +311,18 @@ def plot_uncertainty_vs_error(
     of uncertainty (:func:`odse_tutorial.evaluation.error_rate_by_uncertainty`). A useful uncertainty layer
     gives a line that rises from left to right. Grey bars (right axis): the share of
     pixels per bin (few pixels: a noisy rate). Dashed line: the error rate of the map.
+    The axes are fitted to the values (the bins of the error table).
 
     Parameters
     ----------
-    uncertainty_path : path-like
-        The uncertainty map (percent).
-    predicted_path : path-like
-        ``dominant_class.tif`` of the same tile and year.
-    truth_path : path-like
-        The reference map of that tile and year.
+    uncertainty_path : path-like or sequence of path-like
+        The uncertainty map(s) (percent); a sequence pools tiles or years.
+    predicted_path : path-like or sequence of path-like
+        ``dominant_class.tif`` of the same tile(s) and year(s).
+    truth_path : path-like or sequence of path-like
+        The reference map(s) of those tiles and years.
     n_bins : int, default 10
-        Number of equal-width bins from 0 to 100 %.
+        The largest number of bins (:func:`~odse_tutorial.evaluation.error_rate_by_uncertainty`).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     title : str, optional
@@ -338,20 +340,23 @@ def plot_uncertainty_vs_error(
     >>> predicted, truth = data.truth("9529", 2015), data.truth("9529", 2018)
     >>> ax = plot_uncertainty_vs_error(uncertainty, predicted, truth, n_bins=5)
     >>> ax.lines[1].get_ydata().round(1).tolist()  # percent wrong per bin
-    [4.3, 7.6]
+    [3.2, 4.6, 8.3, 6.7, 13.6]
     """
     table = evaluation.error_rate_by_uncertainty(
         uncertainty_path, predicted_path, truth_path, n_bins=n_bins
     )
     overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
     centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
+    rate = 100 * table.error_rate[full]
     ax = _binned_chart(
         _axes(ax, (7.0, 4.8)),
         centres,
         100 * table.share_of_pixels,
         centres[full],
-        100 * table.error_rate[full],
+        rate,
         what="Pixels in bin",
+        right=float(table.upper.iloc[-1]),
+        top=min(100.0, 10 * np.ceil(max(float(rate.max()), overall) / 10 + 0.5)),
         line=[overall, overall],
         line_label=f"Error rate of the whole map ({overall:.1f} %)",
         colour=ERROR_COLOUR,

@@ -1,17 +1,16 @@
-"""Raster maps: class maps, probability and uncertainty maps, composites, change and errors."""
+"""Raster maps: class maps, probability and uncertainty maps, composites and errors."""
 
 from __future__ import annotations
 
 import logging
 import math
 import os
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
@@ -36,9 +35,7 @@ from odse_tutorial.plotting._base import (
 from odse_tutorial.raster_io import check_same_grid
 
 __all__ = [
-    "plot_change",
     "plot_class_map",
-    "plot_class_maps",
     "plot_composite",
     "plot_error_map",
     "plot_probability_map",
@@ -98,90 +95,6 @@ def plot_class_map(
     return ax
 
 
-def plot_class_maps(
-    paths: Sequence[str | os.PathLike] | Mapping[str, str | os.PathLike],
-    classes: ClassTable | None = None,
-    *,
-    titles: Sequence[str] | None = None,
-    ncols: int = 3,
-    suptitle: str | None = None,
-    panel_size: float = 3.2,
-) -> Figure:
-    """Small multiples of class maps (one per year, say) with one shared legend.
-
-    Parameters
-    ----------
-    paths : sequence of path-like, or mapping of str to path-like
-        The class rasters; a mapping's keys are the panel titles.
-    classes : ClassTable, optional
-        Names and colours; defaults to the legend stored in each raster.
-    titles : sequence of str, optional
-        One title per panel; defaults to the mapping's keys, else tile and year.
-    ncols : int, default 3
-        Panels per row.
-    suptitle : str, optional
-        A title over all panels.
-    panel_size : float, default 3.2
-        Width of a panel in inches.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-        The legend lists the classes present in any panel.
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> data = load_dataset()
-    >>> fig = plot_class_maps({y: data.truth("9529", y) for y in (2000, 2018)}, data.classes)
-    >>> [ax.get_title() for ax in fig.axes]
-    ['2000', '2018']
-    """
-    if isinstance(paths, Mapping):
-        titles = [str(k) for k in paths] if titles is None else titles
-        paths = list(paths.values())
-    paths = list(paths)
-    if not paths:
-        raise ValueError("No maps given; pass a list of class raster paths.")
-    if titles is not None and len(titles) != len(paths):
-        raise ValueError(f"Got {len(titles)} titles for {len(paths)} maps; give one per map.")
-    ncols = max(1, min(int(ncols), len(paths)))
-    nrows = math.ceil(len(paths) / ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(panel_size * ncols + 3.0, panel_size * nrows + 0.6),
-        layout="constrained",
-        squeeze=False,
-        sharex=True,
-        sharey=True,
-    )
-    found: dict[Hashable, Any] = {}
-    nodata = False
-    for i, (ax, path) in enumerate(zip(axes.flat, paths, strict=False)):
-        layer = _read_class_layer(path, classes)
-        _draw_categories(ax, layer.index, layer.frame, layer.table.colours)
-        _finish_map(ax, layer.frame, layer.title if titles is None else titles[i])
-        nodata |= bool(np.ma.getmaskarray(layer.index).any())
-        for pos in sorted(layer.present()):
-            found.setdefault(layer.table[pos].code, layer.table[pos])
-    for ax in axes.flat[len(paths) :]:
-        ax.remove()
-    for ax in fig.axes:
-        ax.label_outer()
-    order = sorted(found, key=classes.index_of if classes is not None else None)
-    shown = ClassTable(order, [found[c].name for c in order], [found[c].colour for c in order])
-    fig.legend(
-        handles=_class_handles(shown, set(range(len(shown))), nodata),
-        title="Land cover",
-        loc="outside right upper",
-        alignment="left",
-    )
-    if suptitle:
-        fig.suptitle(suptitle, fontweight="bold")
-    return fig
-
-
 def _percent_title(raster: _Raster, what: str) -> str:
     """What a percent map shows, from the tags that prediction writes."""
     tags = raster.tags
@@ -192,14 +105,17 @@ def _percent_title(raster: _Raster, what: str) -> str:
     if product == "dominant_probability":
         return "Probability of the dominant class"
     if product == "uncertainty":
-        if code is None:
-            return "Uncertainty (normalized entropy)"
-        return f"Uncertainty of {cls} (SD of the base learners)"
+        return f"Uncertainty of {cls} (SD of the base learners)" if code else "Uncertainty"
     return (raster.description or what).removesuffix(", percent")
 
 
 def _plot_percent_map(
-    path: str | os.PathLike, ax: Axes | None, title: str | None, cmap: str, what: str
+    path: str | os.PathLike,
+    ax: Axes | None,
+    title: str | None,
+    cmap: str,
+    what: str,
+    vmax: float | None,
 ) -> Axes:
     raster = _read_raster(path, resampling="average")
     top = raster.data.max()
@@ -208,6 +124,11 @@ def _plot_percent_map(
             f"{raster.path} has values up to {top}, but a {what.lower()} map holds percent "
             "(0-100). Is it a class map? Use plot_class_map for those."
         )
+    if vmax is None:  # fitted: the 99th percentile, rounded up to 5 %
+        values = raster.data.compressed()
+        vmax = (
+            min(100, 5 * max(1, math.ceil(np.percentile(values, 99) / 5))) if values.size else 100
+        )
     ax = _axes(ax, (7.0, 5.5))
     if np.ma.getmaskarray(raster.data).any():
         _nodata_background(ax, raster.frame)
@@ -215,11 +136,14 @@ def _plot_percent_map(
         raster.data,
         cmap=plt.get_cmap(cmap).with_extremes(bad=(0, 0, 0, 0)),
         vmin=0,
-        vmax=100,
+        vmax=vmax,
         extent=raster.frame.extent,
         interpolation="nearest",
     )
-    bar = ax.figure.colorbar(image, ax=ax, shrink=0.85, pad=0.03)
+    above = top is not np.ma.masked and top > vmax
+    bar = ax.figure.colorbar(
+        image, ax=ax, shrink=0.85, pad=0.03, extend="max" if above else "neither"
+    )
     bar.set_label(f"{what} (%)")
     if title is None:
         title = _map_title(raster.path, raster.tags, _percent_title(raster, what))
@@ -233,6 +157,7 @@ def plot_probability_map(
     ax: Axes | None = None,
     title: str | None = None,
     cmap: str = "viridis",
+    vmax: float | None = 100,
 ) -> Axes:
     """Draw a probability map (``probability_{code}.tif``, ``dominant_probability.tif``).
 
@@ -245,7 +170,10 @@ def plot_probability_map(
     title : str, optional
         Defaults to the raster's description (which class), tile and year.
     cmap : str, default "viridis"
-        Colour map; the colour bar runs from 0 to 100 %.
+        Colour map.
+    vmax : float or None, default 100
+        Top of the colour bar in percent; ``None`` fits it to the values (their 99th
+        percentile, rounded up to 5 %).
 
     Returns
     -------
@@ -259,7 +187,7 @@ def plot_probability_map(
     >>> ax.images[0].colorbar.ax.get_ylabel()
     'Probability (%)'
     """
-    return _plot_percent_map(path, ax, title, cmap, "Probability")
+    return _plot_percent_map(path, ax, title, cmap, "Probability", vmax)
 
 
 def plot_uncertainty_map(
@@ -268,6 +196,7 @@ def plot_uncertainty_map(
     ax: Axes | None = None,
     title: str | None = None,
     cmap: str = "magma",
+    vmax: float | None = None,
 ) -> Axes:
     """Draw an uncertainty map (``uncertainty.tif`` or ``uncertainty_{code}.tif``).
 
@@ -281,7 +210,11 @@ def plot_uncertainty_map(
     title : str, optional
         Defaults to the raster's description, tile and year.
     cmap : str, default "magma"
-        Colour map (bright = uncertain); the colour bar runs from 0 to 100 %.
+        Colour map (bright = uncertain).
+    vmax : float or None, default None
+        Top of the colour bar in percent. ``None`` fits it to the values (their 99th
+        percentile, rounded up to 5 %; an arrow marks higher values): uncertainties
+        often sit far below 100 %. Give one value to compare several maps.
 
     Returns
     -------
@@ -291,10 +224,11 @@ def plot_uncertainty_map(
     --------
     >>> from odse_tutorial.datasets import load_dataset
     >>> path = load_dataset().layers("9529", 2018)["blue_spring"]  # stands in for a 0-100 % map
-    >>> plot_uncertainty_map(path).images[0].colorbar.ax.get_ylabel()
-    'Uncertainty (%)'
+    >>> bar = plot_uncertainty_map(path).images[0].colorbar
+    >>> bar.ax.get_ylabel(), float(bar.vmax)  # fitted to the values
+    ('Uncertainty (%)', 30.0)
     """
-    return _plot_percent_map(path, ax, title, cmap, "Uncertainty")
+    return _plot_percent_map(path, ax, title, cmap, "Uncertainty", vmax)
 
 
 _DEFAULT_BANDS = ("swir1", "nir", "red")
@@ -415,7 +349,7 @@ def plot_composite(
     return ax
 
 
-UNCHANGED_COLOUR = CORRECT_COLOUR = "#e6e6e6"
+CORRECT_COLOUR = "#e6e6e6"
 
 
 def _read_pair(first: Any, second: Any, classes: ClassTable | None) -> tuple:
@@ -425,64 +359,6 @@ def _read_pair(first: Any, second: Any, classes: ClassTable | None) -> tuple:
     a, b = _read_class_layer(first, classes, table), _read_class_layer(second, classes, table)
     valid = ~(np.ma.getmaskarray(a.index) | np.ma.getmaskarray(b.index))
     return a, b, valid, table
-
-
-def plot_change(
-    path_before: str | os.PathLike,
-    path_after: str | os.PathLike,
-    classes: ClassTable | None = None,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
-    """Map land-cover change: changed pixels in the colour of their new class.
-
-    Unchanged pixels are light grey; nodata (in either map) is transparent over a grey
-    hatch. The legend lists the new classes of the changed pixels; the default title
-    gives the share of the area that changed (from
-    :func:`odse_tutorial.evaluation.change_matrix`, at full resolution).
-
-    Parameters
-    ----------
-    path_before, path_after : path-like
-        Class rasters of the earlier and the later year, on the same grid.
-    classes : ClassTable, optional
-        Names and colours; defaults to the maps' legends.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure by default.
-    title : str, optional
-        Defaults to the years and the share of pixels that changed.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> data = load_dataset()
-    >>> ax = plot_change(data.truth("9529", 2000), data.truth("9529", 2018), data.classes)
-    >>> ax.get_legend().get_texts()[0].get_text()
-    'unchanged'
-    """
-    layer, later, valid, table = _read_pair(path_before, path_after, classes)
-    after = np.asarray(later.index)
-    changed = valid & (np.asarray(layer.index) != after)
-    new = np.where(changed, after, len(table))  # len(table): unchanged
-    ax = _axes(ax, (8.5, 5.5))
-    colours = [*table.colours, UNCHANGED_COLOUR]
-    _draw_categories(ax, np.ma.MaskedArray(new, mask=~valid), layer.frame, colours)
-    if title is None:
-        area = evaluation.change_matrix(path_before, path_after, classes, unit="pixels")
-        share = 1 - np.trace(area.to_numpy()) / max(area.to_numpy().sum(), 1)
-        title = (
-            f"Land-cover change {layer.when} → {later.when}: {100 * share:.1f} % of pixels changed"
-        )
-    _finish_map(ax, layer.frame, title)
-    handles = [_patch(UNCHANGED_COLOUR, "unchanged")]
-    handles += _class_handles(table, set(new[changed].tolist()), not valid.all())
-    _legend_right(ax, handles, "New class of changed pixels")
-    return ax
 
 
 def plot_error_map(
@@ -525,7 +401,8 @@ def plot_error_map(
     _draw_categories(ax, errors, layer.frame, [CORRECT_COLOUR, ERROR_COLOUR])
     if title is None:
         accuracy = evaluation.map_accuracy([predicted_path], [truth_path])
-        title = f"Map errors: {100 * (1 - accuracy.summary['overall_accuracy']):.1f} % of pixels"
+        share = 100 * (1 - accuracy.summary["overall_accuracy"])
+        title = ", ".join(p for p in (f"Map errors ({share:.1f} % of pixels)", layer.where) if p)
     _finish_map(ax, layer.frame, title)
     handles = [
         _patch(CORRECT_COLOUR, "map = reference"),

@@ -29,13 +29,6 @@ def test_the_four_notebooks_exist_in_order():
     assert [nb.stem for nb in NOTEBOOKS] == EXPECTED
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    """Run all notebooks once; map notebook name -> its output folder."""
-    root = tmp_path_factory.mktemp("tutorial")
-    return {nb.stem: run_notebook(nb, root) for nb in NOTEBOOKS}
-
-
 def _metrics(folder):
     return json.loads((folder / "metrics.json").read_text())
 

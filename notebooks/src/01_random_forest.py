@@ -74,7 +74,6 @@ from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset, survey_year
 from odse_tutorial.evaluation import (
     accuracy_report,
-    change_matrix,
     compare_models,
     map_accuracy,
     write_metrics,
@@ -278,38 +277,26 @@ maps.path(ds.tiles[0], ds.years[-1], "dominant_class")  # maps.path(tile, year, 
 
 # %%
 dominant = {(t, y_): maps.path(t, y_, "dominant_class") for t in ds.tiles for y_ in ds.years}
-for tile in ds.tiles:
-    plotting.plot_class_maps(
-        {year: dominant[(tile, year)] for year in ds.years},
-        classes,
-        suptitle=f"Dominant land-cover class, tile {tile}",
-    )
-    plt.show()
-
-# %% [markdown]
-# ### Land-cover change
-#
-# Because every year is mapped with the same model, maps of two years can be compared.
-# Pixels that changed are coloured by their new class; the table counts hectares from each
-# class (rows) to each class (columns). Some change is real (clear-cuts, new housing,
-# fields switching between crops and grass), some is classification error in either year:
-# a change map is only as good as the two maps behind it.
-
-# %%
-first, last = ds.years[0], ds.years[-1]
-tile = ds.tiles[0]
-plotting.plot_change(dominant[(tile, first)], dominant[(tile, last)], classes,
-                     title=f"Land-cover change {first}-{last}, tile {tile}")
+tile, year = ds.tiles[0], ds.years[-1]
+if ds.has_truth:  # the map beside where it differs from the truth
+    fig, axes = plt.subplots(1, 2, figsize=(16, 5.5))
+    plotting.plot_class_map(dominant[(tile, year)], classes, ax=axes[0])
+    plotting.plot_error_map(dominant[(tile, year)], ds.truth(tile, year), ax=axes[1])
+else:
+    plotting.plot_class_map(dominant[(tile, year)], classes)
 plt.show()
-change_matrix(dominant[(tile, first)], dominant[(tile, last)], classes).round(0)
 
 # %% [markdown]
+# Every year is mapped with the same model, so maps of two years can be compared. But
+# each map's errors also look like change: notebook 3 measures, against the truth, how much
+# of the mapped change is real.
+#
 # ### Explore the maps
 #
 # Move the slider through the years and pick a tile and a product.
 
 # %%
-map_explorer(maps, classes)
+map_explorer(maps, classes, truth=ds if ds.has_truth else None)
 
 # %% [markdown]
 # ## 7. Save the results

@@ -229,17 +229,19 @@ model = RandomForestClassifier(n_estimators=100, n_jobs=n_jobs, random_state=ran
 model.fit(X, y, sample_weight=weights)
 maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
 dominant = {(t, y_): maps.path(t, y_, "dominant_class") for t in ds.tiles for y_ in ds.years}
-tile = ds.tiles[0]
-plotting.plot_class_maps({year: dominant[(tile, year)] for year in ds.years}, classes,
-                         suptitle=f"Tuned Random Forest: dominant class, tile {tile}")
-plt.show()
-first, last = ds.years[0], ds.years[-1]
-plotting.plot_change(dominant[(tile, first)], dominant[(tile, last)], classes,
-                     title=f"Land-cover change {first}-{last}, tile {tile}")
+tile, year = ds.tiles[0], ds.years[-1]
+if ds.has_truth:  # the map beside where it differs from the truth
+    fig, axes = plt.subplots(1, 2, figsize=(16, 5.5))
+    plotting.plot_class_map(dominant[(tile, year)], classes, ax=axes[0],
+                            title=f"Tuned Random Forest: dominant class, tile {tile}, {year}")
+    plotting.plot_error_map(dominant[(tile, year)], ds.truth(tile, year), ax=axes[1])
+else:
+    plotting.plot_class_map(dominant[(tile, year)], classes,
+                            title=f"Tuned Random Forest: dominant class, tile {tile}, {year}")
 plt.show()
 
 # %%
-map_explorer(maps, classes)
+map_explorer(maps, classes, truth=ds if ds.has_truth else None)
 
 # %% [markdown]
 # ## 7. Save the results

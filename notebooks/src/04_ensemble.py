@@ -57,16 +57,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import rasterio
+from IPython.display import display
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import cross_val_predict
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from odse_tutorial import plotting
+from odse_tutorial.classes import ClassTable
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.ensemble import StackingEnsemble
 from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy, write_metrics
@@ -75,6 +77,7 @@ from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
 from odse_tutorial.raster_io import read_at_points
+from odse_tutorial.uncertainty import normalized_entropy
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -194,52 +197,139 @@ fit_seconds = time.perf_counter() - start
 print("meta-learner features:", ", ".join(ensemble.get_feature_names_out()[:4]), "...")
 maps = predict_maps(ensemble, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs)
 tile, year = ds.tiles[0], ds.years[-1]
-top = list(y.value_counts().index[:3])  # the three most common classes
+shown_years = list(dict.fromkeys([ds.years[0], ds.years[len(ds.years) // 2], year]))
 
-plotting.plot_class_maps({y_: maps.path(tile, y_, "dominant_class") for y_ in ds.years}, classes,
-                         suptitle=f"Ensemble: dominant class, tile {tile}")
-plt.show()
 
-fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-plotting.plot_probability_map(maps.path(tile, year, "dominant_probability"), ax=axes[0],
-                              title=f"Probability of the dominant class, {year}")
-plotting.plot_change(maps.path(tile, ds.years[0], "dominant_class"),
-                     maps.path(tile, year, "dominant_class"), classes, ax=axes[1],
-                     title=f"Land-cover change {ds.years[0]}-{year}")
-plt.show()
+def read_percent(path):
+    """A percent map as an array (masked where nodata)."""
+    with rasterio.open(path) as src:
+        return src.read(1, masked=True)
 
-fig, axes = plt.subplots(2, 3, figsize=(16, 10))
-for ax, code in zip(axes[0], top, strict=True):
-    plotting.plot_probability_map(maps.path(tile, year, "probability", code), ax=ax,
-                                  title=f"Probability: {classes.name_of(code)}")
-for ax, code in zip(axes[1], top, strict=True):
-    plotting.plot_uncertainty_map(maps.path(tile, year, "uncertainty", code), ax=ax,
-                                  title=f"Uncertainty: {classes.name_of(code)}")
+
+# One colour scale for the uncertainty of all years shown, fitted to their values.
+values = np.concatenate([read_percent(maps.path(tile, y_, "uncertainty")).compressed()
+                         for y_ in shown_years])
+top = min(100, 5 * int(np.ceil(np.percentile(values, 99) / 5)))
+fig, axes = plt.subplots(2, len(shown_years), figsize=(5.5 * len(shown_years), 9.5),
+                         squeeze=False)
+for column, y_ in enumerate(shown_years):
+    plotting.plot_probability_map(maps.path(tile, y_, "dominant_probability"),
+                                  ax=axes[0, column])
+    plotting.plot_uncertainty_map(maps.path(tile, y_, "uncertainty"), ax=axes[1, column],
+                                  vmax=top)
+fig.suptitle(f"Ensemble, tile {tile}: probability of the dominant class (top) and the base "
+             "learners' spread for it (bottom)", fontweight="bold")
 plt.show()
+print(f"The learners' spread for the dominant class in tile {tile}: median "
+      f"{np.median(values):.0f} %, 99th percentile {np.percentile(values, 99):.0f} % (the "
+      f"colour scale stops at {top} %).")
 
 # %% [markdown]
 # Where the learners disagree most: boundaries between patches, and the classes that look
-# alike. On simulated data we can check that uncertainty points at errors: the error rate
-# per bin of the dominant class's uncertainty.
+# alike. On simulated data we can check which uncertainty points at errors best. For the
+# ensemble's maps, its learners' spread and the normalized entropy of its probabilities;
+# for notebook 3's forest maps (if that notebook ran), the forest's entropy. The **ROC
+# AUC** is the probability that a wrong pixel is more uncertain than a right one (0.5:
+# chance).
 
 # %%
+def read_classes(path):
+    """A class map as positions in ds.classes (-1 where nodata)."""
+    with rasterio.open(path) as src:
+        values_ = src.read(1, masked=True)
+        legend = ClassTable.from_tags(src.tags(), path)
+    lookup = np.full(max(legend.raster_values) + 1, -1)
+    lookup[list(legend.raster_values)] = [ds.classes.index_of(c) for c in legend.codes]
+    positions = lookup[np.asarray(values_.filled(0))]
+    positions[np.ma.getmaskarray(values_)] = -1
+    return positions
+
+
+forest_dir = results_dir / "03_probabilistic_random_forest"
+forest_ran = (forest_dir / "metrics.json").exists() and json.loads(
+    (forest_dir / "metrics.json").read_text())["dataset"] == ds.name
+auc = {}
 if ds.has_truth:
-    with rasterio.open(maps.path(tile, year, "dominant_class")) as src:
-        predicted = src.read(1, masked=True)
-    with rasterio.open(maps.path(tile, year, "uncertainty")) as src:  # of the mapped class
-        dominant_uncertainty = src.read(1, masked=True).filled(0)
-    with rasterio.open(ds.truth(tile, year)) as src:
-        truth = src.read(1, masked=True)
-    valid = ~(np.ma.getmaskarray(predicted) | np.ma.getmaskarray(truth))
-    error = (predicted.data != truth.data)[valid]
-    bins = pd.cut(dominant_uncertainty[valid], [0, 2, 5, 10, 15, 20, 30, 100], include_lowest=True)
-    table = pd.DataFrame({"uncertainty (%)": bins, "error": error}).groupby(
-        "uncertainty (%)", observed=True)["error"].agg(["mean", "size"])
-    ax = table["mean"].plot.bar(title="Error rate by uncertainty of the mapped class",
-                                ylabel="error rate (share of pixels)", rot=0)
-    ax.set_xlabel("standard deviation of base learners' probabilities (%)")
+    pairs = [(t, y_) for t in ds.tiles for y_ in ds.years]
+    truth_paths = [ds.truth(*p) for p in pairs]
+    ensemble_paths = [maps.path(*p, "dominant_class") for p in pairs]
+    measures = {"ensemble: learners' spread": [], "ensemble: entropy": []}
+    errors = {"ensemble": [], "forest": []}
+    if forest_ran:
+        measures["forest (notebook 3): entropy"] = []
+    for (t, y_), truth_path in zip(pairs, truth_paths, strict=True):
+        true = read_classes(truth_path)
+        mapped = read_classes(maps.path(t, y_, "dominant_class"))
+        valid = (true >= 0) & (mapped >= 0)
+        errors["ensemble"].append((mapped != true)[valid])
+        measures["ensemble: learners' spread"].append(
+            read_percent(maps.path(t, y_, "uncertainty")).filled(0)[valid])
+        stack = np.stack([read_percent(maps.path(t, y_, "probability", c)).filled(0)[valid]
+                          for c in classes.codes], axis=1) / 100
+        measures["ensemble: entropy"].append(normalized_entropy(stack))
+        if forest_ran:
+            forest_map = read_classes(forest_dir / "maps" / t / str(y_) / "dominant_class.tif")
+            errors["forest"].append((forest_map != true)[valid])
+            measures["forest (notebook 3): entropy"].append(read_percent(
+                forest_dir / "maps" / t / str(y_) / "uncertainty.tif").filled(0)[valid])
+    for name, parts in measures.items():
+        of = "forest" if name.startswith("forest") else "ensemble"
+        auc[name] = roc_auc_score(np.concatenate(errors[of]), np.concatenate(parts))
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.8))
+    plotting.plot_uncertainty_vs_error([maps.path(*p, "uncertainty") for p in pairs],
+                                       ensemble_paths, truth_paths, ax=axes[0],
+                                       title="Ensemble errors by the learners' spread")
+    if forest_ran:
+        plotting.plot_uncertainty_vs_error(
+            [forest_dir / "maps" / t / str(y_) / "uncertainty.tif" for t, y_ in pairs],
+            [forest_dir / "maps" / t / str(y_) / "dominant_class.tif" for t, y_ in pairs],
+            truth_paths, ax=axes[1], title="Forest errors by the forest's entropy (notebook 3)")
+    else:
+        axes[1].set_axis_off()
     plt.show()
-    print(table.rename(columns={"mean": "error rate", "size": "pixels"}).round(3))
+    auc_table = pd.Series(auc, name="ROC AUC of uncertainty vs error").round(3)
+    display(auc_table.to_frame())
+    spread, entropy = auc["ensemble: learners' spread"], auc["ensemble: entropy"]
+    print(f"On the same errors, the learners' spread (AUC {spread:.2f}) is "
+          f"{'a better' if spread > entropy else 'a worse'} predictor of the ensemble's errors "
+          f"than the entropy of its probabilities (AUC {entropy:.2f}).")
+    if forest_ran:
+        forest_auc = auc["forest (notebook 3): entropy"]
+        print(f"The forest's entropy predicts the forest's own errors with AUC {forest_auc:.2f}: "
+              f"{'higher' if forest_auc > spread else 'lower'} than the ensemble's spread.")
+else:
+    print("This dataset has no truth maps: which uncertainty points at errors cannot be "
+          "checked.")
+
+# %% [markdown]
+# A **difference map** between two approaches shows where they disagree, and, with the
+# truth, which one was right there.
+
+# %%
+if ds.has_truth and forest_ran:
+    true = read_classes(ds.truth(tile, year))
+    ens = read_classes(maps.path(tile, year, "dominant_class"))
+    rf = read_classes(forest_dir / "maps" / tile / str(year) / "dominant_class.tif")
+    valid = (true >= 0) & (ens >= 0) & (rf >= 0)
+    kind = np.select([(ens == rf) & (ens == true), ens == rf, ens == true, rf == true],
+                     [1, 2, 3, 4], 5)
+    kinds = ClassTable([1, 2, 3, 4, 5], ["agree, right", "agree, both wrong",
+                                         "differ, ensemble right", "differ, forest right",
+                                         "differ, both wrong"],
+                       ["#e6e6e6", "#7f7f7f", "#009e73", "#e69f00", "#d55e00"])
+    with rasterio.open(maps.path(tile, year, "dominant_class")) as src:
+        transform, crs = src.transform, src.crs
+    plotting.plot_class_map((np.ma.MaskedArray(kind, mask=~valid), transform, crs), kinds,
+                            title=f"Ensemble vs forest (notebook 3), tile {tile}, {year}")
+    plt.show()
+    share = pd.Series(np.bincount(kind[valid], minlength=6)[1:] / valid.sum(),
+                      index=kinds.names)
+    print(f"The two maps differ on {share.iloc[2:].sum():.1%} of the pixels; there the "
+          f"ensemble is right on {share.iloc[2]:.1%} and the forest on {share.iloc[3]:.1%} "
+          "of all pixels.")
+else:
+    print("The difference map needs notebook 3's maps of this dataset and truth maps; "
+          "skipped.")
 
 # %%
 map_explorer(maps, classes, truth=ds if ds.has_truth else None)

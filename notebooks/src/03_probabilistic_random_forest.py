@@ -751,7 +751,8 @@ if truth_years:
         plotting.plot_class_map((k, transform, crs), CHANGE_KINDS, ax=ax,
                                 title=f"Change {year_from}-{year_to}, tile {tile}: {label}")
     plt.show()
-    before_, after_ = change.mean(numeric_only=True), change_remedied.mean(numeric_only=True)
+    before_ = change.drop(columns=["from", "to"]).mean()
+    after_ = change_remedied.drop(columns=["from", "to"]).mean()
     print(f"With a margin of {margin} %: mapped change {before_.mapped_share:.1%} -> "
           f"{after_.mapped_share:.1%} (true {before_.true_share:.1%}), spurious share "
           f"{before_.spurious_share:.0%} -> {after_.spurious_share:.0%}, missed share "

@@ -319,8 +319,9 @@ if ds.has_truth and forest_ran:
                        ["#e6e6e6", "#7f7f7f", "#009e73", "#e69f00", "#d55e00"])
     with rasterio.open(maps.path(tile, year, "dominant_class")) as src:
         transform, crs = src.transform, src.crs
-    plotting.plot_class_map((np.ma.MaskedArray(kind, mask=~valid), transform, crs), kinds,
-                            title=f"Ensemble vs forest (notebook 3), tile {tile}, {year}")
+    ax = plotting.plot_class_map((np.ma.MaskedArray(kind, mask=~valid), transform, crs), kinds,
+                                 title=f"Ensemble vs forest (notebook 3), tile {tile}, {year}")
+    ax.get_legend().set_title("Pixels")
     plt.show()
     share = pd.Series(np.bincount(kind[valid], minlength=6)[1:] / valid.sum(),
                       index=kinds.names)

@@ -45,11 +45,19 @@ from pathlib import Path
 import pooch
 
 from odse_tutorial import __version__
-from odse_tutorial._dataset import Dataset, SampleColumns, read_folder, survey_year
+from odse_tutorial._dataset import (
+    Dataset,
+    SampleColumns,
+    _DatasetReport,
+    check_catalogue,
+    check_folder,
+    read_folder,
+    survey_year,
+)
 from odse_tutorial._fetch import REGISTRIES, fetch, read_sha256sums
 from odse_tutorial.netherlands import load_netherlands
 
-__all__ = ["Dataset", "SampleColumns", "load_dataset", "survey_year"]
+__all__ = ["Dataset", "SampleColumns", "check_dataset", "load_dataset", "survey_year"]
 
 #: The data of a release: the repository's ``data/simulated`` at the release's tag.
 RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/v{version}/data/simulated/"
@@ -74,7 +82,7 @@ def _load_simulated() -> Dataset:
 #: Data sources by name: name -> function returning a Dataset.
 SOURCES: dict[str, Callable[[], Dataset]] = {
     "simulated": _load_simulated,
-    "netherlands": load_netherlands,
+    "netherlands": lambda: check_catalogue(load_netherlands()).dataset_or_raise(),
 }
 
 
@@ -114,6 +122,42 @@ def load_dataset(
                 "folders of your own."
             )
         return SOURCES[source]()
+    return read_folder(_folder(source), columns)
+
+
+def check_dataset(source: str | os.PathLike) -> _DatasetReport:
+    """Check a dataset folder before the notebooks run: every problem at once.
+
+    The same checks run when :func:`load_dataset` opens a folder (headers only, fast):
+    the layout and the layers (the same layers in every tile and year, single band, one
+    grid per tile, readable headers) and the samples (columns, dates, geometry, CRS,
+    weights, class codes). Also on the command line: ``odse-tutorial check <folder>``.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A dataset folder (or the name of a data source, checked as it opens).
+
+    Returns
+    -------
+    report
+        ``report.ok``, ``report.problems`` (each naming the file or the ``dataset.json``
+        line to fix), ``report.skipped`` (what the notebooks will skip with these data:
+        no truth maps, one year, one tile, no weights...) and ``report.dataset``;
+        ``print(report)`` lists them.
+
+    Examples
+    --------
+    >>> report = check_dataset("simulated")
+    >>> report.ok, report.skipped
+    (True, ())
+    """
+    if isinstance(source, str) and source in SOURCES:
+        return check_catalogue(SOURCES[source]())
+    return check_folder(_folder(source))
+
+
+def _folder(source: str | os.PathLike) -> Path:
     folder = Path(source).expanduser()
     if not folder.is_dir():
         hint = difflib.get_close_matches(str(source), list(SOURCES), n=1)
@@ -121,4 +165,4 @@ def load_dataset(
             f"Dataset {str(source)!r} is neither a known name ({', '.join(SOURCES)}) nor an "
             f"existing folder." + (f" Did you mean {hint[0]!r}?" if hint else "")
         )
-    return read_folder(folder, columns)
+    return folder

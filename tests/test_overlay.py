@@ -8,6 +8,7 @@ import pytest
 import rasterio
 from shapely.geometry import Point
 
+from odse_tutorial._dataset import check_folder
 from odse_tutorial.datasets import load_dataset, survey_year
 from odse_tutorial.overlay import overlay_samples
 
@@ -100,7 +101,12 @@ def test_points_outside_are_reported(simulated):
 @pytest.mark.parametrize(
     ("kwargs", "drop", "message"),
     [
-        ({}, "lc_code", r"no class code column 'lc_code'.*did you mean 'lc_cod'"),
+        (
+            {},
+            "lc_code",
+            r"no class code column 'lc_code'.*did you mean 'lc_cod'.*"
+            r'dataset.json: "columns": \{"class_code": "lc_cod"\}',
+        ),
         (
             {"date_column": "survey_dat"},
             None,
@@ -112,7 +118,7 @@ def test_missing_or_misspelled_columns(simulated, kwargs, drop, message):
     samples = simulated.samples.head(10)
     if drop:
         samples = samples.rename(columns={drop: drop[:-1]})
-    with pytest.raises(KeyError, match=message):
+    with pytest.raises(ValueError, match=message):
         overlay_samples(simulated, samples, **kwargs)
 
 
@@ -130,11 +136,26 @@ def test_year_without_layers_names_year_and_files(small_copy):
         overlay_samples(ds, samples)
 
 
-def test_unreadable_raster_names_the_file(small_copy):
+def test_unreadable_raster_header_is_refused_at_open_naming_the_full_path(small_copy):
     path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
     path.write_bytes(b"not a tiff")
-    with pytest.raises(OSError, match=r"Could not read raster .*red_summer\.tif"):
-        overlay_samples(load_dataset(small_copy))
+    with pytest.raises(ValueError, match=rf"Could not read raster {path}: "):
+        load_dataset(small_copy)
+
+
+def corrupt_pixels(path):
+    """Keep the header, overwrite the compressed blocks: it opens, but reading fails."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 :] = b"A" * (len(data) - len(data) // 2)
+    path.write_bytes(bytes(data))
+
+
+def test_corrupt_raster_pixels_name_the_full_path_in_the_overlay(small_copy):
+    dataset = load_dataset(small_copy)  # headers are fine
+    path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
+    corrupt_pixels(path)
+    with pytest.raises(OSError, match=rf"Could not read raster {path}: "):
+        overlay_samples(dataset)
 
 
 def test_mismatched_grid_names_the_layer(small_copy):
@@ -144,8 +165,11 @@ def test_mismatched_grid_names_the_layer(small_copy):
     profile["transform"] = profile["transform"] @ profile["transform"].translation(3, 0)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-    with pytest.raises(ValueError, match=r"red_summer\.tif.*not on the grid"):
-        overlay_samples(load_dataset(small_copy))
+    with pytest.raises(ValueError, match=rf"{path} is not on the grid of .*rio warp"):
+        load_dataset(small_copy)
+    unchecked = check_folder(small_copy).dataset  # the overlay checks grids too
+    with pytest.raises(ValueError, match=rf"Layer 'red_summer' \({path}\) is not on the grid"):
+        overlay_samples(unchecked)
 
 
 def test_duplicate_index_is_refused(simulated):

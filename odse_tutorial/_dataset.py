@@ -29,6 +29,8 @@ from odse_tutorial.raster_io import _grid, _grid_difference, _open
 logger = logging.getLogger(__name__)
 
 _SAMPLE_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
+_COLUMN_KEYS = {"class": "class_code", "class_code": "class_code", "date": "date", "weight": "weight",
+                "class_name": "class_name", "location": "location", "tile": "tile"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,15 +63,12 @@ class SampleColumns:
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str | None]) -> SampleColumns:
         """Build from ``dataset.json``'s ``columns`` (keys ``class``, ``date``, ...)."""
-        aliases = {"class": "class_code", "class_code": "class_code", "date": "date",
-                   "class_name": "class_name", "weight": "weight", "location": "location",
-                   "tile": "tile"}  # fmt: skip
-        unknown = set(mapping) - set(aliases)
+        unknown = set(mapping) - set(_COLUMN_KEYS)
         if unknown:
             raise KeyError(
-                f"Unknown keys in 'columns': {sorted(unknown)}; allowed: {sorted(aliases)}."
+                f"Unknown keys in 'columns': {sorted(unknown)}; allowed: {sorted(_COLUMN_KEYS)}."
             )
-        return cls(**{aliases[k]: v for k, v in mapping.items()})
+        return cls(**{_COLUMN_KEYS[k]: v for k, v in mapping.items()})
 
 
 @dataclass(frozen=True)
@@ -265,12 +264,14 @@ def check_folder(
             meta = json.loads((folder / "dataset.json").read_text())
         except json.JSONDecodeError as err:
             problems.append(f"{folder / 'dataset.json'} is not valid JSON: {err}; fix that line.")
-    try:
-        if not isinstance(columns, SampleColumns):
-            columns = SampleColumns.from_mapping(columns or meta.get("columns", {}))
-    except KeyError as err:
-        problems.append(f"{folder / 'dataset.json'}: {err.args[0]}")
-        columns = SampleColumns()
+    if not isinstance(columns, SampleColumns):
+        mapping = dict(columns or meta.get("columns", {}))
+        if set(mapping) - set(_COLUMN_KEYS):
+            problems.append(f"{folder / 'dataset.json'}: unknown keys in \"columns\": "
+                            f"{sorted(set(mapping) - set(_COLUMN_KEYS))}; use {sorted(_COLUMN_KEYS)}.")  # fmt: skip
+        columns = SampleColumns.from_mapping(
+            {k: v for k, v in mapping.items() if k in _COLUMN_KEYS}
+        )
     samples_path = _find_samples(folder, meta.get("samples"), problems)
     static, per_year = _scan_layers(folder, meta, problems)
     samples = None
@@ -432,6 +433,7 @@ def _raster_problems(dataset: Dataset) -> list[str]:
                     problems.append(
                         f"{path} has no CRS; set it (`rio edit-info --crs EPSG:<code> {path}`)."
                     )
+                    continue
                 how = reference and _grid_difference(reference[1], grid)
                 if how:
                     problems.append(f"{path} is not on the grid of {reference[0]}: {how}; resample it "

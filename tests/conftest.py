@@ -49,14 +49,14 @@ def write_raster(path: Path, data, *, crs="EPSG:32631", origin=(500_000, 5_800_0
     """A small GeoTIFF of 30 m pixels; ``data`` is (rows, cols) or (bands, rows, cols)."""
     import numpy as np
     import rasterio
-    from rasterio.transform import from_origin
+    from rasterio.transform import Affine
 
     data = np.asarray(data)
     data = data[None] if data.ndim == 2 else data
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(path, "w", driver="GTiff", count=len(data), dtype=data.dtype.name,
                        width=data.shape[2], height=data.shape[1], crs=crs, nodata=nodata,
-                       transform=from_origin(*origin, 30, 30)) as dst:  # fmt: skip
+                       transform=Affine(30, 0, origin[0], 0, -30, origin[1])) as dst:  # fmt: skip
         dst.write(data)
     return path
 

@@ -61,7 +61,11 @@ def _atomic_outputs(
     >>> sorted(p.name for p in folder.iterdir())
     ['b.txt']
     """
-    finals, tmps = [Path(p) for p in paths], []
+    finals, tmps, moved = [Path(p) for p in paths], [], []
+    for final in finals:  # before any work: the most common way a rename fails
+        if final.is_dir():
+            raise IsADirectoryError(f"{final} is a folder, not a file; nothing was replaced. "
+                                    "Rename or remove it.")  # fmt: skip
     try:
         for final in finals:
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -70,34 +74,19 @@ def _atomic_outputs(
             os.close(fd)
             tmps.append(Path(name))
         yield tmps
-        _replace_all(tmps, finals)
-    finally:
-        for tmp in tmps:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-
-
-def _replace_all(tmps: list[Path], finals: list[Path]) -> None:
-    for final in finals:
-        if final.is_dir():
-            raise IsADirectoryError(
-                f"{final} is a folder, not a file; nothing was replaced. Rename or remove it."
-            )
-    moved: list[tuple[Path, Path | None]] = []  # (final, its old file moved aside)
-    try:
-        for tmp, final in zip(tmps, finals, strict=True):
+        for tmp, final in zip(tmps, finals, strict=True):  # old files aside, new ones in place
             old = tmp.with_name(tmp.name + ".old") if final.exists() else None
             if old is not None:
                 os.replace(final, old)
             moved.append((final, old))
             os.replace(tmp, final)
+        for _, old in moved:  # only once every new file is in place
+            if old is not None:
+                old.unlink()
     except BaseException:
         for final, old in reversed(moved):  # put every old file back
-            if old is None:
-                final.unlink(missing_ok=True)
-            else:
-                os.replace(old, final)
+            os.replace(old, final) if old is not None else final.unlink(missing_ok=True)
         raise
-    for _, old in moved:
-        if old is not None:
-            old.unlink()
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)

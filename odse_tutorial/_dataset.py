@@ -127,11 +127,7 @@ class Dataset:
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Layer names in feature order: the per-year layers, then the static ones."""
-        return self.layer_names(self.tiles[0], self.years[0])
-
-    def layer_names(self, tile: str, year: int) -> tuple[str, ...]:
-        """Feature names of one tile and year (see :meth:`layers`)."""
-        return tuple(self.layers(tile, year))
+        return tuple(self.layers(self.tiles[0], self.years[0]))
 
     def layers(self, tile: str, year: int) -> dict[str, Path]:
         """The rasters a sample or pixel of ``tile`` in ``year`` reads: name -> path.
@@ -148,21 +144,14 @@ class Dataset:
             raise KeyError(f"Unknown tile {tile!r}; tiles of {self.name!r}: {list(self.tiles)}.")
         per_year = self.year_layers.get(tile, {})
         if int(year) not in per_year:
-            expected = self._expected_year_files(tile, int(year))
+            names = list(next(iter(per_year.values()), {}))[:3] or ["<layer>"]
             raise KeyError(
                 f"No layers for year {year} in tile {tile!r} of dataset {self.name!r}; "
                 f"years with layers: {sorted(per_year)}. Expected files such as "
-                f"{', '.join(expected)}. Add them, or drop the samples of {year}."
+                f"{', '.join(f'{tile}/{year}/{n}.tif' for n in names)}. Add them, or drop the "
+                f"samples of {year}."
             )
         return {**per_year[int(year)], **self.static_layers.get(tile, {})}
-
-    def _expected_year_files(self, tile: str, year: int) -> list[str]:
-        per_year = self.year_layers.get(tile, {})
-        if not per_year:
-            return [f"tiles/{tile}/{year}/<layer>.tif"]
-        some_year = next(iter(per_year.values()))
-        examples = [f"{tile}/{year}/{name}.tif" for name in list(some_year)[:3]]
-        return examples + (["..."] if len(some_year) > 3 else [])
 
     def truth(self, tile: str, year: int) -> Path:
         """Path of the reference land-cover map of ``tile`` in ``year``."""
@@ -231,26 +220,17 @@ class _DatasetReport:
         return not self.problems
 
     def __str__(self) -> str:
-        lines = [f"{self.source}: {len(self.problems)} problem(s) to fix" if self.problems
-                 else f"{self.source}: no problems found"]  # fmt: skip
-        lines += [f"- {p}" for p in self.problems]
-        lines += ["The notebooks will skip:", *(f"- {s}" for s in self.skipped)] * bool(
-            self.skipped
+        head = f"{len(self.problems)} problem(s) to fix" if self.problems else "no problems found"
+        skips = (
+            ["The notebooks will skip:", *(f"- {s}" for s in self.skipped)] if self.skipped else []
         )
-        return "\n".join(lines)
+        return "\n".join([f"{self.source}: {head}", *(f"- {p}" for p in self.problems), *skips])
 
     def dataset_or_raise(self) -> Dataset:
         """The dataset; a ValueError listing every problem when there is one."""
         if self.problems or self.dataset is None:
             raise ValueError(str(self))
         return self.dataset
-
-
-def read_folder(
-    folder: Path, columns: SampleColumns | Mapping[str, str | None] | None = None
-) -> Dataset:
-    """Read and check a dataset folder laid out as in :mod:`odse_tutorial.datasets`."""
-    return check_folder(folder, columns).dataset_or_raise()
 
 
 def check_folder(
@@ -272,18 +252,11 @@ def check_folder(
         columns = SampleColumns.from_mapping(
             {k: v for k, v in mapping.items() if k in _COLUMN_KEYS}
         )
-    samples_path = _find_samples(folder, meta.get("samples"), problems)
     static, per_year = _scan_layers(folder, meta, problems)
-    samples = None
-    if samples_path is not None:
-        try:
-            samples = _read_samples(samples_path)
-        except OSError as err:
-            problems.append(str(err))
     dataset = Dataset(
         name=meta.get("name", folder.name),
-        samples_path=samples_path,  # type: ignore[arg-type]
-        classes=_class_table(folder, meta, samples, columns, problems),  # type: ignore[arg-type]
+        samples_path=_find_samples(folder, meta.get("samples"), problems),  # type: ignore[arg-type]
+        classes=_class_table(folder, meta, problems),  # type: ignore[arg-type]
         columns=columns,
         static_layers=static,
         year_layers=per_year,
@@ -292,8 +265,6 @@ def check_folder(
         description=meta.get("description", ""),
         notes=tuple(meta.get("notes", ())),
     )
-    if samples is not None:
-        dataset.__dict__["_samples"] = samples  # the cached samples: read once
     return check_catalogue(dataset, problems, str(folder))
 
 
@@ -319,10 +290,12 @@ def check_catalogue(
             logger.info("Not available (no such sample column): %s.",
                         ", ".join(f"{f} {getattr(columns, f)!r}" for f in absent))  # fmt: skip
         columns = replace(columns, **absent)
-        codes = (
-            samples[columns.class_code].dropna().unique() if columns.class_code in samples else []
-        )
-        unknown = [c for c in codes if dataset.classes is not None and c not in dataset.classes]
+        codes = samples[columns.class_code].dropna() if columns.class_code in samples else []
+        if dataset.classes is None and len(codes):  # no class file: the classes of the samples
+            dataset = replace(
+                dataset, classes=_classes_of(samples.loc[codes.index], columns, problems)
+            )
+        unknown = {c for c in codes if dataset.classes is not None and c not in dataset.classes}
         if unknown:
             problems.append(
                 f"The samples have class code(s) {sorted(map(str, unknown))} that the class table "
@@ -451,25 +424,25 @@ def _scan_truth(folder: Path) -> dict[str, dict[int, Path]]:
     return truth
 
 
-def _class_table(
-    folder: Path, meta: Mapping[str, Any], samples: Any, columns: SampleColumns, problems: list
-) -> ClassTable | None:
+def _class_table(folder: Path, meta: Mapping[str, Any], problems: list) -> ClassTable | None:
     try:
         if "classes" in meta:
             return ClassTable.from_records(meta["classes"])
         if (folder / "classes.csv").exists():
             return ClassTable.from_frame(pd.read_csv(folder / "classes.csv"))
-        if samples is None or columns.class_code not in samples.columns:
-            return None  # reported with the samples
-        classes = samples.drop_duplicates(columns.class_code).dropna(subset=[columns.class_code])
-        classes = classes.sort_values(columns.class_code)
-        names = classes.get(columns.class_name) if columns.class_name else None
-        return ClassTable(
-            classes[columns.class_code].tolist(), None if names is None else names.tolist()
-        )
     except (ValueError, KeyError, TypeError) as err:
-        problems.append(f"Cannot build the class table (from dataset.json's \"classes\", "
-                        f"{folder / 'classes.csv'} or the samples): {err}")  # fmt: skip
+        problems.append(f"Cannot read the class table (dataset.json's \"classes\" or "
+                        f"{folder / 'classes.csv'}): {err}")  # fmt: skip
+    return None
+
+
+def _classes_of(samples: pd.DataFrame, columns: SampleColumns, problems: list) -> ClassTable | None:
+    classes = samples.drop_duplicates(columns.class_code).sort_values(columns.class_code)
+    names = classes.get(columns.class_name) if columns.class_name else None
+    try:
+        return ClassTable(classes[columns.class_code], None if names is None else names.tolist())
+    except (ValueError, TypeError) as err:
+        problems.append(f"The class codes in {columns.class_code!r} are not usable: {err}")
         return None
 
 

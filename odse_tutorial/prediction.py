@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from odse_tutorial._atomic import _atomic_outputs
 from odse_tutorial.classes import ClassTable
+from odse_tutorial.persistence import _check_feature_names
 from odse_tutorial.raster_io import _open, _open_work_file, _reading, _write_cog, check_same_grid
 from odse_tutorial.uncertainty import normalized_entropy
 
@@ -166,28 +167,16 @@ class MapCatalogue:
 # Checking inputs
 # --------------------------------------------------------------------------------------
 def _feature_names(model: Any, feature_names: Sequence[str] | None) -> list[str]:
-    from_model = getattr(model, "feature_names_in_", None)
-    if from_model is not None:
-        names = [str(n) for n in from_model]
-        if feature_names is not None and list(feature_names) != names:
-            raise ValueError(
-                f"feature_names {list(feature_names)} differ from the features the model was "
-                f"fitted with ({names}); drop the feature_names argument."
-            )
-    elif feature_names is None:
+    if feature_names is None and getattr(model, "feature_names_in_", None) is None:
         raise ValueError(
             "The model does not record its feature names (it was fitted on an array, not a "
             "DataFrame); pass feature_names=[...] in the order of the training columns."
         )
-    else:
-        names = [str(n) for n in feature_names]
-    n_in = getattr(model, "n_features_in_", None)
-    if n_in is not None and n_in != len(names):
-        raise ValueError(
-            f"The model was fitted on {n_in} features but {len(names)} feature names were "
-            f"given ({names}); pass one name per training column."
+    return list(
+        _check_feature_names(
+            model, model.feature_names_in_ if feature_names is None else feature_names
         )
-    return names
+    )
 
 
 def _match_layers(layers: Mapping[str, Any], names: list[str], extra_layers: str) -> dict:

@@ -1,11 +1,11 @@
-"""Atomic file output: a file appears complete under its final name, or not at all."""
+"""Atomic file output: files appear complete under their final names, or not at all."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 __all__ = ["atomic_output"]
@@ -36,18 +36,57 @@ def atomic_output(path: str | os.PathLike, *, suffix: str | None = None) -> Iter
     >>> out.read_text()
     'hello'
     """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{final.name}.",
-        suffix=(final.suffix if suffix is None else suffix) + ".part",
-        dir=final.parent,
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with _atomic_outputs([path], suffix=suffix) as (tmp,):
         yield tmp
-        os.replace(tmp, final)
+
+
+@contextlib.contextmanager
+def _atomic_outputs(
+    paths: Sequence[str | os.PathLike], *, suffix: str | None = None
+) -> Iterator[list[Path]]:
+    """Like :func:`atomic_output` for a set of files: all replace their final names, or none.
+
+    Old files are first moved aside; if any rename fails, every old file is put back.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> (folder / "b.txt").mkdir()  # a folder where a file should go: nothing is replaced
+    >>> with _atomic_outputs([folder / "a.txt", folder / "b.txt"]) as tmps:  # doctest: +ELLIPSIS
+    ...     _ = [tmp.write_text("new") for tmp in tmps]
+    Traceback (most recent call last):
+    ...
+    IsADirectoryError: ...b.txt is a folder, not a file; nothing was replaced. Rename or remove it.
+    >>> sorted(p.name for p in folder.iterdir())
+    ['b.txt']
+    """
+    finals, tmps, moved = [Path(p) for p in paths], [], []
+    for final in finals:  # before any work: the most common way a rename fails
+        if final.is_dir():
+            raise IsADirectoryError(f"{final} is a folder, not a file; nothing was replaced. "
+                                    "Rename or remove it.")  # fmt: skip
+    try:
+        for final in finals:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{final.name}.", dir=final.parent,
+                                        suffix=(final.suffix if suffix is None else suffix) + ".part")  # fmt: skip
+            os.close(fd)
+            tmps.append(Path(name))
+        yield tmps
+        for tmp, final in zip(tmps, finals, strict=True):  # old files aside, new ones in place
+            old = tmp.with_name(tmp.name + ".old") if final.exists() else None
+            if old is not None:
+                os.replace(final, old)
+            moved.append((final, old))
+            os.replace(tmp, final)
+        for _, old in moved:  # only once every new file is in place
+            if old is not None:
+                old.unlink()
+    except BaseException:
+        for final, old in reversed(moved):  # put every old file back
+            os.replace(old, final) if old is not None else final.unlink(missing_ok=True)
+        raise
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)

@@ -11,20 +11,26 @@ import difflib
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import rasterio
 
+from odse_tutorial._checks import check_sample_weight
 from odse_tutorial.classes import ClassTable
+from odse_tutorial.raster_io import _grid, _grid_difference, _open
 
 logger = logging.getLogger(__name__)
 
 _SAMPLE_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
+_COLUMN_KEYS = {"class": "class_code", "class_code": "class_code", "date": "date", "weight": "weight",
+                "class_name": "class_name", "location": "location", "tile": "tile"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -57,15 +63,12 @@ class SampleColumns:
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str | None]) -> SampleColumns:
         """Build from ``dataset.json``'s ``columns`` (keys ``class``, ``date``, ...)."""
-        aliases = {"class": "class_code", "class_code": "class_code", "date": "date",
-                   "class_name": "class_name", "weight": "weight", "location": "location",
-                   "tile": "tile"}  # fmt: skip
-        unknown = set(mapping) - set(aliases)
+        unknown = set(mapping) - set(_COLUMN_KEYS)
         if unknown:
             raise KeyError(
-                f"Unknown keys in 'columns': {sorted(unknown)}; allowed: {sorted(aliases)}."
+                f"Unknown keys in 'columns': {sorted(unknown)}; allowed: {sorted(_COLUMN_KEYS)}."
             )
-        return cls(**{aliases[k]: v for k, v in mapping.items()})
+        return cls(**{_COLUMN_KEYS[k]: v for k, v in mapping.items()})
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,7 @@ class Dataset:
     @property
     def feature_names(self) -> tuple[str, ...]:
         """Layer names in feature order: the per-year layers, then the static ones."""
-        return self.layer_names(self.tiles[0], self.years[0])
-
-    def layer_names(self, tile: str, year: int) -> tuple[str, ...]:
-        """Feature names of one tile and year (see :meth:`layers`)."""
-        return tuple(self.layers(tile, year))
+        return tuple(self.layers(self.tiles[0], self.years[0]))
 
     def layers(self, tile: str, year: int) -> dict[str, Path]:
         """The rasters a sample or pixel of ``tile`` in ``year`` reads: name -> path.
@@ -145,21 +144,14 @@ class Dataset:
             raise KeyError(f"Unknown tile {tile!r}; tiles of {self.name!r}: {list(self.tiles)}.")
         per_year = self.year_layers.get(tile, {})
         if int(year) not in per_year:
-            expected = self._expected_year_files(tile, int(year))
+            names = list(next(iter(per_year.values()), {}))[:3] or ["<layer>"]
             raise KeyError(
                 f"No layers for year {year} in tile {tile!r} of dataset {self.name!r}; "
                 f"years with layers: {sorted(per_year)}. Expected files such as "
-                f"{', '.join(expected)}. Add them, or drop the samples of {year}."
+                f"{', '.join(f'{tile}/{year}/{n}.tif' for n in names)}. Add them, or drop the "
+                f"samples of {year}."
             )
         return {**per_year[int(year)], **self.static_layers.get(tile, {})}
-
-    def _expected_year_files(self, tile: str, year: int) -> list[str]:
-        per_year = self.year_layers.get(tile, {})
-        if not per_year:
-            return [f"tiles/{tile}/{year}/<layer>.tif"]
-        some_year = next(iter(per_year.values()))
-        examples = [f"{tile}/{year}/{name}.tif" for name in list(some_year)[:3]]
-        return examples + (["..."] if len(some_year) > 3 else [])
 
     def truth(self, tile: str, year: int) -> Path:
         """Path of the reference land-cover map of ``tile`` in ``year``."""
@@ -201,113 +193,226 @@ class Dataset:
         )
 
 
-def read_folder(
+@dataclass(frozen=True)
+class _DatasetReport:
+    """What checking a dataset found: problems to fix, and what the notebooks will skip.
+
+    Attributes
+    ----------
+    source : str
+        The folder (or dataset name) checked.
+    problems : tuple of str
+        Every problem, each naming the file or ``dataset.json`` line to fix.
+    skipped : tuple of str
+        What the notebooks will skip with these data (no truth maps, one year...).
+    dataset : Dataset or None
+        The dataset, when it could be read.
+    """
+
+    source: str
+    problems: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+    dataset: Dataset | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the dataset has no problem."""
+        return not self.problems
+
+    def __str__(self) -> str:
+        head = f"{len(self.problems)} problem(s) to fix" if self.problems else "no problems found"
+        skips = (
+            ["The notebooks will skip:", *(f"- {s}" for s in self.skipped)] if self.skipped else []
+        )
+        return "\n".join([f"{self.source}: {head}", *(f"- {p}" for p in self.problems), *skips])
+
+    def dataset_or_raise(self) -> Dataset:
+        """The dataset; a ValueError listing every problem when there is one."""
+        if self.problems or self.dataset is None:
+            raise ValueError(str(self))
+        return self.dataset
+
+
+def check_folder(
     folder: Path, columns: SampleColumns | Mapping[str, str | None] | None = None
-) -> Dataset:
-    """Read a dataset folder laid out as in this module's docstring."""
+) -> _DatasetReport:
+    """Read a dataset folder and check it, collecting every problem instead of stopping."""
+    problems: list[str] = []
     meta: dict[str, Any] = {}
     if (folder / "dataset.json").exists():
         try:
             meta = json.loads((folder / "dataset.json").read_text())
         except json.JSONDecodeError as err:
-            raise ValueError(f"{folder / 'dataset.json'} is not valid JSON: {err}") from err
-
-    if columns is None:
-        columns = SampleColumns.from_mapping(meta.get("columns", {}))
-    elif not isinstance(columns, SampleColumns):
-        columns = SampleColumns.from_mapping(columns)
-
-    samples_path = _find_samples(folder, meta.get("samples"))
-    static, per_year = _scan_layers(folder, meta)
-    truth = _scan_truth(folder)
-    classes = _class_table(folder, meta, samples_path, columns)
-    return Dataset(
+            problems.append(f"{folder / 'dataset.json'} is not valid JSON: {err}; fix that line.")
+    if not isinstance(columns, SampleColumns):
+        mapping = dict(columns or meta.get("columns", {}))
+        if set(mapping) - set(_COLUMN_KEYS):
+            problems.append(f"{folder / 'dataset.json'}: unknown keys in \"columns\": "
+                            f"{sorted(set(mapping) - set(_COLUMN_KEYS))}; use {sorted(_COLUMN_KEYS)}.")  # fmt: skip
+        columns = SampleColumns.from_mapping(
+            {k: v for k, v in mapping.items() if k in _COLUMN_KEYS}
+        )
+    static, per_year = _scan_layers(folder, meta, problems)
+    dataset = Dataset(
         name=meta.get("name", folder.name),
-        samples_path=samples_path,
-        classes=classes,
+        samples_path=_find_samples(folder, meta.get("samples"), problems),  # type: ignore[arg-type]
+        classes=_class_table(folder, meta, problems),  # type: ignore[arg-type]
         columns=columns,
         static_layers=static,
         year_layers=per_year,
-        truth_maps=truth,
+        truth_maps=_scan_truth(folder),
         cv_block_size=meta.get("cv_block_size"),
         description=meta.get("description", ""),
         notes=tuple(meta.get("notes", ())),
     )
+    return check_catalogue(dataset, problems, str(folder))
 
 
-def _find_samples(folder: Path, name: str | None) -> Path:
-    if name:
-        path = folder / name
-        if not path.exists():
-            raise FileNotFoundError(f"Samples file {path} (named in dataset.json) does not exist.")
-        return path
-    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in _SAMPLE_SUFFIXES)
-    if len(found) != 1:
-        raise FileNotFoundError(
-            f"Expected exactly one samples file ({', '.join(_SAMPLE_SUFFIXES)}) in {folder}, "
-            f'found {[p.name for p in found]}. Name it in dataset.json as "samples".'
+def check_catalogue(
+    dataset: Dataset, problems: list[str] | None = None, source: str | None = None
+) -> _DatasetReport:
+    """Check a dataset's rasters (headers only) and samples; optional columns it lacks
+    become ``None`` (not available), logged once."""
+    problems = [*(problems or []), *_raster_problems(dataset)]
+    samples = None
+    if dataset.samples_path is not None:
+        try:
+            samples = dataset._samples
+        except OSError as err:
+            problems.append(str(err))
+    columns = dataset.columns
+    if samples is not None:
+        explicit = [f.name for f in fields(SampleColumns) if getattr(columns, f.name) != f.default]
+        problems += _sample_problems(samples, columns, explicit)
+        absent = {f: None for f in ("class_name", "weight", "location", "tile")
+                  if getattr(columns, f) not in (None, *samples.columns)}  # fmt: skip
+        if absent:
+            logger.info("Not available (no such sample column): %s.",
+                        ", ".join(f"{f} {getattr(columns, f)!r}" for f in absent))  # fmt: skip
+        columns = replace(columns, **absent)
+        codes = samples[columns.class_code].dropna() if columns.class_code in samples else []
+        if dataset.classes is None and len(codes):  # no class file: the classes of the samples
+            dataset = replace(
+                dataset, classes=_classes_of(samples.loc[codes.index], columns, problems)
+            )
+        unknown = {c for c in codes if dataset.classes is not None and c not in dataset.classes}
+        if unknown:
+            problems.append(
+                f"The samples have class code(s) {sorted(map(str, unknown))} that the class table "
+                'lacks; add them to classes.csv (code,name,colour) or to dataset.json\'s "classes".'
+            )
+    dataset = replace(dataset, columns=columns)
+    if samples is not None:
+        dataset.__dict__["_samples"] = samples
+    return _DatasetReport(source or dataset.name, tuple(problems), _skipped(dataset), dataset)
+
+
+def _skipped(dataset: Dataset) -> tuple[str, ...]:
+    columns, years = dataset.columns, dataset.years
+    return tuple(text for skip, text in (
+        (not dataset.has_truth, "no truth maps (tiles/<tile>/truth/landcover_<year>.tif): "
+                                "no comparison with the true accuracy of the maps"),
+        (len(years) == 1, f"one year ({years[0] if years else '-'}): no change maps"),
+        (len(dataset.tiles) == 1, "one tile: no leave-one-tile-out cross-validation"),
+        (columns.weight is None, "no weight column: every sample counts alike (weights=None)"),
+        (columns.location is None, "no location column: every sample is its own location"),
+        (columns.tile is None, "no tile column: no per-tile groups"),
+    ) if skip)  # fmt: skip
+
+
+def _find_samples(folder: Path, name: str | None, problems: list[str]) -> Path | None:
+    found = [folder / name] if name else sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in _SAMPLE_SUFFIXES)  # fmt: skip
+    if name and not found[0].exists():
+        problems.append(f'The samples file {found[0]} ("samples" in dataset.json) does not exist.')
+    elif len(found) != 1:
+        problems.append(
+            f"Expected one samples file ({', '.join(_SAMPLE_SUFFIXES)}) in {folder}, found "
+            f'{[p.name for p in found]}; keep one, or name it in dataset.json: "samples": "<file>".'
         )
-    return found[0]
-
-
-def _ordered(found: dict[str, Path], order: list[str] | None, where: Path) -> dict[str, Path]:
-    if not order:
-        return dict(sorted(found.items()))
-    missing = [name for name in order if name not in found]
-    if missing:
-        raise FileNotFoundError(
-            f"Layers {missing} listed in dataset.json are missing in {where} "
-            f"(expected {', '.join(f'{m}.tif' for m in missing[:3])}{'...' if len(missing) > 3 else ''})."
-        )
-    extra = sorted(set(found) - set(order))
-    if extra:
-        logger.warning("Ignoring layers not listed in dataset.json in %s: %s", where, extra)
-    return {name: found[name] for name in order}
+    else:
+        return found[0]
+    return None
 
 
 def _scan_layers(
-    folder: Path, meta: Mapping[str, Any]
+    folder: Path, meta: Mapping[str, Any], problems: list[str]
 ) -> tuple[dict[str, dict[str, Path]], dict[str, dict[int, dict[str, Path]]]]:
     tiles_dir = folder / "tiles"
-    if not tiles_dir.is_dir():
-        raise FileNotFoundError(
-            f"{folder} has no 'tiles' folder; layers must be in "
-            "tiles/<tile>/static/<layer>.tif and tiles/<tile>/<year>/<layer>.tif."
-        )
-    static: dict[str, dict[str, Path]] = {}
+    found = {sub: {p.stem: p for p in sorted(sub.glob("*.tif"))}
+             for sub in sorted(tiles_dir.glob("*/*")) if sub.is_dir()
+             and (sub.name == "static" or re.fullmatch(r"\d{4}", sub.name))}  # fmt: skip
+    years = {sub: layers for sub, layers in found.items() if sub.name != "static"}
+    tiles = sorted({sub.parent.name for sub in found})
+    if not years:
+        problems.append(f"No layers in {tiles_dir}: put them in {tiles_dir}/<tile>/<year>/"
+                        "<layer>.tif (and terrain in <tile>/static/<layer>.tif).")  # fmt: skip
+    for tile in sorted(set(tiles) - {sub.parent.name for sub in years}):
+        problems.append(f"{tiles_dir / tile} has no year folder (<year>/<layer>.tif).")
+    static = {sub: layers for sub, layers in found.items() if sub.name == "static"}
+    if static:  # a tile without the static layers of the others lacks them all
+        static = {tiles_dir / t / "static": static.get(tiles_dir / t / "static", {}) for t in tiles}
     per_year: dict[str, dict[int, dict[str, Path]]] = {}
-    for tile_dir in sorted(p for p in tiles_dir.iterdir() if p.is_dir()):
-        tile = tile_dir.name
-        for sub in sorted(p for p in tile_dir.iterdir() if p.is_dir()):
-            found = {p.stem: p for p in sorted(sub.glob("*.tif"))}
-            if sub.name == "static":
-                static[tile] = _ordered(found, meta.get("static_layers"), sub)
-            elif re.fullmatch(r"\d{4}", sub.name):
-                per_year.setdefault(tile, {})[int(sub.name)] = _ordered(
-                    found, meta.get("year_layers"), sub
-                )
-    if not per_year:
-        raise FileNotFoundError(f"No per-year layers found under {tiles_dir}/<tile>/<year>/.")
-    _check_same_layers(per_year)
-    return static, per_year
+    for sub, layers in _same_layers(years, meta.get("year_layers"), problems).items():
+        per_year.setdefault(sub.parent.name, {})[int(sub.name)] = layers
+    static_layers = {sub.parent.name: layers
+                     for sub, layers in _same_layers(static, meta.get("static_layers"), problems).items()}  # fmt: skip
+    return static_layers, per_year
 
 
-def _check_same_layers(per_year: dict[str, dict[int, dict[str, Path]]]) -> None:
-    """Every tile and year must offer the same layers, or features would not line up."""
-    reference = None
-    for tile, years in per_year.items():
-        for year, layers in years.items():
-            names = list(layers)
-            if reference is None:
-                reference = (tile, year, names)
-            elif names != reference[2]:
-                missing = sorted(set(reference[2]) - set(names))
-                extra = sorted(set(names) - set(reference[2]))
-                raise FileNotFoundError(
-                    f"Tile {tile!r}, year {year} has other layers than tile {reference[0]!r}, "
-                    f"year {reference[1]}: missing {missing}, extra {extra}. Every year needs "
-                    "the same layer files."
-                )
+def _same_layers(
+    folders: dict[Path, dict[str, Path]], order: list[str] | None, problems: list[str]
+) -> dict[Path, dict[str, Path]]:
+    """Every folder must hold the same layers: those of dataset.json, else of most folders."""
+    counts = Counter(name for layers in folders.values() for name in layers)
+    names = list(order or sorted(n for n, k in counts.items() if 2 * k >= len(folders)))
+    source = "listed in dataset.json" if order else "that the other folders have"
+    for where, layers in folders.items():
+        missing = [f"{n}.tif" for n in names if n not in layers]
+        extra = sorted(set(layers) - set(names))
+        if missing:
+            problems.append(f"{where} lacks layer(s) {source}: {', '.join(missing)}; add "
+                            "them (every tile and year needs the same layers).")  # fmt: skip
+        if extra and order:
+            logger.warning("Ignoring layers not listed in dataset.json in %s: %s", where, extra)
+        elif extra:
+            problems.append(f"{where} has layer(s) the other folders lack: "
+                            f"{', '.join(f'{n}.tif' for n in extra)}; remove them, or add them "
+                            "to every folder.")  # fmt: skip
+    return {
+        where: {n: layers[n] for n in names if n in layers} for where, layers in folders.items()
+    }
+
+
+def _raster_problems(dataset: Dataset) -> list[str]:
+    """Headers only: readable, one band, a CRS, and one grid per tile."""
+    problems = []
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+        for tile in dataset.tiles:
+            reference = None
+            for path in [*(p for layers in dataset.year_layers.get(tile, {}).values()
+                           for p in layers.values()), *dataset.static_layers.get(tile, {}).values(),
+                         *dataset.truth_maps.get(tile, {}).values()]:  # fmt: skip
+                try:
+                    with _open(path) as src:
+                        grid, count = _grid(src), src.count
+                except OSError as err:
+                    problems.append(str(err))
+                    continue
+                if count != 1:
+                    problems.append(f"{path} has {count} bands; a layer is one band: split it into "
+                                    f"one file per band (`gdal_translate -b 1 {path} <name>.tif`).")  # fmt: skip
+                if grid["crs"] is None:
+                    problems.append(
+                        f"{path} has no CRS; set it (`rio edit-info --crs EPSG:<code> {path}`)."
+                    )
+                    continue
+                how = reference and _grid_difference(reference[1], grid)
+                if how:
+                    problems.append(f"{path} is not on the grid of {reference[0]}: {how}; resample it "
+                                    f"(`rio warp {path} out.tif --like {reference[0]}`).")  # fmt: skip
+                reference = reference or (path, grid)
+    return problems
 
 
 def _scan_truth(folder: Path) -> dict[str, dict[int, Path]]:
@@ -319,22 +424,26 @@ def _scan_truth(folder: Path) -> dict[str, dict[int, Path]]:
     return truth
 
 
-def _class_table(
-    folder: Path, meta: Mapping[str, Any], samples_path: Path, columns: SampleColumns
-) -> ClassTable:
-    if "classes" in meta:
-        return ClassTable.from_records(meta["classes"])
-    if (folder / "classes.csv").exists():
-        return ClassTable.from_frame(pd.read_csv(folder / "classes.csv"))
-    samples = _read_samples(samples_path)
-    if columns.class_code not in samples.columns:
-        raise KeyError(_missing_column_message(columns.class_code, samples.columns, "class code"))
-    codes = sorted(samples[columns.class_code].dropna().unique().tolist())
-    names = None
-    if columns.class_name and columns.class_name in samples.columns:
-        lookup = samples.drop_duplicates(columns.class_code).set_index(columns.class_code)
-        names = [str(lookup.loc[c, columns.class_name]) for c in codes]
-    return ClassTable(codes, names)
+def _class_table(folder: Path, meta: Mapping[str, Any], problems: list) -> ClassTable | None:
+    try:
+        if "classes" in meta:
+            return ClassTable.from_records(meta["classes"])
+        if (folder / "classes.csv").exists():
+            return ClassTable.from_frame(pd.read_csv(folder / "classes.csv"))
+    except (ValueError, KeyError, TypeError) as err:
+        problems.append(f"Cannot read the class table (dataset.json's \"classes\" or "
+                        f"{folder / 'classes.csv'}): {err}")  # fmt: skip
+    return None
+
+
+def _classes_of(samples: pd.DataFrame, columns: SampleColumns, problems: list) -> ClassTable | None:
+    classes = samples.drop_duplicates(columns.class_code).sort_values(columns.class_code)
+    names = classes.get(columns.class_name) if columns.class_name else None
+    try:
+        return ClassTable(classes[columns.class_code], None if names is None else names.tolist())
+    except (ValueError, TypeError) as err:
+        problems.append(f"The class codes in {columns.class_code!r} are not usable: {err}")
+        return None
 
 
 def _read_samples(path: Path) -> gpd.GeoDataFrame:
@@ -349,39 +458,96 @@ def _read_samples(path: Path) -> gpd.GeoDataFrame:
         ) from err
 
 
-def _missing_column_message(column: str, available, what: str) -> str:
+def _sample_problems(samples: Any, columns: SampleColumns, explicit: Any = ()) -> list[str]:
+    """Everything wrong with a samples table, each problem with its fix.
+
+    ``explicit``: optional columns the user named, so they must exist.
+    """
+    if len(samples) == 0:
+        return ["There are no samples (0 rows); did a filter remove them all?"]
+    geometry = getattr(samples, "geometry", None) if isinstance(samples, gpd.GeoDataFrame) else None
+    if geometry is None:
+        return ["The samples must be a GeoDataFrame with point geometries (geopandas.read_file, "
+                "or geopandas.GeoDataFrame(frame, geometry=geopandas.points_from_xy(x, y)))."]  # fmt: skip
+    problems = [_missing_column_message(getattr(columns, f), samples.columns, f)
+                for f in dict.fromkeys(("class_code", "date", *explicit))
+                if getattr(columns, f) and getattr(columns, f) not in samples.columns]  # fmt: skip
+    if samples.crs is None:
+        problems.append("The samples have no CRS. Set the one their coordinates are in, e.g. "
+                        "samples.set_crs('EPSG:3035'), or fix the samples file.")  # fmt: skip
+    bad = (geometry.geom_type != "Point").to_numpy() | geometry.is_empty.to_numpy()
+    if bad.any():
+        problems.append(f"{bad.sum()} sample(s) have no point geometry (missing, empty or not "
+                        f"a point): rows {_head(samples.index[bad])}; drop them or fix their "
+                        "coordinates.")  # fmt: skip
+    if columns.date in samples.columns:
+        try:
+            survey_year(samples, columns.date)
+        except ValueError as err:
+            problems.append(str(err))
+    missing = samples[columns.class_code].isna() if columns.class_code in samples.columns else []
+    if any(missing):
+        problems.append(f"{sum(missing)} sample(s) have no class code in {columns.class_code!r}: "
+                        f"rows {_head(samples.index[missing])}; drop or label them.")  # fmt: skip
+    if columns.weight in samples.columns:
+        try:
+            check_sample_weight(samples[columns.weight], len(samples),
+                                name=f"The weight column {columns.weight!r}")  # fmt: skip
+        except ValueError as err:
+            problems.append(str(err))
+    return problems
+
+
+def _head(index: pd.Index, n: int = 5) -> str:
+    items = [str(i) for i in index[:n]]
+    return ", ".join(items) + (", ..." if len(index) > n else "")
+
+
+def _missing_column_message(column: str, available: Any, field: str) -> str:
     available = [str(c) for c in available]
     hint = difflib.get_close_matches(column, available, n=1)
     return (
-        f"The samples have no {what} column {column!r}"
+        f"The samples have no {field.replace('_', ' ')} column {column!r}"
         + (f" (did you mean {hint[0]!r}?)" if hint else "")
-        + f". Columns found: {available}. Pass the right name, e.g. "
-        f"columns={{'{'class' if what == 'class code' else what}': ...}}."
+        + f". Columns found: {available}. Name yours in dataset.json: "
+        f'"columns": {{"{field}": "{hint[0] if hint else "<column>"}"}}.'
     )
 
 
 def survey_year(samples: pd.DataFrame, date_column: str) -> pd.Series:
-    """The survey year of each sample, from a date, datetime or integer-year column.
+    """The survey year of each sample, from dates, datetimes, ISO text or (float) years.
+
+    Raises
+    ------
+    KeyError
+        No such column (naming the closest one).
+    ValueError
+        Values that are no date or whole year, or missing ones, naming the rows.
 
     Examples
     --------
-    >>> survey_year(pd.DataFrame({"d": ["2015-06-01", "2018-07-15"]}), "d").tolist()
+    >>> survey_year(pd.DataFrame({"d": ["2015-06-01", "2018"]}), "d").tolist()
+    [2015, 2018]
+    >>> survey_year(pd.DataFrame({"d": [2015.0, 2018.0]}), "d").tolist()
     [2015, 2018]
     """
     if date_column not in samples.columns:
         raise KeyError(_missing_column_message(date_column, samples.columns, "date"))
     values = samples[date_column]
-    if pd.api.types.is_integer_dtype(values):
-        year = values
-    elif pd.api.types.is_datetime64_any_dtype(values):
-        year = values.dt.year
+    if pd.api.types.is_datetime64_any_dtype(values):
+        year = values.dt.year.astype("Float64")
+    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        year = values.astype("Float64")
     else:
-        parsed = pd.to_datetime(values, errors="coerce")
-        if parsed.isna().any():
-            bad = values[parsed.isna()].head(3).tolist()
-            raise ValueError(
-                f"Column {date_column!r} has values that are not dates or years, e.g. {bad}. "
-                "Use dates (YYYY-MM-DD) or integer years."
-            )
-        year = parsed.dt.year
+        text = values.astype("string")
+        year = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.year
+        year = year.astype("Float64")
+    bad = (year.isna() | (year % 1 != 0) | ~year.between(1000, 9999)).fillna(True).to_numpy(bool)
+    if bad.any():
+        raise ValueError(
+            f"Column {date_column!r} has {bad.sum()} value(s) that are not dates or years: "
+            f"rows {_head(samples.index[bad])} hold {values[bad].head(3).tolist()}. Use dates "
+            f"(YYYY-MM-DD) or whole years (2018); drop or fill the rows without one, e.g. "
+            f"samples.dropna(subset=[{date_column!r}])."
+        )
     return year.astype("int64").rename("year")

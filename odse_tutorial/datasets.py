@@ -1,22 +1,41 @@
 """Datasets: samples, a catalogue of raster layers per tile and year, and the class table.
 
 One call, :func:`load_dataset`, opens a dataset by name (the data sources below) or a
-folder of your own laid out like this::
+folder of your own. The smallest folder that works::
 
     my_dataset/
-        dataset.json                       optional: names, classes, column names (below)
-        samples.gpkg                       points: class code + survey date (or year)
-        classes.csv                        optional: code,name,colour
-        tiles/<tile>/static/<layer>.tif    layers valid for every year (terrain)
-        tiles/<tile>/<year>/<layer>.tif    layers of one year ({band}_{season}.tif)
-        tiles/<tile>/truth/landcover_<year>.tif   optional: reference maps
+        points.gpkg                        the samples: points with a class and a date
+        tiles/<tile>/<year>/<layer>.tif    e.g. tiles/T1/2021/blue.tif ... swir2.tif
 
-Every ``.tif`` is a single-band GeoTIFF with nodata set; all layers of one tile share
-one grid. The layer file names (without ``.tif``) are the feature names used in the
-overlay and in prediction. ``dataset.json`` may give ``columns`` (which sample column
-holds the class, the date, the weight...), ``classes``, ``year_layers`` /
-``static_layers`` (the layer order) and ``cv_block_size``; without it, the defaults
-of :class:`SampleColumns` apply and layers are ordered by name.
+and, only when you need them::
+
+    dataset.json                       only what differs from the defaults (below)
+    classes.csv                        code,name,colour (else the classes of the samples)
+    tiles/<tile>/static/<layer>.tif    layers valid for every year (terrain)
+    tiles/<tile>/truth/landcover_<year>.tif   reference maps (simulated data)
+
+Every ``.tif`` is a single-band GeoTIFF (nodata set, if it has gaps); all layers of one
+tile share one grid, tiles may differ in CRS. Every tile and year needs the same layer
+files; their names (without ``.tif``) are the feature names of the overlay and of
+prediction. The samples file (any of GeoPackage, GeoJSON, Shapefile, FlatGeobuf,
+GeoParquet; any CRS) needs a class code column and a survey date column (dates, ISO
+text or whole years). ``dataset.json`` names the columns that differ from the defaults
+of :class:`SampleColumns`, and nothing else, for example::
+
+    {"columns": {"class_code": "landcover", "date": "observed"}}
+
+The optional columns ``class_name``, ``weight`` (sample confidence), ``location`` (an id
+stable across years) and ``tile`` are used when they exist; without them, samples count
+alike and each is its own location. ``dataset.json`` may also give ``classes``,
+``year_layers`` / ``static_layers`` (the layer order; else by name), ``samples`` (the
+file, when there are several) and ``cv_block_size``.
+
+Opening a folder checks it (headers only, well under a second): the layout, every
+raster (readable, one band, a CRS, one grid per tile) and the samples (columns, dates,
+geometry, CRS, weights, class codes), with one error listing every problem, each with
+the file or the ``dataset.json`` line to fix. :func:`check_dataset` (or the command
+``odse-tutorial check <folder>``) runs the same checks without raising, and also says
+what the notebooks will skip with these data (no truth maps, one year, one tile...).
 
 Data sources by name (``SOURCES``), each a function returning a :class:`Dataset`:
 
@@ -45,11 +64,18 @@ from pathlib import Path
 import pooch
 
 from odse_tutorial import __version__
-from odse_tutorial._dataset import Dataset, SampleColumns, read_folder, survey_year
+from odse_tutorial._dataset import (
+    Dataset,
+    SampleColumns,
+    _DatasetReport,
+    check_catalogue,
+    check_folder,
+    survey_year,
+)
 from odse_tutorial._fetch import REGISTRIES, fetch, read_sha256sums
 from odse_tutorial.netherlands import load_netherlands
 
-__all__ = ["Dataset", "SampleColumns", "load_dataset", "survey_year"]
+__all__ = ["Dataset", "SampleColumns", "check_dataset", "load_dataset", "survey_year"]
 
 #: The data of a release: the repository's ``data/simulated`` at the release's tag.
 RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/v{version}/data/simulated/"
@@ -59,7 +85,7 @@ _CLONE_DATA = Path(__file__).resolve().parent.parent / "data" / "simulated"
 def _load_simulated() -> Dataset:
     """The bundled dataset: ``data/simulated`` of a clone, else fetched for this release."""
     if (_CLONE_DATA / "dataset.json").is_file():
-        return read_folder(_CLONE_DATA)
+        return check_folder(_CLONE_DATA).dataset_or_raise()
     folder = fetch(
         "Simulated dataset",
         read_sha256sums(REGISTRIES / "simulated.sha256"),
@@ -68,13 +94,13 @@ def _load_simulated() -> Dataset:
         source_env="ODSE_SIMULATED_SOURCE",
         version=__version__,
     )
-    return read_folder(folder)
+    return check_folder(folder).dataset_or_raise()
 
 
 #: Data sources by name: name -> function returning a Dataset.
 SOURCES: dict[str, Callable[[], Dataset]] = {
     "simulated": _load_simulated,
-    "netherlands": load_netherlands,
+    "netherlands": lambda: check_catalogue(load_netherlands()).dataset_or_raise(),
 }
 
 
@@ -114,6 +140,42 @@ def load_dataset(
                 "folders of your own."
             )
         return SOURCES[source]()
+    return check_folder(_folder(source), columns).dataset_or_raise()
+
+
+def check_dataset(source: str | os.PathLike) -> _DatasetReport:
+    """Check a dataset folder before the notebooks run: every problem at once.
+
+    The same checks run when :func:`load_dataset` opens a folder (headers only, fast):
+    the layout and the layers (the same layers in every tile and year, single band, one
+    grid per tile, readable headers) and the samples (columns, dates, geometry, CRS,
+    weights, class codes). Also on the command line: ``odse-tutorial check <folder>``.
+
+    Parameters
+    ----------
+    source : str or path-like
+        A dataset folder (or the name of a data source, checked as it opens).
+
+    Returns
+    -------
+    report
+        ``report.ok``, ``report.problems`` (each naming the file or the ``dataset.json``
+        line to fix), ``report.skipped`` (what the notebooks will skip with these data:
+        no truth maps, one year, one tile, no weights...) and ``report.dataset``;
+        ``print(report)`` lists them.
+
+    Examples
+    --------
+    >>> report = check_dataset("simulated")
+    >>> report.ok, report.skipped
+    (True, ())
+    """
+    if isinstance(source, str) and source in SOURCES:
+        return check_catalogue(SOURCES[source]())
+    return check_folder(_folder(source))
+
+
+def _folder(source: str | os.PathLike) -> Path:
     folder = Path(source).expanduser()
     if not folder.is_dir():
         hint = difflib.get_close_matches(str(source), list(SOURCES), n=1)
@@ -121,4 +183,4 @@ def load_dataset(
             f"Dataset {str(source)!r} is neither a known name ({', '.join(SOURCES)}) nor an "
             f"existing folder." + (f" Did you mean {hint[0]!r}?" if hint else "")
         )
-    return read_folder(folder, columns)
+    return folder

@@ -9,19 +9,19 @@ feature table whose column names are the layer names used later for prediction.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
 
-from odse_tutorial._dataset import Dataset, _missing_column_message, survey_year
+from odse_tutorial._checks import check_sample_weight
+from odse_tutorial._dataset import Dataset, _head, _sample_problems, survey_year
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.labels import drop_rare_classes
-from odse_tutorial.raster_io import _open, _same_crs, check_same_grid, read_at_points
+from odse_tutorial.raster_io import _grid, _open, _same_crs, check_same_grid, read_at_points
 
 __all__ = ["overlay_samples", "training_data"]
 
@@ -68,11 +68,6 @@ class _OverlayReport:
                 + ", ".join(f"{k} ({v})" for k, v in by_layer.head(4).items())
             )
         return "\n".join(lines)
-
-
-def _head(index: pd.Index, n: int = 5) -> str:
-    items = [str(i) for i in index[:n]]
-    return ", ".join(items) + (", ..." if len(index) > n else "")
 
 
 def overlay_samples(
@@ -135,21 +130,13 @@ def overlay_samples(
     source = dataset.samples if samples is None else samples
     date_column = date_column or dataset.columns.date
     class_column = class_column or dataset.columns.class_code
-    for column, what in ((class_column, "class code"), (date_column, "date")):
-        if column not in source.columns:
-            raise KeyError(_missing_column_message(column, source.columns, what))
-    if not isinstance(source, gpd.GeoDataFrame) or source.geometry.isna().all():
-        raise ValueError("samples must be a GeoDataFrame with point geometries.")
-    if source.crs is None:
-        raise ValueError(
-            "The samples have no CRS. Set the one their coordinates are in, e.g. "
-            "samples.set_crs('EPSG:3035'), before the overlay."
-        )
-    if source.index.has_duplicates:
-        raise ValueError(
-            "The samples' index has duplicates; the feature table keeps the index to link "
-            "rows back to samples. Use samples.reset_index(drop=True) first."
-        )
+    columns = replace(dataset.columns, date=date_column, class_code=class_column)
+    problems = _sample_problems(source, columns)
+    if len(source) and source.index.has_duplicates:
+        problems.append("The samples' index has duplicates; the feature table keeps the index "
+                        "to link rows back to samples. Use samples.reset_index(drop=True) first.")  # fmt: skip
+    if problems:
+        raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
     # One GDAL environment for all reads (cheaper than one per file), and no listing of
     # each raster's folder for side-car files when it is opened.
@@ -165,26 +152,35 @@ def _overlay(
     outside: str,
     nodata: str,
 ) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
-    grids = {tile: _tile_grid(dataset, tile) for tile in dataset.tiles}
-    raster_crs = next(iter(grids.values())).crs
-    points = source
-    reprojected_from = None
-    if not _same_crs(source.crs, raster_crs):
-        reprojected_from = source.crs.to_string()
-        logger.info("Reprojecting samples from %s to the rasters' CRS", reprojected_from)
-        points = source.to_crs(raster_crs)
-
     years = survey_year(source, date_column)
-    xs, ys = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+    xs, ys = np.full(len(source), np.nan), np.full(len(source), np.nan)
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
-    for tile, grid in grids.items():
-        cols, rows = ~grid.transform @ (xs, ys)
+    grids, projected = {}, {}
+    for tile in dataset.tiles:  # each tile in its own CRS (a dataset across UTM zones)
+        with _open(
+            next(iter(dataset.layers(tile, min(dataset.year_layers[tile])).values()))
+        ) as src:
+            grid = grids[tile] = SimpleNamespace(
+                **_grid(src), name=src.name
+            )  # every read is checked against it
+        if grid.crs.to_wkt() not in projected:
+            points = source if _same_crs(source.crs, grid.crs) else source.to_crs(grid.crs)
+            projected[grid.crs.to_wkt()] = (
+                points.geometry.x.to_numpy(),
+                points.geometry.y.to_numpy(),
+            )
+        px, py = projected[grid.crs.to_wkt()]
+        cols, rows = ~grid.transform @ (px, py)
         inside = (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
-        tile_of[inside & tile_of.isna().to_numpy()] = tile
+        inside &= tile_of.isna().to_numpy()
+        tile_of[inside] = tile
+        xs[inside], ys[inside] = px[inside], py[inside]
+    same = all(_same_crs(source.crs, g.crs) for g in grids.values())
+    reprojected_from = None if same else source.crs.to_string()
 
     out_mask = tile_of.isna().to_numpy()
-    outside_frame = pd.DataFrame({"x": xs[out_mask], "y": ys[out_mask], "year": years[out_mask]},
-                                 index=source.index[out_mask])  # fmt: skip
+    outside_frame = pd.DataFrame({"x": source.geometry.x[out_mask], "y": source.geometry.y[out_mask],
+                                  "year": years[out_mask]}, index=source.index[out_mask])  # fmt: skip
     if out_mask.any() and outside == "raise":
         raise ValueError(
             f"{out_mask.sum()} samples fall outside every tile (index {_head(outside_frame.index)}); "
@@ -198,11 +194,6 @@ def _overlay(
                            "pos": inside_idx})  # fmt: skip
     for (tile, year), group in groups.groupby(["tile", "year"], sort=True):
         layers = dataset.layers(tile, int(year))  # raises naming the year and files
-        if list(layers) != names:
-            raise KeyError(
-                f"Tile {tile!r}, year {year} lacks layers {sorted(set(names) - set(layers))}; "
-                f"every tile and year needs the same layers ({len(names)})."
-            )
         pos = group["pos"].to_numpy()
         for j, name in enumerate(names):
             with _open(layers[name]) as src:
@@ -239,17 +230,6 @@ def _overlay(
     if len(outside_frame) or len(nodata_frame):
         logger.warning("%s", report)
     return table, report
-
-
-def _tile_grid(dataset: Dataset, tile: str) -> Any:
-    # The grid of the tile's first layer; every layer read is checked against it.
-    years = sorted(dataset.year_layers.get(tile, {}))
-    if not years:
-        raise KeyError(f"Tile {tile!r} has no per-year layers.")
-    path = next(iter(dataset.layers(tile, years[0]).values()))
-    with _open(path) as src:
-        return SimpleNamespace(name=path, crs=src.crs, transform=src.transform,
-                               width=src.width, height=src.height)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -300,11 +280,13 @@ def training_data(dataset: Dataset, *, min_class_samples: int = 10) -> _Training
     table, overlay_report = overlay_samples(dataset)
     keep, class_counts = drop_rare_classes(table[columns.class_code], min_count=min_class_samples)
     table = table[keep]
+    weights = table[columns.weight] if columns.weight in table else None  # optional
+    check_sample_weight(weights, len(table), name=f"The weight column {columns.weight!r}")
     return _TrainingData(
         table=table,
         X=table[list(dataset.feature_names)],
         y=table[columns.class_code],
-        weights=table[columns.weight] if columns.weight else None,
+        weights=weights,
         classes=dataset.classes.subset(sorted(table[columns.class_code].unique())),
         overlay_report=overlay_report,
         class_counts=class_counts,

@@ -44,9 +44,10 @@ from rasterio.windows import Window
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from odse_tutorial._atomic import atomic_output
+from odse_tutorial._atomic import _atomic_outputs
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.raster_io import _open, _open_work_file, _write_cog, check_same_grid
+from odse_tutorial.persistence import _check_feature_names
+from odse_tutorial.raster_io import _open, _open_work_file, _reading, _write_cog, check_same_grid
 from odse_tutorial.uncertainty import normalized_entropy
 
 __all__ = ["MapCatalogue", "predict_map", "predict_maps"]
@@ -166,28 +167,16 @@ class MapCatalogue:
 # Checking inputs
 # --------------------------------------------------------------------------------------
 def _feature_names(model: Any, feature_names: Sequence[str] | None) -> list[str]:
-    from_model = getattr(model, "feature_names_in_", None)
-    if from_model is not None:
-        names = [str(n) for n in from_model]
-        if feature_names is not None and list(feature_names) != names:
-            raise ValueError(
-                f"feature_names {list(feature_names)} differ from the features the model was "
-                f"fitted with ({names}); drop the feature_names argument."
-            )
-    elif feature_names is None:
+    if feature_names is None and getattr(model, "feature_names_in_", None) is None:
         raise ValueError(
             "The model does not record its feature names (it was fitted on an array, not a "
             "DataFrame); pass feature_names=[...] in the order of the training columns."
         )
-    else:
-        names = [str(n) for n in feature_names]
-    n_in = getattr(model, "n_features_in_", None)
-    if n_in is not None and n_in != len(names):
-        raise ValueError(
-            f"The model was fitted on {n_in} features but {len(names)} feature names were "
-            f"given ({names}); pass one name per training column."
+    return list(
+        _check_feature_names(
+            model, model.feature_names_in_ if feature_names is None else feature_names
         )
-    return names
+    )
 
 
 def _match_layers(layers: Mapping[str, Any], names: list[str], extra_layers: str) -> dict:
@@ -211,7 +200,7 @@ def _match_layers(layers: Mapping[str, Any], names: list[str], extra_layers: str
 def _map_classes(model: Any, classes: ClassTable | None) -> ClassTable:
     if getattr(model, "classes_", None) is None:
         raise ValueError(
-            f"{type(model).__name__} has no classes_; fit the classifier before predicting maps."
+            f"This {type(model).__name__} is not fitted; fit it before predicting maps."
         )
     codes = ClassTable(list(model.classes_)).codes  # plain int / str, in the model's order
     if len(codes) < 2:
@@ -323,7 +312,8 @@ def _read_window(sources: Sequence[Any], window: Window) -> tuple[NDArray, NDArr
     valid = np.ones(int(window.height) * int(window.width), dtype=bool)
     bands = []
     for src in sources:
-        values = src.read(1, window=window).ravel()
+        with _reading(src.name):
+            values = src.read(1, window=window).ravel()
         bands.append(values)
         if src.nodata is not None:
             valid &= ~np.isnan(values) if np.isnan(src.nodata) else values != src.nodata
@@ -526,9 +516,9 @@ def predict_map(
         )
     if not isinstance(window_size, int | np.integer) or window_size < 16:
         raise ValueError(f"window_size must be an integer of at least 16, got {window_size!r}.")
+    table = _map_classes(model, classes)
     names = _feature_names(model, feature_names)
     paths = _match_layers(layers, names, extra_layers)
-    table = _map_classes(model, classes)
     per_class = callable(getattr(model, "predict_proba_and_uncertainty", None))
     specs = _specs(
         table,
@@ -557,11 +547,10 @@ def predict_map(
         if n_jobs > 1:  # no BLAS threads inside window threads
             stack.enter_context(threadpool_limits(1))
         logger.info("Predicting %s windows on %d thread(s) into %s", len(windows), n_jobs, out)
-        # Atomic outputs first, work files after: every COG is written before the atomic
-        # outputs move them into place, so a failure leaves no product of this run.
-        finals = {
-            key: stack.enter_context(atomic_output(out / s["file"])) for key, s in specs.items()
-        }
+        # Atomic outputs first, work files after: every COG is written before the set of
+        # products replaces the old one, all or none, so a failure leaves no product of this run.
+        finals = stack.enter_context(_atomic_outputs([out / s["file"] for s in specs.values()]))
+        finals = dict(zip(specs, finals, strict=True))
         block = next((b for b in (512, 256, 128, 64, 32, 16) if size % b == 0), 256)
         works = {
             key: _open_work_file(

@@ -107,37 +107,47 @@ def check_same_grid(layers: Mapping[str, Any]) -> dict[str, Any]:
     (ref_name, ref_layer), *others = layers.items()
     ref = _grid(ref_layer)
     for name, layer in others:
-        grid = _grid(layer)
-        a, b = ref["transform"], grid["transform"]
-        if (grid["height"], grid["width"]) != (ref["height"], ref["width"]):
-            how = f"its shape is {grid['height']} x {grid['width']} instead of {ref['height']} x {ref['width']}"
-        elif not _same_crs(ref["crs"], grid["crs"]):
-            how = f"its CRS is {grid['crs']} instead of {ref['crs']}"
-        elif not np.all(np.abs(np.subtract(a[:6], b[:6])) <= _TRANSFORM_TOLERANCE * abs(a.a)):
-            how = (
-                f"its transform is {tuple(b[:6])} instead of {tuple(a[:6])} (pixel size or origin)"
+        how = _grid_difference(ref, _grid(layer))
+        if how:
+            raise ValueError(
+                f"Layer {name!r} ({_name(layer)}) is not on the grid of layer {ref_name!r}: "
+                f"{how}. All layers of a tile must share CRS, transform and shape; resample it "
+                f"first (for example `rio warp {_name(layer)} out.tif --like {_name(ref_layer)}`)."
             )
-        else:
-            continue
-        raise ValueError(
-            f"Layer {name!r} ({_name(layer)}) is not on the grid of layer {ref_name!r}: {how}. "
-            f"All layers of a tile must share CRS, transform and shape; resample it first "
-            f"(for example `rio warp {_name(layer)} out.tif --like {_name(ref_layer)}`)."
-        )
     return ref
 
 
+def _grid_difference(ref: Mapping[str, Any], grid: Mapping[str, Any]) -> str | None:
+    """How ``grid`` differs from ``ref`` (shape, CRS or transform), or None."""
+    a, b = ref["transform"], grid["transform"]
+    if (grid["height"], grid["width"]) != (ref["height"], ref["width"]):
+        return f"its shape is {grid['height']} x {grid['width']} instead of {ref['height']} x {ref['width']}"
+    if not _same_crs(ref["crs"], grid["crs"]):
+        return f"its CRS is {grid['crs']} instead of {ref['crs']}"
+    if not np.all(np.abs(np.subtract(a[:6], b[:6])) <= _TRANSFORM_TOLERANCE * abs(a.a)):
+        return f"its transform is {tuple(b[:6])} instead of {tuple(a[:6])} (pixel size or origin)"
+    return None
+
+
 def _name(layer: Any) -> str:
-    return os.fspath(getattr(layer, "name", layer))
+    """The full path of a raster (an open dataset's ``name``; a Path's is only its base name)."""
+    return os.fspath(layer.name if hasattr(layer, "transform") else layer)
 
 
 def _open(path: Any) -> Any:
     """``rasterio.open(path)``, with an error that names the full path."""
-    try:
+    with _reading(path):
         return rasterio.open(path)
+
+
+@contextlib.contextmanager
+def _reading(path: Any) -> Any:
+    """Turn GDAL's read errors ("Read failed", a bad header) into one naming the full path."""
+    try:
+        yield
     except RasterioIOError as err:
         raise OSError(
-            f"Could not read raster {path}: {err}. Check that the file exists and is a "
+            f"Could not read raster {_name(path)}: {err}. Check that the file exists and is a "
             "valid GeoTIFF (re-download or regenerate it)."
         ) from err
 
@@ -193,7 +203,8 @@ def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.
             rr, cc = r[pick], c[pick]
             top, left = rr.min(), cc.min()
             window = Window(left, top, cc.max() - left + 1, rr.max() - top + 1)
-            values = src.read(1, window=window, masked=True)[rr - top, cc - left]
+            with _reading(src.name):
+                values = src.read(1, window=window, masked=True)[rr - top, cc - left]
             data[at[pick]] = values.data
             mask[at[pick]] = np.ma.getmaskarray(values)
     if np.issubdtype(data.dtype, np.floating):

@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from odse_tutorial.datasets import load_dataset
@@ -39,6 +40,62 @@ def copy_dataset(target: Path, tiles=("9529",), years=(2012, 2018)) -> Path:
         for sub in ["static", *map(str, years)]:
             shutil.copytree(source / "tiles" / tile / sub, target / "tiles" / tile / sub)
     return target
+
+
+BANDS = ("blue", "green", "red", "nir", "swir1", "swir2")
+
+
+def write_raster(path: Path, data, *, crs="EPSG:32631", origin=(500_000, 5_800_000), nodata=0):
+    """A small GeoTIFF of 30 m pixels; ``data`` is (rows, cols) or (bands, rows, cols)."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import Affine
+
+    data = np.asarray(data)
+    data = data[None] if data.ndim == 2 else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver="GTiff", count=len(data), dtype=data.dtype.name,
+                       width=data.shape[2], height=data.shape[1], crs=crs, nodata=nodata,
+                       transform=Affine(30, 0, origin[0], 0, -30, origin[1])) as dst:  # fmt: skip
+        dst.write(data)
+    return path
+
+
+def make_real_style_folder(folder: Path, tiles=None, years=(2021,), n=60, seed=0) -> Path:
+    """A learner's own data in the minimal documented shape: ``tiles/<tile>/<year>/`` with
+    plain band names (``blue.tif`` ... ``swir2.tif``), one samples file in EPSG:4326 with
+    its own column names (``landcover`` with string classes, ``observed`` ISO dates) and
+    no weight, location or tile column, and a ``dataset.json`` naming only those two."""
+    import geopandas as gpd
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    tiles = tiles or {"T1": "EPSG:32631"}
+    frames = []
+    for tile, crs in tiles.items():
+        cls = np.repeat(np.arange(3), 8)[None, :].repeat(24, axis=0)  # three vertical bands
+        for year in years:
+            for i, band in enumerate(BANDS):
+                values = (cls + 1) * 100 + i * 10 + rng.integers(0, 5, cls.shape)
+                write_raster(folder / "tiles" / tile / str(year) / f"{band}.tif",
+                             values.astype("uint16"), crs=crs)  # fmt: skip
+        rows, cols = rng.integers(0, 24, n), rng.integers(0, 24, n)
+        points = gpd.points_from_xy(500_000 + 30 * cols + 15, 5_800_000 - 30 * rows - 15, crs=crs)
+        frames.append(gpd.GeoDataFrame({
+            "landcover": np.array(["forest", "water", "crop"])[cls[rows, cols]],
+            "observed": [f"{years[k % len(years)]}-06-{1 + k % 28:02d}" for k in range(n)],
+        }, geometry=points).to_crs("EPSG:4326"))  # fmt: skip
+    samples = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+    samples.to_file(folder / "points.gpkg", driver="GPKG")
+    meta = {"columns": {"class_code": "landcover", "date": "observed"}}
+    (folder / "dataset.json").write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.fixture
+def real_style(tmp_path):
+    """A minimal real-style dataset folder: one tile, one year, plain band names."""
+    return make_real_style_folder(tmp_path / "mine")
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ LAYERS = {
     "plotting": 7,
     "widgets": 8,
     "tutorial": 8,
+    "__main__": 9,
 }
 
 

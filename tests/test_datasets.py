@@ -109,21 +109,24 @@ def test_missing_year_names_year_and_files(small_copy):
 
 def test_year_with_missing_layer_is_an_error(small_copy):
     (small_copy / "tiles" / "9529" / "2018" / "nir_summer.tif").unlink()
-    with pytest.raises(FileNotFoundError, match=r"nir_summer"):
+    folder = small_copy / "tiles" / "9529" / "2018"
+    with pytest.raises(ValueError, match=rf"{folder} lacks layer\(s\) listed in dataset.json: "
+                       r"nir_summer\.tif; add them"):  # fmt: skip
         load_dataset(small_copy)
 
 
 def test_inconsistent_years_without_metadata(small_copy):
     (small_copy / "dataset.json").unlink()
     (small_copy / "tiles" / "9529" / "2018" / "nir_summer.tif").unlink()
-    with pytest.raises(FileNotFoundError, match=r"missing \['nir_summer'\]"):
+    with pytest.raises(ValueError, match=r"9529/2018 lacks layer\(s\) that the other folders "
+                       r"have: nir_summer\.tif"):  # fmt: skip
         load_dataset(small_copy)
 
 
 def test_unreadable_samples_file(small_copy):
     (small_copy / "samples.gpkg").write_bytes(b"this is not a geopackage")
-    with pytest.raises(OSError, match="Could not read the samples file .*samples.gpkg"):
-        _ = load_dataset(small_copy).samples
+    with pytest.raises(ValueError, match="Could not read the samples file .*samples.gpkg"):
+        load_dataset(small_copy)
 
 
 def test_columns_mapping_rejects_unknown_keys():
@@ -143,15 +146,33 @@ def test_invalid_json_is_reported(small_copy):
         (pd.Series([2015, 2018]), [2015, 2018]),
         (pd.Series(pd.to_datetime(["2015-06-01", "2018-01-01"])), [2015, 2018]),
         (pd.Series(["2015-06-01", "2018-01-01"]), [2015, 2018]),
+        (pd.Series([2015.0, 2018.0]), [2015, 2018]),  # a year column that once held NaN
+        (pd.Series([2015, 2018], dtype="Int64"), [2015, 2018]),
+        (pd.Series(["2015", "2018-07-01T10:00:00+02:00"]), [2015, 2018]),
+        (pd.Series(pd.to_datetime(["2015-06-01", "2018-01-01"]).date), [2015, 2018]),
+        (pd.Series(pd.to_datetime(["2015-06-01"]).tz_localize("UTC")), [2015]),
     ],
 )
 def test_survey_year_accepts_years_dates_and_text(values, expected):
     assert survey_year(pd.DataFrame({"d": values}), "d").tolist() == expected
 
 
-def test_survey_year_rejects_garbage():
-    with pytest.raises(ValueError, match="not dates or years"):
-        survey_year(pd.DataFrame({"d": ["2015-06-01", "soon"]}), "d")
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2015-06-01", "soon"],
+        pd.array([2015, None], dtype="Int64"),  # a gap in a nullable year column
+        [2015.0, 2018.5],
+        [2015, 18],
+        [2015, True],
+        ["2015-06-01", None],
+    ],
+)
+def test_survey_year_names_the_column_and_the_rows(values):
+    frame = pd.DataFrame({"when": values}, index=[10, 11])
+    with pytest.raises(ValueError, match=r"Column 'when' has 1 value\(s\) that are not dates or "
+                       r"years: rows 11 hold .*dropna\(subset=\['when'\]\)"):  # fmt: skip
+        survey_year(frame, "when")
 
 
 def test_dataset_json_round_trips_classes():

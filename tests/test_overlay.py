@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
 from shapely.geometry import Point
 
+from odse_tutorial._dataset import check_folder
 from odse_tutorial.datasets import load_dataset, survey_year
-from odse_tutorial.overlay import overlay_samples
+from odse_tutorial.overlay import overlay_samples, training_data
 
 
 def test_values_equal_direct_rasterio_reads(simulated, overlay_table):
@@ -100,7 +102,12 @@ def test_points_outside_are_reported(simulated):
 @pytest.mark.parametrize(
     ("kwargs", "drop", "message"),
     [
-        ({}, "lc_code", r"no class code column 'lc_code'.*did you mean 'lc_cod'"),
+        (
+            {},
+            "lc_code",
+            r"no class code column 'lc_code'.*did you mean 'lc_cod'.*"
+            r'dataset.json: "columns": \{"class_code": "lc_cod"\}',
+        ),
         (
             {"date_column": "survey_dat"},
             None,
@@ -112,7 +119,7 @@ def test_missing_or_misspelled_columns(simulated, kwargs, drop, message):
     samples = simulated.samples.head(10)
     if drop:
         samples = samples.rename(columns={drop: drop[:-1]})
-    with pytest.raises(KeyError, match=message):
+    with pytest.raises(ValueError, match=message):
         overlay_samples(simulated, samples, **kwargs)
 
 
@@ -130,11 +137,26 @@ def test_year_without_layers_names_year_and_files(small_copy):
         overlay_samples(ds, samples)
 
 
-def test_unreadable_raster_names_the_file(small_copy):
+def test_unreadable_raster_header_is_refused_at_open_naming_the_full_path(small_copy):
     path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
     path.write_bytes(b"not a tiff")
-    with pytest.raises(OSError, match=r"Could not read raster .*red_summer\.tif"):
-        overlay_samples(load_dataset(small_copy))
+    with pytest.raises(ValueError, match=rf"Could not read raster {path}: "):
+        load_dataset(small_copy)
+
+
+def corrupt_pixels(path):
+    """Keep the header, overwrite the compressed blocks: it opens, but reading fails."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 :] = b"A" * (len(data) - len(data) // 2)
+    path.write_bytes(bytes(data))
+
+
+def test_corrupt_raster_pixels_name_the_full_path_in_the_overlay(small_copy):
+    dataset = load_dataset(small_copy)  # headers are fine
+    path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
+    corrupt_pixels(path)
+    with pytest.raises(OSError, match=rf"Could not read raster {path}: "):
+        overlay_samples(dataset)
 
 
 def test_mismatched_grid_names_the_layer(small_copy):
@@ -144,8 +166,11 @@ def test_mismatched_grid_names_the_layer(small_copy):
     profile["transform"] = profile["transform"] @ profile["transform"].translation(3, 0)
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
-    with pytest.raises(ValueError, match=r"red_summer\.tif.*not on the grid"):
-        overlay_samples(load_dataset(small_copy))
+    with pytest.raises(ValueError, match=rf"{path} is not on the grid of .*rio warp"):
+        load_dataset(small_copy)
+    unchecked = check_folder(small_copy).dataset  # the overlay checks grids too
+    with pytest.raises(ValueError, match=rf"Layer 'red_summer' \({path}\) is not on the grid"):
+        overlay_samples(unchecked)
 
 
 def test_duplicate_index_is_refused(simulated):
@@ -153,3 +178,70 @@ def test_duplicate_index_is_refused(simulated):
     samples.index = [0, 0, 1, 1]
     with pytest.raises(ValueError, match="reset_index"):
         overlay_samples(simulated, samples)
+
+
+@pytest.mark.parametrize(
+    "as_type",
+    [
+        lambda d: d,  # datetimes
+        lambda d: d.dt.year,  # integer years
+        lambda d: d.dt.year.astype(float),  # 2018.0: a year column that once held NaN
+        lambda d: d.dt.year.astype("Int64"),  # nullable integers
+        lambda d: d.dt.strftime("%Y-%m-%d"),  # ISO text
+        lambda d: d.dt.date,  # python dates
+    ],
+)
+def test_survey_dates_of_any_type_read_the_same_years(small_copy, as_type):
+    ds = load_dataset(small_copy)
+    samples = ds.samples.head(40)
+    expected, _ = overlay_samples(ds, samples)
+    samples["survey_date"] = as_type(samples["survey_date"])
+    table, _ = overlay_samples(ds, samples)
+    assert table["year"].tolist() == expected["year"].tolist()
+    pd.testing.assert_frame_equal(table[list(ds.feature_names)], expected[list(ds.feature_names)])
+
+
+def test_a_gap_in_the_years_names_the_column_and_row(simulated):
+    samples = simulated.samples.head(6)
+    samples["survey_date"] = samples["survey_date"].dt.year.astype("Int64")
+    samples.loc[samples.index[4], "survey_date"] = pd.NA
+    with pytest.raises(
+        ValueError, match=r"Column 'survey_date' has 1 value\(s\) .*rows 4 .*dropna"
+    ):
+        overlay_samples(simulated, samples)
+
+
+def test_empty_samples_say_there_are_no_samples(simulated):
+    samples = simulated.samples
+    with pytest.raises(ValueError, match=r"There are no samples \(0 rows\); did a filter"):
+        overlay_samples(simulated, samples[samples.lc_code == -1])
+
+
+def test_samples_without_geometry_are_refused_naming_the_rows(simulated):
+    samples = simulated.samples.head(8)
+    samples.loc[[2, 6], "geometry"] = [None, Point()]
+    with pytest.raises(ValueError, match=r"2 sample\(s\) have no point geometry .*rows 2, 6"):
+        overlay_samples(simulated, samples)
+
+
+def test_weights_are_optional_and_logged_once(small_copy, caplog):
+    samples = gpd.read_file(small_copy / "samples.gpkg").drop(columns="confidence")
+    samples.to_file(small_copy / "samples.gpkg")
+    caplog.set_level("INFO", logger="odse_tutorial")
+    data = training_data(load_dataset(small_copy))
+    assert data.weights is None and len(data.X) > 0
+    notes = [r.message for r in caplog.records if "confidence" in r.message]
+    assert notes == ["Not available (no such sample column): weight 'confidence'."]
+
+
+@pytest.mark.parametrize(("value", "what"), [(-1.0, "negative"), (np.nan, "NaN or infinite")])
+def test_bad_weights_are_refused_at_the_door(small_copy, value, what):
+    samples = gpd.read_file(small_copy / "samples.gpkg")
+    samples.loc[3, "confidence"] = value
+    samples.to_file(small_copy / "samples.gpkg")
+    message = rf"The weight column 'confidence' has 1 {what} weight\(s\)"
+    with pytest.raises(ValueError, match=message):  # at open
+        load_dataset(small_copy)
+    dataset = check_folder(small_copy).dataset
+    with pytest.raises(ValueError, match=message):  # and in the overlay / training_data
+        training_data(dataset)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import rasterio.shutil
 from affine import Affine
 from rasterio.enums import ColorInterp
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -500,6 +501,63 @@ def test_a_failure_in_a_worker_thread_also_leaves_nothing(stack, forest, tmp_pat
     with pytest.raises(RuntimeError, match="second window"):
         predict_map(FailingModel(forest), stack, tmp_path, window_size=16, n_jobs=2, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_products_of_a_tile_year_are_replaced_as_one_set_or_not_at_all(stack, forest, tmp_path):
+    predict_map(forest, stack, tmp_path, window_size=WINDOW, progress=False)
+    (tmp_path / "uncertainty.tif").unlink()
+    (tmp_path / "uncertainty.tif").mkdir()  # a product's final name is occupied
+    old = _snapshot(tmp_path)
+    other = fit_forest(stack, max_features=1)
+    with pytest.raises(
+        IsADirectoryError, match=r"uncertainty.tif is a folder.*nothing was replaced"
+    ):
+        predict_map(other, stack, tmp_path, window_size=WINDOW, progress=False)
+    assert _snapshot(tmp_path) == old  # every old product unchanged
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*old, "uncertainty.tif"])
+
+
+def test_a_failing_rename_puts_every_old_product_back(stack, forest, tmp_path, monkeypatch):
+    from odse_tutorial import _atomic
+
+    predict_map(forest, stack, tmp_path, window_size=WINDOW, progress=False)
+    old = _snapshot(tmp_path)
+    replace, calls = _atomic.os.replace, []
+
+    def flaky_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == 7:  # old files of the first products are already replaced
+            raise PermissionError("read-only file")
+        replace(src, dst)
+
+    monkeypatch.setattr(_atomic.os, "replace", flaky_replace)
+    other = fit_forest(stack, max_features=1)
+    with pytest.raises(PermissionError, match="read-only"):
+        predict_map(other, stack, tmp_path, window_size=WINDOW, progress=False)
+    monkeypatch.undo()
+    assert _snapshot(tmp_path) == old  # all old products, and no temporary file
+
+
+def test_an_unfitted_model_is_said_to_be_not_fitted(stack, tmp_path):
+    with pytest.raises(ValueError, match="This RandomForestClassifier is not fitted; fit it"):
+        predict_map(RandomForestClassifier(), stack, tmp_path, progress=False)
+
+
+def test_corrupt_raster_pixels_name_the_full_path(stack, forest, tmp_path):
+    layers = make_layers(tmp_path / "layers")
+    path = layers["nir_summer"] = tmp_path / "nir_summer.tif"
+    rasterio.shutil.copy(stack["nir_summer"], path, driver="GTiff", compress="deflate", tiled=True,
+                         blockxsize=16, blockysize=16)  # fmt: skip
+    data = bytearray(layers["nir_summer"].read_bytes())
+    data[len(data) // 2 :] = b"A" * (len(data) - len(data) // 2)  # the header survives
+    layers["nir_summer"].write_bytes(bytes(data))
+    with pytest.raises(OSError, match=rf"Could not read raster {layers['nir_summer']}: "):
+        predict_map(forest, layers, tmp_path / "maps", window_size=WINDOW, progress=False)
+    assert not (tmp_path / "maps").exists() or not list((tmp_path / "maps").iterdir())
 
 
 def test_output_does_not_depend_on_n_jobs(stack, forest, products, tmp_path):

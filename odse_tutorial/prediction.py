@@ -61,6 +61,7 @@ _GDAL_CACHEMAX_BYTES = 16 * 1024 * 1024
 _POST_ROWS = 65536  # rows per slice when rounding: small float64 temporaries
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _PRODUCTS = ("probability", "dominant_class", "dominant_probability", "uncertainty")
+_AOA_PRODUCTS = ("dissimilarity", "aoa")  # with predict_map(s)(..., applicability=...)
 
 
 def _file_part(code: Hashable) -> str:
@@ -72,8 +73,9 @@ class MapCatalogue:
     """The map products written by :func:`predict_maps`, by tile, year, product and class.
 
     Files live under ``root/{tile}/{year}/``: ``probability_{code}.tif`` per class,
-    ``dominant_class.tif``, ``dominant_probability.tif``, ``uncertainty.tif`` and, for
-    models with per-class uncertainty, ``uncertainty_{code}.tif`` per class.
+    ``dominant_class.tif``, ``dominant_probability.tif``, ``uncertainty.tif``, for
+    models with per-class uncertainty ``uncertainty_{code}.tif`` per class, and, when
+    asked for the area of applicability, ``dissimilarity.tif`` and ``aoa.tif``.
 
     Attributes
     ----------
@@ -85,7 +87,8 @@ class MapCatalogue:
         The classes of the maps, in the model's ``classes_`` order.
     products : tuple of str
         ``"probability"`` (per class only), ``"dominant_class"``,
-        ``"dominant_probability"`` and ``"uncertainty"``.
+        ``"dominant_probability"``, ``"uncertainty"`` and, with an applicability,
+        ``"dissimilarity"`` and ``"aoa"``.
     per_class : tuple of str
         The products written per class code: ``("probability",)``, plus
         ``"uncertainty"`` for models with ``predict_proba_and_uncertainty``.
@@ -340,8 +343,8 @@ def _read_window(sources: Sequence[Any], window: Window) -> tuple[NDArray, NDArr
 class _Predictor:
     """One window's valid pixels -> the window of every product (thread-safe)."""
 
-    def __init__(self, model: Any, names: list[str], table: ClassTable, per_class: bool):
-        self.model, self.names, self.per_class = model, names, per_class
+    def __init__(self, model: Any, names: list[str], table: ClassTable, per_class: bool, aoa=None):
+        self.model, self.names, self.per_class, self.aoa = model, names, per_class, aoa
         self.values = np.asarray(table.raster_values, dtype=np.uint16)
         self.codes = table.codes
         self.as_frame = getattr(model, "feature_names_in_", None) is not None
@@ -397,14 +400,43 @@ class _Predictor:
         out[("uncertainty", None)] = _percent_of(unc)
         if std is not None:
             out |= {("uncertainty", c): _percent_of(std[:, i]) for i, c in enumerate(self.codes)}
+        if self.aoa is not None:
+            out |= _applicability(self.aoa, features[good], self.names)
 
         def place(key: tuple, values: NDArray) -> NDArray:
-            nodata = _CLASS_NODATA if key[0] == "dominant_class" else _PERCENT_NODATA
+            nodata = {"dominant_class": _CLASS_NODATA, "dissimilarity": np.nan}.get(
+                key[0], _PERCENT_NODATA
+            )
             full = np.full(valid.size, nodata, dtype=values.dtype)
             full[valid] = values
             return full.reshape(shape)
 
         return {key: place(key, values) for key, values in out.items()}
+
+
+def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
+    """The dissimilarity index (float32) and the area of applicability (0/1) of pixels."""
+    wanted = getattr(aoa, "feature_names_in_", None)
+    X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
+    di = aoa.transform(X)
+    inside = (di <= aoa.threshold_).astype(np.uint8)
+    return {("dissimilarity", None): di.astype(np.float32), ("aoa", None): inside}
+
+
+def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) -> dict:
+    """Work-file options of ``dissimilarity.tif`` and ``aoa.tif``."""
+    missing = sorted(set(getattr(aoa, "feature_names_in_", names)) - set(names))
+    if missing:
+        raise KeyError(f"The applicability uses feature(s) {missing} the model does not have.")
+    tags = {k: str(v) for k, v in {**tags, "aoa_threshold": aoa.threshold_}.items()}
+    return {
+        (name, None): {"dtype": dtype, "nodata": nodata, "resampling": resampling,
+                       "file": f"{name}.tif", "tags": {**tags, "product": name}, "description": text}
+        for name, dtype, nodata, resampling, text in (
+            ("dissimilarity", "float32", float("nan"), "average", "Dissimilarity index (DI)"),
+            ("aoa", "uint8", _PERCENT_NODATA, "mode", "Area of applicability: 1 inside, 0 outside"),
+        )
+    }  # fmt: skip
 
 
 def _run_windows(windows, read, compute, write, n_jobs: int, bar: Any) -> None:
@@ -440,6 +472,7 @@ def predict_map(
     progress: bool = True,
     extra_layers: str = "raise",
     tags: Mapping[str, Any] | None = None,
+    applicability: Any = None,
 ) -> dict[str, Path]:
     """Predict the map products of one tile and year, window by window.
 
@@ -459,7 +492,11 @@ def predict_map(
       the normalized entropy of the probabilities
       (:func:`odse_tutorial.uncertainty.normalized_entropy`);
     - ``uncertainty_{code}.tif`` (uint8, nodata 255), only for models with
-      ``predict_proba_and_uncertainty``: the standard deviation for each class.
+      ``predict_proba_and_uncertainty``: the standard deviation for each class;
+    - with ``applicability``: ``dissimilarity.tif`` (float32, nodata NaN), the
+      dissimilarity index of the pixel to the training data, and ``aoa.tif`` (uint8,
+      nodata 255), 1 inside the area of applicability (DI <= threshold), 0 outside; both
+      carry the threshold in their ``aoa_threshold`` tag.
 
     A pixel that is nodata (or NaN) in any layer is nodata in every product. The
     products are written to hidden temporary files and moved into place together at
@@ -491,6 +528,10 @@ def predict_map(
         Layers that are not features of the model: an error naming them, or skipped.
     tags : mapping, optional
         Extra metadata written into every product.
+    applicability : fitted AreaOfApplicability, optional
+        Also write ``dissimilarity.tif`` and ``aoa.tif``
+        (:class:`odse_tutorial.applicability.AreaOfApplicability`, fitted on the
+        training table or a subset of its feature columns).
 
     Returns
     -------
@@ -535,9 +576,13 @@ def predict_map(
         ("probability", "uncertainty") if per_class else ("probability",),
         {"model": type(model).__name__, **(tags or {})},
     )
+    if applicability is not None:
+        specs |= _applicability_specs(
+            applicability, names, {"model": type(model).__name__, **(tags or {})}
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    predictor = _Predictor(model, names, table, per_class)
+    predictor = _Predictor(model, names, table, per_class, applicability)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHEMAX_BYTES), contextlib.ExitStack() as stack:
         sources = [stack.enter_context(_open(p)) for p in paths.values()]
         for name, src in zip(names, sources, strict=True):
@@ -590,7 +635,8 @@ def predict_map(
                 logger.debug("Wrote %s", specs[key]["file"])
     written = {out / s["file"] for s in specs.values()}
     stale = sorted(
-        p.name for pattern in ("probability_*.tif", "uncertainty*.tif") for p in out.glob(pattern)
+        p.name for pattern in ("probability_*.tif", "uncertainty*.tif", "dissimilarity.tif", "aoa.tif")
+        for p in out.glob(pattern)
         if p not in written
     )  # fmt: skip
     if stale:
@@ -687,7 +733,7 @@ def predict_maps(
         tiles=tuple(str(t) for t in tiles),
         years=tuple(int(y) for y in years),
         classes=_map_classes(model, options["classes"]),
-        products=_PRODUCTS,
+        products=_PRODUCTS + (() if options["applicability"] is None else _AOA_PRODUCTS),
         per_class=("probability", "uncertainty") if per_class else ("probability",),
     )
 

@@ -657,6 +657,8 @@ def predict_maps(
     tiles: Iterable[str] | str | None = None,
     years: Iterable[int] | int | None = None,
     progress: bool = True,
+    client: Any = None,
+    skip_existing: bool = False,
     **kwargs: Any,
 ) -> MapCatalogue:
     """Predict the map products of every tile and year of a dataset.
@@ -676,7 +678,17 @@ def predict_maps(
     tiles, years : optional
         Which tiles and years (default: all of the dataset).
     progress : bool, default True
-        Progress bars over tile-years and windows.
+        Progress bars over tile-years and windows (with a client: over finished tasks).
+    client : dask.distributed.Client or "current", optional
+        Run each tile-year as a task on this Dask cluster (``"current"``: the client made
+        last in this process). The model and the applicability are scattered once; each
+        worker writes its tile-years into ``out_dir``, which, like the layers, must be on
+        a file system every worker sees. The files are byte for byte those of the serial
+        run. A failed tile-year raises an error naming it, after the others finished; it
+        leaves no products.
+    skip_existing : bool, default False
+        Skip the tile-years whose products all exist already (to complete a run that
+        failed or was stopped; the files are not checked further).
     **kwargs
         Passed to :func:`predict_map` (``window_size``, ``n_jobs``, ...); ``classes``
         defaults to ``dataset.classes``.
@@ -719,16 +731,8 @@ def predict_maps(
     if options["classes"] is None:
         options["classes"] = getattr(dataset, "classes", None)
     user_tags = dict(options.pop("tags") or {})
-    jobs = [(tile, year) for tile in tiles for year in years]
-    for tile, year in tqdm(jobs, desc="Tiles and years", unit="map", disable=not progress):
-        out = Path(out_dir) / str(tile) / str(year)
-        logger.info("Tile %s, year %s -> %s", tile, year, out)
-        predict_map(
-            model, dataset.layers(tile, year), out, tags={**user_tags, "tile": tile, "year": year},
-            **options,
-        )  # fmt: skip
     per_class = callable(getattr(model, "predict_proba_and_uncertainty", None))
-    return MapCatalogue(
+    maps = MapCatalogue(
         root=Path(out_dir),
         tiles=tuple(str(t) for t in tiles),
         years=tuple(int(y) for y in years),
@@ -736,6 +740,50 @@ def predict_maps(
         products=_PRODUCTS + (() if options["applicability"] is None else _AOA_PRODUCTS),
         per_class=("probability", "uncertainty") if per_class else ("probability",),
     )
+    files = maps.to_frame()
+    done = files["path"].map(Path.exists).groupby([files["tile"], files["year"]]).all()
+    calls = {
+        (tile, year): (dataset.layers(tile, year), Path(out_dir) / str(tile) / str(year),
+                       {**options, "tags": {**user_tags, "tile": tile, "year": year}})
+        for tile in tiles for year in years if not (skip_existing and done[(str(tile), int(year))])
+    }  # fmt: skip
+    if client is not None:
+        _predict_on_dask(client, model, calls, progress)
+        return maps
+    for (tile, year), (layers, out, opts) in tqdm(
+        calls.items(), desc="Tiles and years", unit="map", disable=not progress
+    ):
+        logger.info("Tile %s, year %s -> %s", tile, year, out)
+        predict_map(model, layers, out, **opts)
+    return maps
+
+
+def _predict_on_dask(client: Any, model: Any, calls: dict, progress: bool) -> None:
+    """One dask.distributed task per tile-year; the model and applicability are sent once."""
+    from distributed import Client, as_completed
+
+    client = Client.current() if client == "current" else client
+    aoa = next(iter(calls.values()), (None, None, {}))[2].get("applicability")
+    model, aoa = client.scatter([model, aoa], hash=False)
+    futures = {
+        client.submit(
+            predict_map, model, layers, out, **{**opts, "applicability": aoa, "progress": False},
+            key=f"predict_map-{tile}-{year}-{os.urandom(4).hex()}",
+        ): (tile, year)
+        for (tile, year), (layers, out, opts) in calls.items()
+    }  # fmt: skip
+    failed = [
+        f"tile {futures[f][0]}, year {futures[f][1]}: {f.exception()!r}"
+        for f in tqdm(as_completed(futures), total=len(futures), desc="Tiles and years",
+                      unit="map", disable=not progress)
+        if f.status == "error"
+    ]  # fmt: skip
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(futures)} tile-year(s) failed and wrote no products: "
+            f"{'; '.join(failed)}. The others are complete: fix the cause and call again "
+            "with skip_existing=True to make only the missing ones."
+        )
 
 
 def _select(label: str, wanted: Any, available: tuple) -> tuple:

@@ -323,16 +323,23 @@ else:
 # Map production is embarrassingly parallel over tiles and years. `predict_maps(...,
 # client=client)` sends each tile-year to a worker of a `dask.distributed` cluster (the
 # model is sent once), and the maps are the same, byte for byte. Here a `LocalCluster`
-# with one worker (what mybinder.org can offer); on a real cluster only the line that
-# makes the client changes (see `docs/architecture.md`). Set `use_dask = True` to run it.
+# with one worker (what mybinder.org can offer; there, open the dashboard through
+# `/proxy/<port>/status` of the Jupyter server); on a real cluster only the line that makes
+# the client changes (see `docs/architecture.md`). Set `use_dask = True` to run it.
 
 # %%
 if use_dask:
+    from importlib.util import find_spec
+
     from dask.distributed import Client, LocalCluster
 
+    logging.getLogger("distributed").setLevel(logging.WARNING)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
-        print("Dashboard:", client.dashboard_link)
+        if find_spec("bokeh"):
+            print("Dashboard (task stream, workers' memory):", client.dashboard_link)
+        else:
+            print("The dashboard needs bokeh (pip install bokeh); the cluster works without.")
         dask_maps = predict_maps(model, ds, output_dir / "maps_dask", classes=classes,
                                  applicability=aoa, client=client)
     same = all(a.read_bytes() == b.read_bytes()

@@ -174,10 +174,8 @@ class AreaOfApplicability(BaseEstimator):
 
     def _space(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         used = self.weights_ > 0  # weight-0 features add nothing to any distance
-        Z = values[:, used]  # a copy; then in place: one window-sized temporary, not four
-        Z -= self.center_[used]
-        Z *= self.weights_[used] / self.scale_[used]
-        return Z
+        Z = values[:, used] - self.center_[used]  # then in place: few window-sized temporaries
+        return np.multiply(Z, self.weights_[used] / self.scale_[used], out=Z)
 
     def _training_distances(self, Z: NDArray, folds: list | None) -> NDArray[np.float64]:
         if folds is None:  # kneighbors() without X leaves each sample out of its own search

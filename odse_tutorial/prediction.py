@@ -418,7 +418,8 @@ def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
     """The dissimilarity index (float32) and the area of applicability (0/1) of pixels."""
     wanted = getattr(aoa, "feature_names_in_", None)
     X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
-    di = aoa.transform(X)
+    rows = range(0, max(len(X), 1), _POST_ROWS)  # slices: small float64 temporaries
+    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS]) for i in rows])
     inside = (di <= aoa.threshold_).astype(np.uint8)
     return {("dissimilarity", None): di.astype(np.float32), ("aoa", None): inside}
 

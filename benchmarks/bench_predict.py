@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_predict.py --size 1000 [--n-jobs 1] [--window-size 512]
+    python benchmarks/bench_predict.py --size 1000 [--n-jobs 1] [--window-size 512] [--aoa]
 
 1. Builds (or reuses, from ``benchmarks/.cache/``) an N x N pixel stack of 26 int16
    layers (24 Landsat-like ``{band}_{season}`` layers, ``elevation`` and ``slope``),
@@ -24,6 +24,12 @@ Usage::
    engine, windows on threads and the forest single-threaded). The array is given as
    a plain array (feature-name warning silenced), so the model time has no DataFrame
    in it; the engine's DataFrame wrapping is part of its overhead.
+
+5. With ``--aoa``: fits an :class:`odse_tutorial.applicability.AreaOfApplicability` on
+   the training pixels (weights: the forest's feature importances; 5 shuffled folds)
+   and, in a third fresh subprocess per repeat, times ``predict_map`` again with
+   ``applicability=`` (the 11 products plus ``dissimilarity.tif`` and ``aoa.tif``).
+   ``aoa_ratio`` is that time over ``engine_seconds`` (same run, same settings).
 
 The last line printed is one JSON object: ``pixels``, ``features``, ``engine_seconds``,
 ``model_seconds``, ``overhead_ratio`` (engine / model), ``peak_rss_mb`` (of the engine
@@ -195,7 +201,29 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run_engine(folder: Path, n_jobs: int, window_size: int) -> dict:
+def train_aoa(folder: Path) -> Path:
+    import joblib
+    import pandas as pd
+    from sklearn.model_selection import KFold
+
+    from odse_tutorial.applicability import AreaOfApplicability
+
+    path = folder / "aoa.joblib"
+    if path.exists():
+        return path
+    data = np.load(folder / "training.npz")
+    model = joblib.load(folder / "model.joblib")
+    aoa = AreaOfApplicability(
+        weights=model.feature_importances_, cv=KFold(5, shuffle=True, random_state=0)
+    )
+    t0 = time.perf_counter()
+    aoa.fit(pd.DataFrame(data["x"], columns=FEATURES))
+    log.info("Fitted the AOA in %.1f s (threshold %.3f)", time.perf_counter() - t0, aoa.threshold_)
+    joblib.dump(aoa, path)
+    return path
+
+
+def run_engine(folder: Path, n_jobs: int, window_size: int, aoa: bool = False) -> dict:
     import joblib
 
     from odse_tutorial.prediction import predict_map
@@ -203,13 +231,15 @@ def run_engine(folder: Path, n_jobs: int, window_size: int) -> dict:
     manifest = json.loads((folder / "manifest.json").read_text())
     model = joblib.load(folder / "model.joblib")
     model.n_jobs = n_jobs
-    out = folder / f"maps_j{n_jobs}"
+    applicability = joblib.load(folder / "aoa.joblib") if aoa else None
+    out = folder / f"maps_j{n_jobs}{'_aoa' if aoa else ''}"
     shutil.rmtree(out, ignore_errors=True)
     rss_before = _peak_rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     maps = predict_map(
-        model, manifest["layers"], out, window_size=window_size, n_jobs=n_jobs, progress=False
-    )
+        model, manifest["layers"], out, window_size=window_size, n_jobs=n_jobs, progress=False,
+        applicability=applicability,
+    )  # fmt: skip
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     size = sum(p.stat().st_size for p in maps.values())
     return {
@@ -278,14 +308,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-jobs", type=int, default=1)
     parser.add_argument("--window-size", type=int, default=512)
     parser.add_argument("--repeat", type=int, default=1, help="timed runs of each (fastest kept)")
-    parser.add_argument("--_worker", choices=["engine", "model"], help=argparse.SUPPRESS)
+    parser.add_argument("--aoa", action="store_true", help="also time the DI and AOA products")
+    parser.add_argument(
+        "--_worker", choices=["engine", "engine_aoa", "model"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--_folder", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args._worker:
         folder = Path(args._folder)
-        if args._worker == "engine":
-            result = run_engine(folder, args.n_jobs, args.window_size)
+        if args._worker.startswith("engine"):
+            result = run_engine(folder, args.n_jobs, args.window_size, args._worker == "engine_aoa")
         else:
             result = run_model(folder, args.n_jobs)
         print(json.dumps(result))
@@ -295,9 +328,14 @@ def main(argv: list[str] | None = None) -> None:
     folder = CACHE / f"stack_{args.size}"
     manifest = build_stack(args.size, folder)
     train_model(folder)
-    engine, model = [], []
+    if args.aoa:
+        train_aoa(folder)
+    engine, model, with_aoa = [], [], []
     for i in range(args.repeat):
         engine.append(_subprocess("engine", args, folder))
+        if args.aoa:
+            with_aoa.append(_subprocess("engine_aoa", args, folder))
+            log.info("run %d: engine with DI and AOA %.2f s", i + 1, with_aoa[-1]["engine_seconds"])
         model.append(_subprocess("model", args, folder))
         log.info(
             "run %d: engine %.2f s, model %.2f s",
@@ -333,6 +371,24 @@ def main(argv: list[str] | None = None) -> None:
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
     }
+    if args.aoa:
+        best_aoa = min(r["engine_seconds"] for r in with_aoa)
+        result |= {
+            "aoa_engine_seconds": best_aoa,
+            "aoa_peak_rss_mb": max(r["peak_rss_mb"] for r in with_aoa),
+            "aoa_ratio": best_aoa / best_engine["engine_seconds"],
+            # CPU seconds: less disturbed by other processes on a shared machine
+            "aoa_cpu_ratio": min(r["engine_cpu_seconds"] for r in with_aoa)
+            / min(r["engine_cpu_seconds"] for r in engine),
+            "aoa_ratio_median": float(
+                np.median(
+                    [
+                        a["engine_seconds"] / e["engine_seconds"]
+                        for a, e in zip(with_aoa, engine, strict=True)
+                    ]
+                )
+            ),
+        }
     result = {
         k: (round(v, 3) if isinstance(v, float) and math.isfinite(v) else v)
         for k, v in result.items()

@@ -62,6 +62,7 @@ _GDAL_CACHEMAX_BYTES = 16 * 1024 * 1024
 _POST_ROWS = 65536  # rows per slice when rounding: small float64 temporaries
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _PRODUCTS = ("probability", "dominant_class", "dominant_probability", "uncertainty")
+_AOA_PRODUCTS = ("dissimilarity", "aoa")  # with predict_map(s)(..., applicability=...)
 
 
 def _file_part(code: Hashable) -> str:
@@ -73,8 +74,9 @@ class MapCatalogue:
     """The map products written by :func:`predict_maps`, by tile, year, product and class.
 
     Files live under ``root/{tile}/{year}/``: ``probability_{code}.tif`` per class,
-    ``dominant_class.tif``, ``dominant_probability.tif``, ``uncertainty.tif`` and, for
-    models with per-class uncertainty, ``uncertainty_{code}.tif`` per class.
+    ``dominant_class.tif``, ``dominant_probability.tif``, ``uncertainty.tif``, for
+    models with per-class uncertainty ``uncertainty_{code}.tif`` per class, and, when
+    asked for the area of applicability, ``dissimilarity.tif`` and ``aoa.tif``.
 
     Attributes
     ----------
@@ -86,7 +88,8 @@ class MapCatalogue:
         The classes of the maps, in the model's ``classes_`` order.
     products : tuple of str
         ``"probability"`` (per class only), ``"dominant_class"``,
-        ``"dominant_probability"`` and ``"uncertainty"``.
+        ``"dominant_probability"``, ``"uncertainty"`` and, with an applicability,
+        ``"dissimilarity"`` and ``"aoa"``.
     per_class : tuple of str
         The products written per class code: ``("probability",)``, plus
         ``"uncertainty"`` for models with ``predict_proba_and_uncertainty``.
@@ -330,8 +333,8 @@ def _read_window(sources: Sequence[Any], window: Window) -> tuple[NDArray, NDArr
 class _Predictor:
     """One window's valid pixels -> the window of every product (thread-safe)."""
 
-    def __init__(self, model: Any, names: list[str], table: ClassTable, per_class: bool):
-        self.model, self.names, self.per_class = model, names, per_class
+    def __init__(self, model: Any, names: list[str], table: ClassTable, per_class: bool, aoa=None):
+        self.model, self.names, self.per_class, self.aoa = model, names, per_class, aoa
         self.values = np.asarray(table.raster_values, dtype=np.uint16)
         self.codes = table.codes
         self.as_frame = getattr(model, "feature_names_in_", None) is not None
@@ -387,14 +390,44 @@ class _Predictor:
         out[("uncertainty", None)] = _percent_of(unc)
         if std is not None:
             out |= {("uncertainty", c): _percent_of(std[:, i]) for i, c in enumerate(self.codes)}
+        if self.aoa is not None:
+            out |= _applicability(self.aoa, features[good], self.names)
 
         def place(key: tuple, values: NDArray) -> NDArray:
-            nodata = _CLASS_NODATA if key[0] == "dominant_class" else _PERCENT_NODATA
+            nodata = {"dominant_class": _CLASS_NODATA, "dissimilarity": np.nan}.get(
+                key[0], _PERCENT_NODATA
+            )
             full = np.full(valid.size, nodata, dtype=values.dtype)
             full[valid] = values
             return full.reshape(shape)
 
         return {key: place(key, values) for key, values in out.items()}
+
+
+def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
+    """The dissimilarity index (float32) and the area of applicability (0/1) of pixels."""
+    wanted = getattr(aoa, "feature_names_in_", None)
+    X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
+    rows = range(0, max(len(X), 1), _POST_ROWS)  # slices: small float64 temporaries
+    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS]) for i in rows])
+    inside = (di <= aoa.threshold_).astype(np.uint8)
+    return {("dissimilarity", None): di.astype(np.float32), ("aoa", None): inside}
+
+
+def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) -> dict:
+    """Work-file options of ``dissimilarity.tif`` and ``aoa.tif``."""
+    missing = sorted(set(getattr(aoa, "feature_names_in_", names)) - set(names))
+    if missing:
+        raise KeyError(f"The applicability uses feature(s) {missing} the model does not have.")
+    tags = {k: str(v) for k, v in {**tags, "aoa_threshold": aoa.threshold_}.items()}
+    return {
+        (name, None): {"dtype": dtype, "nodata": nodata, "resampling": resampling,
+                       "file": f"{name}.tif", "tags": {**tags, "product": name}, "description": text}
+        for name, dtype, nodata, resampling, text in (
+            ("dissimilarity", "float32", float("nan"), "average", "Dissimilarity index (DI)"),
+            ("aoa", "uint8", _PERCENT_NODATA, "mode", "Area of applicability: 1 inside, 0 outside"),
+        )
+    }  # fmt: skip
 
 
 def _run_windows(windows, read, compute, write, n_jobs: int, bar: Any) -> None:
@@ -430,6 +463,7 @@ def predict_map(
     progress: bool = True,
     extra_layers: str = "raise",
     tags: Mapping[str, Any] | None = None,
+    applicability: Any = None,
 ) -> dict[str, Path]:
     """Predict the map products of one tile and year, window by window.
 
@@ -449,7 +483,11 @@ def predict_map(
       the normalized entropy of the probabilities
       (:func:`odse_tutorial.uncertainty.normalized_entropy`);
     - ``uncertainty_{code}.tif`` (uint8, nodata 255), only for models with
-      ``predict_proba_and_uncertainty``: the standard deviation for each class.
+      ``predict_proba_and_uncertainty``: the standard deviation for each class;
+    - with ``applicability``: ``dissimilarity.tif`` (float32, nodata NaN), the
+      dissimilarity index of the pixel to the training data, and ``aoa.tif`` (uint8,
+      nodata 255), 1 inside the area of applicability (DI <= threshold), 0 outside; both
+      carry the threshold in their ``aoa_threshold`` tag.
 
     A pixel that is nodata (or NaN) in any layer is nodata in every product. The
     products are written to hidden temporary files and moved into place together at
@@ -481,6 +519,10 @@ def predict_map(
         Layers that are not features of the model: an error naming them, or skipped.
     tags : mapping, optional
         Extra metadata written into every product.
+    applicability : fitted AreaOfApplicability, optional
+        Also write ``dissimilarity.tif`` and ``aoa.tif``
+        (:class:`odse_tutorial.applicability.AreaOfApplicability`, fitted on the
+        training table or a subset of its feature columns).
 
     Returns
     -------
@@ -525,9 +567,13 @@ def predict_map(
         ("probability", "uncertainty") if per_class else ("probability",),
         {"model": type(model).__name__, **(tags or {})},
     )
+    if applicability is not None:
+        specs |= _applicability_specs(
+            applicability, names, {"model": type(model).__name__, **(tags or {})}
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    predictor = _Predictor(model, names, table, per_class)
+    predictor = _Predictor(model, names, table, per_class, applicability)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHEMAX_BYTES), contextlib.ExitStack() as stack:
         sources = [stack.enter_context(_open(p)) for p in paths.values()]
         for name, src in zip(names, sources, strict=True):
@@ -579,7 +625,8 @@ def predict_map(
                 logger.debug("Wrote %s", specs[key]["file"])
     written = {out / s["file"] for s in specs.values()}
     stale = sorted(
-        p.name for pattern in ("probability_*.tif", "uncertainty*.tif") for p in out.glob(pattern)
+        p.name for pattern in ("probability_*.tif", "uncertainty*.tif", "dissimilarity.tif", "aoa.tif")
+        for p in out.glob(pattern)
         if p not in written
     )  # fmt: skip
     if stale:
@@ -600,6 +647,8 @@ def predict_maps(
     tiles: Iterable[str] | str | None = None,
     years: Iterable[int] | int | None = None,
     progress: bool = True,
+    client: Any = None,
+    skip_existing: bool = False,
     **kwargs: Any,
 ) -> MapCatalogue:
     """Predict the map products of every tile and year of a dataset.
@@ -619,7 +668,17 @@ def predict_maps(
     tiles, years : optional
         Which tiles and years (default: all of the dataset).
     progress : bool, default True
-        Progress bars over tile-years and windows.
+        Progress bars over tile-years and windows (with a client: over finished tasks).
+    client : dask.distributed.Client or "current", optional
+        Run each tile-year as a task on this Dask cluster (``"current"``: the client made
+        last in this process). The model and the applicability are scattered once; each
+        worker writes its tile-years into ``out_dir``, which, like the layers, must be on
+        a file system every worker sees. The files are byte for byte those of the serial
+        run. A failed tile-year raises an error naming it, after the others finished; it
+        leaves no products.
+    skip_existing : bool, default False
+        Skip the tile-years whose products all exist already (to complete a run that
+        failed or was stopped; the files are not checked further).
     **kwargs
         Passed to :func:`predict_map` (``window_size``, ``n_jobs``, ...); ``classes``
         defaults to ``dataset.classes``.
@@ -662,23 +721,59 @@ def predict_maps(
     if options["classes"] is None:
         options["classes"] = getattr(dataset, "classes", None)
     user_tags = dict(options.pop("tags") or {})
-    jobs = [(tile, year) for tile in tiles for year in years]
-    for tile, year in tqdm(jobs, desc="Tiles and years", unit="map", disable=not progress):
-        out = Path(out_dir) / str(tile) / str(year)
-        logger.info("Tile %s, year %s -> %s", tile, year, out)
-        predict_map(
-            model, dataset.layers(tile, year), out, tags={**user_tags, "tile": tile, "year": year},
-            **options,
-        )  # fmt: skip
     per_class = callable(getattr(model, "predict_proba_and_uncertainty", None))
-    return MapCatalogue(
+    maps = MapCatalogue(
         root=Path(out_dir),
         tiles=tuple(str(t) for t in tiles),
         years=tuple(int(y) for y in years),
         classes=_map_classes(model, options["classes"]),
-        products=_PRODUCTS,
+        products=_PRODUCTS + (() if options["applicability"] is None else _AOA_PRODUCTS),
         per_class=("probability", "uncertainty") if per_class else ("probability",),
     )
+    files = maps.to_frame()
+    done = files["path"].map(Path.exists).groupby([files["tile"], files["year"]]).all()
+    calls = {
+        (tile, year): (dataset.layers(tile, year), Path(out_dir) / str(tile) / str(year),
+                       {**options, "tags": {**user_tags, "tile": tile, "year": year}})
+        for tile in tiles for year in years if not (skip_existing and done[(str(tile), int(year))])
+    }  # fmt: skip
+    if client is not None:
+        _predict_on_dask(client, model, calls, progress)
+        return maps
+    for (tile, year), (layers, out, opts) in tqdm(
+        calls.items(), desc="Tiles and years", unit="map", disable=not progress
+    ):
+        logger.info("Tile %s, year %s -> %s", tile, year, out)
+        predict_map(model, layers, out, **opts)
+    return maps
+
+
+def _predict_on_dask(client: Any, model: Any, calls: dict, progress: bool) -> None:
+    """One dask.distributed task per tile-year; the model and applicability are sent once."""
+    from distributed import Client, as_completed
+
+    client = Client.current() if client == "current" else client
+    aoa = next(iter(calls.values()), (None, None, {}))[2].get("applicability")
+    model, aoa = client.scatter([model, aoa], hash=False)
+    futures = {
+        client.submit(
+            predict_map, model, layers, out, **{**opts, "applicability": aoa, "progress": False},
+            key=f"predict_map-{tile}-{year}-{os.urandom(4).hex()}",
+        ): (tile, year)
+        for (tile, year), (layers, out, opts) in calls.items()
+    }  # fmt: skip
+    failed = [
+        f"tile {futures[f][0]}, year {futures[f][1]}: {f.exception()!r}"
+        for f in tqdm(as_completed(futures), total=len(futures), desc="Tiles and years",
+                      unit="map", disable=not progress)
+        if f.status == "error"
+    ]  # fmt: skip
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(futures)} tile-year(s) failed and wrote no products: "
+            f"{'; '.join(failed)}. The others are complete: fix the cause and call again "
+            "with skip_existing=True to make only the missing ones."
+        )
 
 
 def _select(label: str, wanted: Any, available: tuple) -> tuple:

@@ -36,6 +36,7 @@ LAYERS = {
     "ensemble": 5,
     "evaluation": 5,
     "persistence": 5,
+    "applicability": 5,
     "prediction": 6,
     "plotting": 7,
     "widgets": 8,

@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
 NOTEBOOKS = find_notebooks()
 EXPECTED = ["01_random_forest", "02_tuned_random_forest", "03_probabilistic_random_forest",
-            "04_ensemble"]  # fmt: skip
+            "04_ensemble", "06_area_of_applicability"]  # fmt: skip
+CORE = EXPECTED[:4]  # the workshop's four: all samples, all classes; later lessons differ
 
 
 def test_the_four_notebooks_exist_in_order():
@@ -33,7 +34,7 @@ def _metrics(folder):
     return json.loads((folder / "metrics.json").read_text())
 
 
-@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("name", CORE)
 def test_notebook_metrics_are_sane(executed, name):
     ds = load_dataset("simulated")
     metrics = _metrics(executed[name])
@@ -50,7 +51,7 @@ def test_notebook_metrics_are_sane(executed, name):
     assert metrics["log_loss"] is None or 0.1 < metrics["log_loss"] < 2.0
 
 
-@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("name", CORE)
 def test_notebook_maps_are_valid_rasters(executed, name):
     ds = load_dataset("simulated")
     metrics = _metrics(executed[name])
@@ -90,6 +91,22 @@ def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
     assert all(0.5 < row["true map accuracy"] <= 1 for row in truth.values())
 
 
+def test_area_of_applicability_lesson(executed):
+    ds = load_dataset("simulated")
+    metrics = _metrics(executed["06_area_of_applicability"])
+    assert 0.1 * len(ds.samples) < metrics["n_samples"] < 0.3 * len(ds.samples)  # clustered
+    assert "SpatialKFold" in metrics["cv"] and 0.5 < metrics["overall_accuracy"] < 0.97
+    for product in ("dissimilarity.tif", "aoa.tif", "dominant_class.tif"):
+        assert sum(p.endswith(product) for p in metrics["maps"]) == len(ds.tiles) * len(ds.years)
+    assert 0.5 < metrics["aoa_share_inside"] < 1 and metrics["aoa_threshold"] > 0
+    # The lesson's point, on the truth: the map is worse outside the AOA, and the CV error
+    # profile says so too.
+    assert metrics["true_error_outside"] > 1.3 * metrics["true_error_inside"]
+    assert metrics["cv_error_estimate_outside"] > metrics["cv_error_estimate_inside"]
+    with rasterio.open(executed["06_area_of_applicability"] / metrics["maps"][-1]) as src:
+        assert src.tags()["product"] == "aoa" and src.nodata == 255
+
+
 def test_executed_notebooks_are_saved(executed):
     for name, folder in executed.items():
         assert (folder / f"{name}.ipynb").exists()
@@ -113,7 +130,7 @@ def executed_netherlands(tmp_path_factory):
         patch.undo()
 
 
-@pytest.mark.parametrize("name", EXPECTED)
+@pytest.mark.parametrize("name", CORE)
 def test_notebooks_run_on_the_netherlands_data(executed_netherlands, name):
     metrics = _metrics(executed_netherlands[name])
     assert metrics["dataset"] == "netherlands"

@@ -1,0 +1,443 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. Where may I trust this map? The area of applicability
+#
+# A model can only learn what its training samples show it. Samples are rarely spread
+# evenly: they cluster along roads, near settlements, in a few field campaigns. Where a
+# pixel's features are unlike those of every training sample, the model
+# **extrapolates**, and the cross-validation of the training samples says little about
+# how well it does there.
+#
+# Meyer & Pebesma (2021) turned this into a number. The **dissimilarity index** (DI) of a
+# pixel is its distance, in the feature space weighted by variable importance, to the
+# nearest training sample, relative to the typical distance between training samples. The
+# **area of applicability** (AOA) is where the DI is no larger than the DI that the
+# training samples themselves reach in cross-validation. Here we compute both for a model
+# trained on a clustered sample, and, because this landscape is simulated, we check
+# against the **true** land cover whether the map really is worse outside the AOA.
+#
+# ## Learning objectives
+#
+# After this notebook you can
+#
+# 1. explain why a clustered, preferential sample leaves parts of a map without support;
+# 2. compute the dissimilarity index and the area of applicability of a scikit-learn model
+#    with `AreaOfApplicability`, with weights from permutation importance on spatial folds;
+# 3. map the DI and the AOA next to the land-cover maps (`predict_maps(...,
+#    applicability=...)`);
+# 4. estimate the error as a function of the DI from cross-validation (an "error
+#    profile", as CAST's `errorProfiles`) and compare it with the true error;
+# 5. (optional) run the same map production on a Dask cluster.
+#
+# ## Prerequisites
+#
+# | concept | importance | notes |
+# | --- | --- | --- |
+# | [Notebook 1](01_random_forest.ipynb): overlay, Random Forest, blocked CV | necessary | |
+# | Nearest neighbours, standardising features | helpful | [scikit-learn: nearest neighbours](https://scikit-learn.org/stable/modules/neighbors.html) |
+# | Permutation importance | helpful | [scikit-learn: permutation importance](https://scikit-learn.org/stable/modules/permutation_importance.html) |
+#
+# **Time to learn**: about 30 minutes. **Runs** in about a minute on one CPU.
+
+# %% [markdown]
+# ## Parameters
+
+# %% tags=["parameters"]
+dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
+output_dir = "outputs/06_area_of_applicability"  # maps and metrics.json go here
+n_jobs = 1  # CPU cores for training and prediction (mybinder.org has 1)
+random_state = 0  # fixes every random choice: same run, same numbers, same maps
+n_clusters = 5  # the clustered sample: the samples nearest to n_clusters random centres,
+sample_share = 0.18  # this share of all samples (at least min_training_samples)
+min_training_samples = 120
+min_class_samples = 10  # classes with fewer samples in the clustered sample are dropped
+use_dask = False  # section 7: the same maps on a local Dask cluster (one worker)
+
+# %% [markdown]
+# ## Imports
+
+# %%
+import logging
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import rasterio
+from IPython.display import display
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.model_selection import cross_val_predict
+
+from odse_tutorial import plotting
+from odse_tutorial.applicability import AreaOfApplicability
+from odse_tutorial.datasets import load_dataset
+from odse_tutorial.evaluation import accuracy_report, write_metrics
+from odse_tutorial.labels import drop_rare_classes
+from odse_tutorial.model_selection import SpatialKFold
+from odse_tutorial.overlay import overlay_samples
+from odse_tutorial.prediction import predict_maps
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+plotting.use_style()
+output_dir = Path(output_dir)
+output_dir.mkdir(parents=True, exist_ok=True)
+
+# %% [markdown]
+# ## 1. A clustered, preferential sample
+#
+# We overlay all samples as in notebook 1, then draw `n_clusters` centres at random among
+# the sample locations and keep only the samples nearest to them (`sample_share` of all
+# samples): a few field campaigns around a few villages, the typical sample of a real
+# project. The other samples are set aside (on simulated data the truth maps will tell
+# us how good the map is everywhere).
+
+# %%
+ds = load_dataset(dataset)
+cols = ds.columns
+table, _ = overlay_samples(ds)
+features = list(ds.feature_names)
+xy = np.column_stack([table.geometry.x, table.geometry.y])
+rng = np.random.default_rng(random_state)
+centres = xy[rng.choice(len(xy), size=n_clusters, replace=False)]
+to_centre = np.hypot(*(xy[:, None, :] - centres[None, :, :]).transpose(2, 0, 1))
+table["cluster"] = to_centre.argmin(axis=1)
+n_keep = min(len(table), max(int(sample_share * len(table)), min_training_samples))
+radius = np.sort(to_centre.min(axis=1))[n_keep - 1]
+clustered = table[to_centre.min(axis=1) <= radius]
+keep, class_counts = drop_rare_classes(clustered[cols.class_code], min_count=min_class_samples)
+clustered = clustered[keep]
+print(f"Kept {len(clustered)} of {len(table)} samples ({len(clustered) / len(table):.0%}) in "
+      f"{clustered['cluster'].nunique()} clusters of {radius / 1000:.1f} km radius; "
+      f"{clustered[cols.class_code].nunique()} of {table[cols.class_code].nunique()} classes.")
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 5))
+ax.scatter(xy[:, 0] / 1000, xy[:, 1] / 1000, s=4, c="0.75", label="all samples (set aside)")
+ax.scatter(clustered.geometry.x / 1000, clustered.geometry.y / 1000, s=6, c="C3",
+           label="clustered training sample")
+ax.set(title="The clustered training sample", xlabel="x (km, EPSG:3035)",
+       ylabel="y (km, EPSG:3035)", aspect="equal")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+plt.show()
+
+# %% [markdown]
+# ## 2. The model and its cross-validation
+#
+# A Random Forest as in notebook 1. The folds leave **one cluster out** at a time: the
+# test points are then as far from the training points as the unsampled parts of the
+# map are (Meyer & Pebesma 2022). These same folds define the DI threshold below.
+
+# %%
+X, y = clustered[features], clustered[cols.class_code]
+weights = clustered[cols.weight] if cols.weight else None
+classes = ds.classes.subset(sorted(y.unique()))
+model = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jobs,
+                               random_state=random_state)
+cv = SpatialKFold(clustered["cluster"], n_splits=None, random_state=random_state)
+codes = np.unique(y)
+proba = cross_val_predict(model, X, y, cv=cv, method="predict_proba",
+                          params={"sample_weight": weights})
+cv_pred = codes[proba.argmax(axis=1)]
+report = accuracy_report(y, cv_pred, proba, classes=classes, proba_classes=codes)
+print(f"Leave-cluster-out CV: overall accuracy {report.summary['overall_accuracy']:.3f} "
+      f"on {len(y)} samples.")
+
+# %% [markdown]
+# ## 3. Dissimilarity index and area of applicability
+#
+# `AreaOfApplicability` follows CAST's `trainDI` and `aoa`:
+#
+# 1. features are standardised and weighted by the model's **permutation importance**,
+#    measured on the held-out cluster of each fold (an unimportant feature should not make
+#    a pixel "unlike" the training data);
+# 2. the DI of a pixel = distance to the nearest training sample / mean distance between
+#    training samples;
+# 3. each training sample gets a DI against the training part of **its** fold (a sample
+#    is compared with the other clusters, not with its own cluster mates);
+# 4. the threshold is the upper whisker of those values (75th percentile + 1.5 IQR).
+
+# %%
+aoa = AreaOfApplicability(estimator=model, cv=cv, n_repeats=3, random_state=random_state)
+aoa.fit(X, y)
+print(f"Threshold: DI <= {aoa.threshold_:.3f}. Mean distance between training samples: "
+      f"{aoa.mean_distance_:.2f} (weighted, standardised units).")
+
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+plotting.plot_feature_importance(aoa.weights_, features, top=10, ax=axes[0])
+axes[0].set_title("Feature weights: permutation importance on the folds")
+axes[1].hist(aoa.training_di_, bins=30, color="0.5")
+axes[1].axvline(aoa.threshold_, color="C3", label=f"threshold {aoa.threshold_:.2f}")
+axes[1].set(title="DI of the training samples (against their fold's training part)",
+            xlabel="dissimilarity index (unitless)", ylabel="samples")
+axes[1].legend()
+plt.show()
+
+# %% [markdown]
+# ## 4. Maps of the DI and the AOA
+#
+# The final model is trained on the whole clustered sample. `predict_maps(...,
+# applicability=aoa)` writes, next to the land-cover products, `dissimilarity.tif`
+# (the DI, float32, nodata NaN) and `aoa.tif` (1 inside, 0 outside, nodata 255), window
+# by window like every other product.
+
+# %%
+model.fit(X, y, sample_weight=weights)
+maps = predict_maps(model, ds, output_dir / "maps", classes=classes, n_jobs=n_jobs,
+                    applicability=aoa)
+tile, year = ds.tiles[0], ds.years[-1]
+
+
+def read(path):
+    with rasterio.open(path) as src:
+        return src.read(1, masked=True)
+
+
+di_map = read(maps.path(tile, year, "dissimilarity"))
+fig, axes = plt.subplots(1, 3, figsize=(17, 5))
+plotting.plot_class_map(maps.path(tile, year, "dominant_class"), classes, ax=axes[0],
+                        title=f"Dominant class, tile {tile}, {year}")
+image = axes[1].imshow(di_map, cmap="magma_r", vmin=0,
+                       vmax=float(np.percentile(di_map.compressed(), 99)))
+fig.colorbar(image, ax=axes[1], label="dissimilarity index (unitless)", shrink=0.8)
+axes[1].set_title("Dissimilarity index")
+inside_map = read(maps.path(tile, year, "aoa"))
+axes[2].imshow(inside_map, cmap=ListedColormap(["#d7301f", "#d9d9d9"]),
+               vmin=0, vmax=1, interpolation="nearest")
+axes[2].legend(handles=[Patch(color="#d9d9d9", label="inside AOA"),
+                        Patch(color="#d7301f", label="outside AOA")],
+               loc="upper left", bbox_to_anchor=(1.01, 1))
+axes[2].set_title(f"Area of applicability (DI <= {aoa.threshold_:.2f})")
+for ax in axes[1:]:
+    ax.set_axis_off()
+plt.show()
+
+pixels = pd.concat([
+    pd.DataFrame({"di": np.asarray(read(maps.path(t, y_, "dissimilarity"))).ravel(),
+                  "inside": np.asarray(read(maps.path(t, y_, "aoa"))).ravel()})
+    for t in ds.tiles for y_ in ds.years
+])
+pixels = pixels[np.isfinite(pixels.di)]
+share_inside = float((pixels.inside == 1).mean())
+print(f"{share_inside:.0%} of the mapped area (all tiles and years) is inside the AOA.")
+
+# %% [markdown]
+# ## 5. Error profile from cross-validation
+#
+# How wrong is the map where the DI is large? Cross-validation gives one answer per
+# training sample: its DI against its fold's training part (`aoa.training_di_`) and
+# whether its out-of-fold prediction was wrong. As CAST's `errorProfiles`, we fit the
+# error rate as a function of DI, here with an increasing (isotonic) regression, and
+# apply it to the DI of every pixel: an **expected error map**. Beyond the largest
+# training DI the profile stays flat: cross-validation cannot see further.
+
+# %%
+cv_wrong = (cv_pred != y.to_numpy()).astype(float)
+profile = IsotonicRegression(increasing=True, out_of_bounds="clip")
+profile.fit(aoa.training_di_, cv_wrong)
+pixels["expected_error"] = profile.predict(pixels.di)
+cv_inside = float(pixels.expected_error[pixels.inside == 1].mean())
+cv_outside = float(pixels.expected_error[pixels.inside == 0].mean())
+print(f"CV error profile: expected error rate {cv_inside:.1%} inside the AOA and "
+      f"{cv_outside:.1%} outside (the profile is fitted on DI up to "
+      f"{np.nanmax(aoa.training_di_):.2f}; {(pixels.di > np.nanmax(aoa.training_di_)).mean():.0%}"
+      " of the pixels lie beyond).")
+
+# %% [markdown]
+# ## 6. Checked against the truth
+#
+# The simulated landscape comes with its true land cover, so we can measure the true
+# error rate inside and outside the AOA, and as a function of the DI, and put the CV
+# estimate beside it.
+
+# %%
+truth_numbers = {}
+if ds.has_truth:
+    rows = []
+    for t in ds.tiles:
+        for y_ in ds.years:
+            pred, true = read(maps.path(t, y_, "dominant_class")), read(ds.truth(t, y_))
+            di = read(maps.path(t, y_, "dissimilarity"))
+            ok = ~(np.ma.getmaskarray(pred) | np.ma.getmaskarray(true) | np.ma.getmaskarray(di))
+            rows.append(pd.DataFrame({"di": np.asarray(di)[ok],
+                                      "wrong": (np.asarray(pred) != np.asarray(true))[ok]}))
+    truth = pd.concat(rows, ignore_index=True)
+    truth["inside"] = truth.di <= aoa.threshold_
+    truth["expected_error"] = profile.predict(truth.di)
+    true_inside = float(truth.wrong[truth.inside].mean())
+    true_outside = float(truth.wrong[~truth.inside].mean()) if (~truth.inside).any() else np.nan
+    comparison = pd.DataFrame(
+        {"true error rate": [true_inside, true_outside, truth.wrong.mean()],
+         "CV estimate (error profile)": [truth.expected_error[truth.inside].mean(),
+                                         truth.expected_error[~truth.inside].mean(),
+                                         truth.expected_error.mean()],
+         "share of pixels": [truth.inside.mean(), 1 - truth.inside.mean(), 1.0]},
+        index=["inside AOA", "outside AOA", "whole map"])
+    display(comparison.round(3))
+    ratio = true_outside / true_inside if true_inside > 0 else np.inf
+    print(f"The true error rate is {true_outside:.1%} outside the AOA and {true_inside:.1%} "
+          f"inside: {'higher' if true_outside > true_inside else 'not higher'} outside "
+          f"({ratio:.1f} times). The CV error profile estimates {cv_inside:.1%} inside "
+          f"({'over' if cv_inside > true_inside else 'under'}estimating the truth by "
+          f"{abs(cv_inside - true_inside) * 100:.1f} points) and {cv_outside:.1%} outside "
+          f"({'over' if cv_outside > true_outside else 'under'}estimating it by "
+          f"{abs(cv_outside - true_outside) * 100:.1f} points).")
+    truth_numbers = {"true_error_inside": true_inside, "true_error_outside": true_outside,
+                     "true_error_map": float(truth.wrong.mean())}
+
+    edges = np.unique(np.quantile(truth.di, np.linspace(0, 1, 11)))
+    truth["bin"] = pd.cut(truth.di, edges, include_lowest=True)
+    by_bin = truth.groupby("bin", observed=True).agg(
+        di=("di", "median"), true=("wrong", "mean"), estimate=("expected_error", "mean"))
+    samples_bin = pd.DataFrame({"di": aoa.training_di_, "wrong": cv_wrong}).dropna()
+    samples_bin["bin"] = pd.qcut(samples_bin.di, 8, duplicates="drop")
+    samples_bin = samples_bin.groupby("bin", observed=True).agg(di=("di", "median"),
+                                                                wrong=("wrong", "mean"))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.plot(by_bin.di, by_bin.true, "o-", color="k", label="true error rate of the map (pixels)")
+    ax.plot(by_bin.di, by_bin.estimate, "s--", color="C0", label="CV error profile (isotonic)")
+    ax.plot(samples_bin.di, samples_bin.wrong, "^", color="C0", alpha=0.6,
+            label="CV error rate of the samples (binned)")
+    ax.axvline(aoa.threshold_, color="C3", label="AOA threshold")
+    ax.set(xscale="log", ylim=(0, 1), xlabel="dissimilarity index (unitless, log scale)",
+           ylabel="error rate (share of pixels / samples)",
+           title="Error rate as a function of the dissimilarity index")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+    plt.show()
+else:
+    print(f"The {ds.name!r} dataset has no truth maps: the true error inside and outside the "
+          "AOA cannot be measured here; the CV estimates above are all we have.")
+
+# %% [markdown]
+# ## 7. (Optional) The same maps on a Dask cluster
+#
+# Map production is embarrassingly parallel over tiles and years. `predict_maps(...,
+# client=client)` sends each tile-year to a worker of a `dask.distributed` cluster (the
+# model is sent once), and the maps are the same, byte for byte. Here a `LocalCluster`
+# with one worker (what mybinder.org can offer; there, open the dashboard through
+# `/proxy/<port>/status` of the Jupyter server); on a real cluster only the line that makes
+# the client changes (see `docs/architecture.md`). Set `use_dask = True` to run it.
+
+# %%
+if use_dask:
+    from importlib.util import find_spec
+
+    from dask.distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        if find_spec("bokeh"):
+            print("Dashboard (task stream, workers' memory):", client.dashboard_link)
+        else:
+            print("The dashboard needs bokeh (pip install bokeh); the cluster works without.")
+        dask_maps = predict_maps(model, ds, output_dir / "maps_dask", classes=classes,
+                                 applicability=aoa, client=client)
+    same = all(a.read_bytes() == b.read_bytes()
+               for a, b in zip(maps.paths(), dask_maps.paths(), strict=True))
+    print(f"{len(dask_maps.paths())} files; identical to the serial maps: {same}")
+
+# %% [markdown]
+# ## 8. Save the results
+
+# %%
+write_metrics(
+    output_dir,
+    notebook="06_area_of_applicability",
+    dataset=ds.name,
+    cv=f"{cv!r}: leave one cluster out, on the clustered sample",
+    report=report,
+    maps=maps,
+    n_samples_all=len(table),
+    aoa_threshold=aoa.threshold_,
+    aoa_share_inside=share_inside,
+    cv_error_estimate_inside=cv_inside,
+    cv_error_estimate_outside=cv_outside,
+    cv_error_rate=float(cv_wrong.mean()),
+    **truth_numbers,
+)
+print((output_dir / "metrics.json").read_text())
+
+# %% [markdown]
+# ## Exercises
+#
+# **Exercise 1.** Compute the AOA with **random** folds (`random_cv` of
+# `odse_tutorial.model_selection`) instead of leave-cluster-out, with the same weights
+# (`weights=aoa.weights_`). What happens to the threshold and to the share of the map
+# inside the AOA? Why?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution
+from odse_tutorial.model_selection import random_cv
+
+random_aoa = AreaOfApplicability(weights=aoa.weights_, cv=random_cv(5, random_state)).fit(X, y)
+print(f"threshold: leave-cluster-out {aoa.threshold_:.3f}, random folds "
+      f"{random_aoa.threshold_:.3f}")
+random_share = float((pixels.di <= random_aoa.threshold_).mean())
+print(f"share of the map inside: {share_inside:.0%} (leave-cluster-out) -> {random_share:.0%} "
+      f"(random folds): the AOA {'shrinks' if random_share < share_inside else 'does not shrink'}.")
+# With random folds each test sample has cluster mates in the training part, so its DI
+# is small, and so is the upper whisker of those DIs: the threshold only knows how far
+# apart samples of one cluster are, not how far the model can carry to a new cluster.
+
+# %% [markdown]
+# **Exercise 2.** Weights matter. Fit the AOA with equal weights (`weights=None`,
+# `estimator=None`) and compare the share of the map inside the AOA and, on simulated
+# data, the true error rate outside it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution: the DI of one tile-year's pixels, with both weightings
+equal = AreaOfApplicability(cv=cv).fit(X, y)
+bands = {name: read(path) for name, path in ds.layers(tile, year).items() if name in features}
+valid = ~np.any([np.ma.getmaskarray(band) for band in bands.values()], axis=0)
+frame = pd.DataFrame({name: np.asarray(bands[name])[valid].astype(float) for name in features})
+flags = {"importance weights": aoa.predict(frame), "equal weights": equal.predict(frame)}
+for name, flag in flags.items():
+    print(f"{name}: {flag.mean():.0%} of tile {tile}, {year} inside the AOA")
+if ds.has_truth:
+    pred, true = read(maps.path(tile, year, "dominant_class")), read(ds.truth(tile, year))
+    wrong = (np.asarray(pred) != np.asarray(true))[valid]
+    for name, flag in flags.items():
+        print(f"{name}: true error rate {wrong[flag].mean():.1%} inside, "
+              f"{wrong[~flag].mean() if (~flag).any() else np.nan:.1%} outside")
+# Equal weights let the many features that barely matter to the model decide what
+# "unlike the training data" means; importance weights focus the DI on the features the
+# model uses, so that outside the AOA means "where the model's inputs are new to it".
+
+# %% [markdown]
+# ## Key points
+#
+# - A clustered sample covers only part of the feature space; the **dissimilarity index**
+#   measures how far each pixel is from it, in the space of the features that matter.
+# - The **area of applicability** is where the DI stays within what cross-validation
+#   has seen; its threshold depends on the folds: use spatial folds that mimic the map.
+# - An **error profile** from cross-validation turns the DI into an expected error;
+#   beyond the training DI it cannot see, and the truth shows how far off it can be.
+# - The DI and AOA are map products like the others: written window by window, with
+#   nodata where any input is nodata, and on a Dask cluster with the same code.
+#
+# ## What's next
+#
+# Use the AOA of your own model: fit `AreaOfApplicability` on the training table with the
+# folds of your cross-validation, and pass it to `predict_maps(..., applicability=...)`.
+# Report your map's accuracy for the area inside the AOA, and mask or flag the rest.
+#
+# ## References
+#
+# - Meyer, H. & Pebesma, E. (2021). Predicting into unknown space? Estimating the area of
+#   applicability of spatial prediction models. *Methods in Ecology and Evolution*, 12,
+#   1620-1633.
+# - Meyer, H. & Pebesma, E. (2022). Machine learning-based global maps of ecological
+#   variables and the challenge of assessing them. *Nature Communications*, 13, 2208.
+# - Meyer, H. et al. CAST: 'caret' Applications for Spatial-Temporal Models (R package),
+#   functions `trainDI`, `aoa` and `errorProfiles`.
+# - Breiman, L. (2001). Random forests. *Machine Learning*, 45, 5-32.

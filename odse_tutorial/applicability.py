@@ -1,0 +1,215 @@
+"""The area of applicability of a prediction model (Meyer & Pebesma 2021).
+
+A model learns from the feature values of its training samples; a pixel whose features
+are unlike any training sample asks it to extrapolate. :class:`AreaOfApplicability`
+measures how unlike, as CAST's ``trainDI`` / ``aoa`` do in R:
+
+1. features are standardised (mean 0, standard deviation 1 over the training samples)
+   and multiplied by a weight per feature (a given vector, or the permutation
+   importance of a model on the cross-validation folds);
+2. the **dissimilarity index** (DI) of a point is its distance, in that space, to the
+   nearest training sample, divided by the mean distance between training samples;
+3. the DI of every training sample is computed against the training samples of its
+   cross-validation fold's *training part* (so a clustered sample is not judged by its
+   own cluster), and the **threshold** is the upper whisker of those values: the 75th
+   percentile plus 1.5 times the interquartile range, capped at their maximum;
+4. a point is inside the **area of applicability** (AOA) when its DI <= threshold.
+
+The nearest training sample is found exactly with scikit-learn's ``NearestNeighbors``:
+training samples are grouped by k-means, and a group is searched only for the points
+that its bounding ball could still hold a nearer sample for. Memory grows with the
+number of points of one call times the number of groups (at most 32), never with
+points x samples.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.cluster import KMeans
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import euclidean_distances, pairwise_distances_chunked
+from sklearn.model_selection import check_cv
+from sklearn.neighbors import NearestNeighbors
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["AreaOfApplicability"]
+
+
+class AreaOfApplicability(BaseEstimator):
+    """Dissimilarity index (DI) and area of applicability (AOA) of a model's training data.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_features,), optional
+        Weight of each feature, in the order of the columns of ``X``; negative weights
+        count as 0. Default: the permutation importance of ``estimator`` if given, else
+        1 for every feature.
+    estimator : classifier or regressor, optional
+        Used only when ``weights`` is None: in each fold of ``cv`` a clone is fitted on
+        the training part and its permutation importance (``n_repeats`` shuffles, the
+        estimator's ``score``) measured on the test part; the weights are the mean over
+        folds (CAST uses the model's variable importance the same way).
+    cv : int, cross-validation splitter or iterable of (train, test), optional
+        The folds of the model's cross-validation. Each training sample's DI is measured
+        against the training part of the fold that tests it. None: against all other
+        training samples (the threshold is then optimistic for clustered samples).
+    n_repeats : int, default 5
+        Shuffles per feature for the permutation importance.
+    random_state : int, RandomState or None, default None
+        Seed of the permutation importance's shuffles.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_features,)
+        The feature weights used (>= 0).
+    center_, scale_ : ndarray of shape (n_features,)
+        Mean and standard deviation of the training features.
+    mean_distance_ : float
+        Mean distance between two training samples in the weighted, standardised space.
+    training_di_ : ndarray of shape (n_samples,)
+        DI of each training sample against the training part of its fold (NaN for
+        samples that no fold tests).
+    threshold_ : float
+        The AOA threshold: upper whisker of ``training_di_``.
+    feature_names_in_ : ndarray of str
+        Feature names, when fitted on a DataFrame; frames given to ``transform`` and
+        ``predict`` must have the same columns in the same order (scikit-learn's check).
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(200, 2))
+    >>> aoa = AreaOfApplicability(cv=5).fit(X)
+    >>> di = aoa.transform([[0.0, 0.0], [8.0, 8.0]])
+    >>> bool(di[0] < aoa.threshold_ < di[1]), aoa.predict([[0.0, 0.0], [8.0, 8.0]]).tolist()
+    (True, [True, False])
+    """
+
+    def __init__(self, *, weights=None, estimator=None, cv=None, n_repeats=5, random_state=None):
+        self.weights = weights
+        self.estimator = estimator
+        self.cv = cv
+        self.n_repeats = n_repeats
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None):
+        """Learn the weighted feature space, the training DI and the threshold.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            The training features (the model's training table).
+        y : array-like of shape (n_samples,), optional
+            The labels; needed for stratified folds and for the permutation importance.
+        groups : array-like, optional
+            Passed to ``cv.split`` (the package's spatial splitters carry their own).
+
+        Returns
+        -------
+        self
+        """
+        values = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        folds = None
+        if self.cv is not None:
+            stratify = self.estimator is not None and is_classifier(self.estimator)
+            cv = check_cv(self.cv, y, classifier=stratify)
+            folds = [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
+        self.weights_ = np.clip(self._weights(X, y, folds), 0.0, None)
+        if self.weights_.shape != (values.shape[1],) or not self.weights_.any():
+            raise ValueError(f"weights must be {values.shape[1]} numbers >= 0, not all 0.")
+        self.center_, self.scale_ = values.mean(axis=0), values.std(axis=0)
+        if (self.scale_ == 0).any():
+            raise ValueError(
+                f"Feature(s) {np.flatnonzero(self.scale_ == 0).tolist()} (column positions) "
+                "have the same value in every training sample; drop them from X."
+            )
+        Z = self._space(values)
+        total = sum(c.sum() for c in pairwise_distances_chunked(Z, working_memory=64))
+        self.mean_distance_ = float(total / (len(Z) * (len(Z) - 1)))
+        self.training_di_ = self._training_distances(Z, folds) / self.mean_distance_
+        tested = self.training_di_[np.isfinite(self.training_di_)]
+        q1, q3 = np.percentile(tested, [25, 75])  # (an IndexError if no fold tests a sample)
+        self.threshold_ = float(min(q3 + 1.5 * (q3 - q1), tested.max()))
+        k = int(np.clip(round(np.sqrt(len(Z)) / 4), 1, 32))  # groups of the search index
+        labels = KMeans(k, n_init=1, random_state=0).fit_predict(Z) if k > 1 else 0 * Z[:, 0]
+        members = [np.flatnonzero(labels == g) for g in np.unique(labels)]
+        centres = np.array([Z[m].mean(axis=0) for m in members])
+        radii = [_exact(Z[m], c[None], 0 * m).max() for m, c in zip(members, centres, strict=True)]
+        nns = [NearestNeighbors(n_neighbors=1, algorithm="brute").fit(Z[m]) for m in members]
+        self._index = (Z, centres, np.array(radii) * (1 + 1e-7) + 1e-9, members, nns)
+        return self
+
+    def transform(self, X: Any) -> NDArray[np.float64]:
+        """The dissimilarity index of each row of ``X``: shape (n_samples,)."""
+        check_is_fitted(self, "threshold_")
+        values = validate_data(self, X, reset=False, dtype=np.float64, ensure_min_samples=0)
+        return self._nearest(self._space(values)) / self.mean_distance_
+
+    def predict(self, X: Any) -> NDArray[np.bool_]:
+        """True where a row of ``X`` is inside the area of applicability (DI <= threshold)."""
+        return self.transform(X) <= self.threshold_
+
+    # -- helpers ---------------------------------------------------------------------
+    def _weights(self, X: Any, y: Any, folds: list | None) -> NDArray[np.float64]:
+        if self.weights is not None or self.estimator is None:
+            given = np.ones(np.shape(X)[1]) if self.weights is None else self.weights
+            return np.asarray(given, dtype=np.float64)
+        if folds is None or y is None:
+            msg = "Permutation importance (estimator=) needs held-out data: pass cv= and y=."
+            raise ValueError(msg)
+        rng, part = check_random_state(self.random_state), _safe_indexing
+        return np.mean([
+            permutation_importance(
+                clone(self.estimator).fit(part(X, train), part(y, train)), part(X, test),
+                part(y, test), n_repeats=self.n_repeats, random_state=rng,
+            ).importances_mean
+            for train, test in folds
+        ], axis=0)  # fmt: skip
+
+    def _space(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        used = self.weights_ > 0  # weight-0 features add nothing to any distance
+        Z = values[:, used] - self.center_[used]  # then in place: few window-sized temporaries
+        return np.multiply(Z, self.weights_[used] / self.scale_[used], out=Z)
+
+    def _training_distances(self, Z: NDArray, folds: list | None) -> NDArray[np.float64]:
+        if folds is None:  # kneighbors() without X leaves each sample out of its own search
+            return _exact(Z, Z, NearestNeighbors(n_neighbors=1).fit(Z).kneighbors()[1][:, 0])
+        nearest, times = np.full(len(Z), np.nan), np.zeros(len(Z), dtype=int)
+        for train, test in folds:
+            index = NearestNeighbors(n_neighbors=1).fit(Z[train])
+            nearest[test] = _exact(Z[test], Z[train], index.kneighbors(Z[test])[1][:, 0])
+            times[test] += 1
+        if (times > 1).any():
+            raise ValueError("Samples in the test part of several folds: pass one k-fold cv.")
+        return nearest
+
+    def _nearest(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Exact distance of each row to its nearest training sample. The training samples
+        are in k-means groups; a group is searched for a point only when the group's ball
+        could hold a sample nearer than the best found so far (its nearest group first)."""
+        train, centres, radii, members, nns = self._index
+        if not len(Z):
+            return np.zeros(0)
+        lower = euclidean_distances(Z, centres)
+        first = lower.argmin(axis=1)
+        lower -= radii  # no sample of group g is nearer than lower[:, g]
+        best = np.full(len(Z), np.inf)
+        for own in (True, False):
+            for g, (member, index) in enumerate(zip(members, nns, strict=True)):
+                rows = np.flatnonzero(first == g if own else (first != g) & (lower[:, g] < best))
+                if rows.size:
+                    i = member[index.kneighbors(Z[rows])[1][:, 0]]
+                    best[rows] = np.minimum(best[rows], _exact(Z[rows], train, i))
+        return best
+
+
+def _exact(points: NDArray, reference: NDArray, index: NDArray) -> NDArray[np.float64]:
+    """Euclidean distance of each point to ``reference[index]``, summed in a fixed order
+    (not the BLAS shortcut), so that it does not depend on threads or chunks."""
+    return np.sqrt(((points - reference[index]) ** 2).sum(axis=1))

@@ -1,0 +1,204 @@
+"""AreaOfApplicability against a brute-force reference (CAST's trainDI / aoa, written out)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from scipy.spatial.distance import cdist
+from sklearn.base import clone
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.inspection import permutation_importance
+from sklearn.model_selection import GroupKFold, KFold
+
+from odse_tutorial.applicability import AreaOfApplicability
+from odse_tutorial.prediction import predict_maps
+
+
+def reference(X, new, weights=None, folds=None):
+    """CAST's definitions with dense matrices: (DI of ``new``, training DI, threshold)."""
+    X, new = np.asarray(X, float), np.asarray(new, float)
+    w = np.ones(X.shape[1]) if weights is None else np.clip(np.asarray(weights, float), 0, None)
+    mean, sd = X.mean(axis=0), X.std(axis=0, ddof=1)  # R's scale(): the DI does not mind
+    Z, Znew = (X - mean) / sd * w, (new - mean) / sd * w
+    D = cdist(Z, Z)
+    n = len(Z)
+    mean_distance = D[~np.eye(n, dtype=bool)].mean()
+    train_min = np.full(n, np.nan)
+    for i in range(n):
+        if folds is None:
+            others = np.arange(n) != i
+        else:
+            held = [k for k, (_, test) in enumerate(folds) if i in test]
+            if not held:
+                continue
+            others = np.isin(np.arange(n), folds[held[0]][0])
+        train_min[i] = D[i, others].min()
+    train_di = train_min / mean_distance
+    tested = train_di[~np.isnan(train_di)]
+    q1, q3 = np.quantile(tested, [0.25, 0.75])
+    threshold = min(q3 + 1.5 * (q3 - q1), tested.max())
+    return cdist(Znew, Z).min(axis=1) / mean_distance, train_di, threshold
+
+
+def clustered(n_clusters=6, per_cluster=20, n_features=4, seed=0):
+    """Training samples in tight clusters (one group each) and new points everywhere."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-5, 5, (n_clusters, n_features))
+    X = np.repeat(centres, per_cluster, axis=0) + rng.normal(
+        0, 0.3, (n_clusters * per_cluster, n_features)
+    )
+    groups = np.repeat(np.arange(n_clusters), per_cluster)
+    new = rng.uniform(-7, 7, (300, n_features))
+    return X, groups, new
+
+
+def test_di_and_fold_aware_threshold_match_the_reference():
+    X, groups, new = clustered()
+    folds = list(GroupKFold(3).split(X, groups=groups))
+    aoa = AreaOfApplicability(cv=folds).fit(X)
+    di, train_di, threshold = reference(X, new, folds=folds)
+    np.testing.assert_allclose(aoa.transform(new), di, rtol=1e-9)
+    np.testing.assert_allclose(aoa.training_di_, train_di, rtol=1e-9)
+    assert aoa.threshold_ == pytest.approx(threshold, rel=1e-9)
+    np.testing.assert_array_equal(aoa.predict(new), aoa.transform(new) <= aoa.threshold_)
+    # Held-out clusters are far from the rest: the fold-aware threshold is far larger
+    # than the one of each sample against all others (its own cluster mates).
+    no_folds = AreaOfApplicability().fit(X)
+    assert no_folds.threshold_ == pytest.approx(reference(X, new)[2], rel=1e-9)
+    assert aoa.threshold_ > 3 * no_folds.threshold_
+
+
+def test_weights_scale_the_feature_space():
+    X, groups, new = clustered(seed=1)
+    weights = [2.0, 0.5, 0.0, -1.0]  # negative counts as 0
+    folds = list(KFold(4, shuffle=True, random_state=0).split(X))
+    aoa = AreaOfApplicability(weights=weights, cv=folds).fit(X)
+    di, train_di, threshold = reference(X, new, weights, folds)
+    np.testing.assert_allclose(aoa.transform(new), di, rtol=1e-9)
+    np.testing.assert_allclose(aoa.training_di_, train_di, rtol=1e-9)
+    assert aoa.threshold_ == pytest.approx(threshold, rel=1e-9)
+    np.testing.assert_array_equal(aoa.weights_, [2.0, 0.5, 0.0, 0.0])
+
+
+def test_samples_no_fold_tests_are_left_out_of_the_threshold():
+    X, groups, new = clustered(seed=2)
+    folds = [(np.flatnonzero(groups >= 2), np.flatnonzero(groups == 0))]  # tests one cluster
+    aoa = AreaOfApplicability(cv=folds).fit(X)
+    assert np.isnan(aoa.training_di_[groups != 0]).all()
+    assert aoa.threshold_ == pytest.approx(reference(X, new, folds=folds)[2], rel=1e-9)
+
+
+def test_the_grouped_search_is_exact_on_larger_data():
+    rng = np.random.default_rng(3)
+    X = np.concatenate([rng.normal(c, 1.0, (400, 8)) for c in (-4, 0, 4, 8)])
+    X[:5] = X[5]  # duplicates: distance 0
+    new = np.concatenate([rng.normal(0, 6, (3000, 8)), X[:50]])
+    aoa = AreaOfApplicability().fit(X)
+    assert len(aoa._index[3]) > 1  # the k-means groups are in use
+    np.testing.assert_allclose(aoa.transform(new), reference(X, new)[0], rtol=1e-9, atol=1e-12)
+    assert (aoa.transform(X[:50]) == 0).all()
+
+
+def test_permutation_importance_weights_on_the_folds():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"signal": rng.normal(size=150), "noise": rng.normal(size=150)})
+    y = (X["signal"] > 0).astype(int)
+    forest = RandomForestClassifier(n_estimators=20, random_state=0)
+    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
+    aoa = AreaOfApplicability(estimator=forest, cv=folds, n_repeats=3, random_state=0).fit(X, y)
+    rs = np.random.RandomState(0)
+    expected = np.mean([
+        permutation_importance(clone(forest).fit(X.iloc[tr], y.iloc[tr]), X.iloc[te],
+                               y.iloc[te], n_repeats=3, random_state=rs).importances_mean
+        for tr, te in folds
+    ], axis=0)  # fmt: skip
+    np.testing.assert_allclose(aoa.weights_, np.clip(expected, 0, None))
+    assert aoa.weights_[0] > 10 * aoa.weights_[1]
+    assert list(aoa.feature_names_in_) == ["signal", "noise"]
+    assert aoa.transform(X.iloc[:0]).shape == (0,)
+
+
+def test_is_a_scikit_learn_estimator():
+    X, _, new = clustered()
+    aoa = clone(AreaOfApplicability(cv=3, weights=[1, 1, 1, 2])).fit(X)
+    assert aoa.get_params()["cv"] == 3
+    assert aoa.transform(new).shape == (len(new),)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "X", "message"),
+    [
+        ({"weights": [1, 2]}, None, "weights must be 4 numbers"),
+        ({"weights": [0, 0, 0, -1]}, None, "not all 0"),
+        ({"estimator": RandomForestClassifier()}, None, "needs held-out data"),
+        ({}, np.ones((10, 4)), "same value in every training sample"),
+        ({"cv": [(np.arange(5, 120), np.arange(5)), (np.arange(3, 120), np.arange(3))]},
+         None, "test part of several folds"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_named(kwargs, X, message):
+    data = clustered()[0] if X is None else X
+    with pytest.raises(ValueError, match=message):
+        AreaOfApplicability(**kwargs).fit(data)
+
+
+def test_other_features_are_refused():
+    X = pd.DataFrame(clustered()[0], columns=list("abcd"))
+    aoa = AreaOfApplicability().fit(X)
+    with pytest.raises(ValueError, match="feature names"):
+        aoa.transform(X[list("abdc")])
+
+
+# -- map products ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def fitted(simulated, overlay_table):
+    features = list(simulated.feature_names)
+    table = overlay_table.iloc[::3]
+    X, y = table[features], table[simulated.columns.class_code]
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    aoa = AreaOfApplicability(weights=model.feature_importances_, cv=3).fit(X)
+    return model, aoa
+
+
+def test_predict_maps_writes_dissimilarity_and_aoa(simulated, fitted, tmp_path):
+    model, aoa = fitted
+    maps = predict_maps(model, simulated, tmp_path, tiles="9529", years=2018, window_size=64,
+                        n_jobs=2, applicability=aoa, progress=False)  # fmt: skip
+    path = maps.path("9529", 2018, "dissimilarity")
+    assert path.name == "dissimilarity.tif" and maps.path("9529", 2018, "aoa").exists()
+    assert {p.name for p in maps.paths()} >= {"dissimilarity.tif", "aoa.tif"}
+    layers = simulated.layers("9529", 2018)
+    stack = []
+    for name in aoa.feature_names_in_:
+        with rasterio.open(layers[name]) as src:
+            stack.append(src.read(1, masked=True))
+    with rasterio.open(path) as src:
+        di = src.read(1)
+        assert src.dtypes[0] == "float32" and np.isnan(src.nodata)
+        assert float(src.tags()["aoa_threshold"]) == aoa.threshold_
+    with rasterio.open(maps.path("9529", 2018, "aoa")) as src:
+        inside = src.read(1)
+        assert src.nodata == 255
+    with rasterio.open(maps.path("9529", 2018, "dominant_class")) as src:
+        valid = src.read(1) != src.nodata
+    assert (~valid).any()  # the tile has nodata pixels: they stay nodata
+    np.testing.assert_array_equal(np.isnan(di), ~valid)
+    np.testing.assert_array_equal(inside == 255, ~valid)
+    X = pd.DataFrame(
+        {n: np.asarray(b)[valid] for n, b in zip(aoa.feature_names_in_, stack, strict=True)}
+    )
+    expected = aoa.transform(X.astype(np.float32))
+    np.testing.assert_array_equal(di[valid], expected.astype(np.float32))
+    np.testing.assert_array_equal(inside[valid], expected <= aoa.threshold_)
+    assert 0 < inside[valid].mean() < 1
+
+
+def test_the_applicability_needs_the_model_features(simulated, fitted, tmp_path):
+    model, _ = fitted
+    other = AreaOfApplicability().fit(pd.DataFrame({"elevation": [1.0, 2, 3], "rain": [3.0, 1, 2]}))
+    with pytest.raises(KeyError, match="rain"):
+        predict_maps(model, simulated, tmp_path, tiles="9529", years=2018,
+                     applicability=other, progress=False)  # fmt: skip
+    assert not list(tmp_path.rglob("*.tif"))

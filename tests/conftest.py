@@ -51,3 +51,12 @@ def small_copy(tmp_path):
     keep = (samples.tile_id == "9529") & samples.survey_date.dt.year.isin([2012, 2018])
     samples[keep].to_file(folder / "samples.gpkg", driver="GPKG")
     return folder
+
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """Run every tutorial notebook once on the bundled data: notebook name -> output folder."""
+    from odse_tutorial.tutorial import find_notebooks, run_notebook
+
+    root = tmp_path_factory.mktemp("tutorial")
+    return {nb.stem: run_notebook(nb, root) for nb in find_notebooks()}

@@ -116,8 +116,9 @@ def truth_at(points):
 
 
 tables = {name: prepare(samples) for name, samples in designs.items()}
-pd.DataFrame({name: {"samples": len(t), "locations": t[cols.location].nunique(),
-                     "classes": t[cols.class_code].nunique()} for name, t in tables.items()}).T
+pd.DataFrame({name: {"samples": len(t), "classes": t[cols.class_code].nunique(),
+                     "locations": t[cols.location].nunique() if cols.location else len(t)}
+              for name, t in tables.items()}).T
 
 # %%
 fig, axes = plt.subplots(1, len(tables), figsize=(6.5 * len(tables), 4.2), squeeze=False)
@@ -145,7 +146,7 @@ for tile in ds.tiles:
         x = rng.uniform(bounds.left, bounds.right, pixels_per_map)
         y_ = rng.uniform(bounds.bottom, bounds.top, pixels_per_map)
         frames.append(gpd.GeoDataFrame(
-            {"year": np.full(pixels_per_map, year), cols.class_code: 0, cols.tile: tile},
+            {"year": np.full(pixels_per_map, year), cols.class_code: 0, cols.tile or "tile": tile},
             geometry=gpd.points_from_xy(x, y_), crs=crs))
 pixels, _ = overlay_samples(ds, pd.concat(frames, ignore_index=True), date_column="year")
 if ds.has_truth:
@@ -159,7 +160,12 @@ def fit_forest(table):
     """The notebook's model, fitted on one design's samples."""
     model = RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=2, n_jobs=n_jobs,
                                    random_state=random_state)
-    return model.fit(table[features], table[cols.class_code], sample_weight=table[cols.weight])
+    return model.fit(table[features], table[cols.class_code], sample_weight=weights_of(table))
+
+
+def weights_of(table):
+    """The samples' confidence as sample weights, if the dataset has them."""
+    return table[cols.weight] if cols.weight else None
 
 
 true_accuracy = {}
@@ -197,8 +203,10 @@ def splitters(table):
         cvs["location"] = location_cv(table, location_column=cols.location,
                                       random_state=random_state)
     for size in candidate_blocks:
-        cvs[f"blocks {size / 1000:g} km"] = block_cv(
-            table, size, n_splits=5, location_column=cols.location, random_state=random_state)
+        cv = block_cv(table, size, n_splits=5, location_column=cols.location,
+                      random_state=random_state)
+        if cv.groups.nunique() >= 5:  # large blocks on a small area: too few for 5 folds
+            cvs[f"blocks {size / 1000:g} km"] = cv
     return cvs
 
 
@@ -214,7 +222,7 @@ for name, table in tables.items():
     distances[name] = {"prediction": nearest(xy, np.c_[pixels.geometry.x, pixels.geometry.y])}
     for cv_name, cv in splitters(table).items():
         predicted = cross_val_predict(fit_forest(table), X, y, cv=cv,
-                                      params={"sample_weight": table[cols.weight]})
+                                      params={"sample_weight": weights_of(table)})
         to_train = np.zeros(len(X))
         for train, test in cv.split(X, y):
             to_train[test] = nearest(xy[train], xy[test])
@@ -324,7 +332,9 @@ cv_estimates = {
            for cv, row in estimates.loc[name].iterrows()}
     for name in tables
 }
-extra = {"cv_estimates": cv_estimates, "matched_cv": matched.to_dict()}
+extra = {"cv_estimates": cv_estimates, "matched_cv": matched.to_dict(),
+         "prediction_median_distance_m": {name: np.median(d["prediction"])
+                                          for name, d in distances.items()}}
 if ds.has_truth:
     extra["truth"] = {"map_accuracy": true_accuracy[first], "map_accuracy_pixels": len(pixels),
                       "design_map_accuracy": true_accuracy}
@@ -353,7 +363,7 @@ if "clustered" in tables:
     true_half = np.mean(model.predict(pixels[features]) == pixels["truth"].to_numpy())
     random_half = np.mean(cross_val_predict(
         model, half[features], half[cols.class_code], cv=random_cv(5, random_state=random_state),
-        params={"sample_weight": half[cols.weight]}) == half[cols.class_code])
+        params={"sample_weight": weights_of(half)}) == half[cols.class_code])
     print(f"half the campaigns: random CV {random_half:.3f}, true map accuracy {true_half:.3f} "
           f"(optimism {random_half - true_half:+.3f}); all campaigns: "
           f"{estimates.loc[('clustered', 'random'), 'vs labels'] - true_accuracy['clustered']:+.3f}")

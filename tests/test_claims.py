@@ -87,7 +87,9 @@ def test_nb5_systematic_sample_interpolates(validation):
     # Notebook 1: 'every pixel is close to training data ... blocked folds test far'.
     prediction = validation["prediction_median_distance_m"]["systematic"]
     assert all(row["median_distance_m"] > 2 * prediction for row in blocked)
-    assert all(row["median_distance_m"] > 2 * rows["location"]["median_distance_m"] for row in blocked)
+    assert all(
+        row["median_distance_m"] > 2 * rows["location"]["median_distance_m"] for row in blocked
+    )
 
 
 def test_nb5_clustered_sample_random_cv_is_badly_optimistic_and_matching_helps(validation):
@@ -104,8 +106,11 @@ def test_nb5_clustered_sample_predicts_farther_than_the_systematic_one(validatio
     """'Most pixels are kilometres from any campaign': larger blocks test farther."""
     assert validation["prediction_median_distance_m"]["clustered"] > 1000
     rows = validation["cv_estimates"]["clustered"]
-    sizes = sorted((cv for cv in rows if cv.startswith("blocks")), key=lambda cv: float(cv.split()[1]))
+    sizes = sorted(
+        (cv for cv in rows if cv.startswith("blocks")), key=lambda cv: float(cv.split()[1])
+    )
     assert rows[sizes[-1]]["median_distance_m"] > rows[sizes[0]]["median_distance_m"]
-    assert validation["truth"]["design_map_accuracy"]["clustered"] < validation["truth"][
-        "design_map_accuracy"
-    ]["systematic"]
+    assert (
+        validation["truth"]["design_map_accuracy"]["clustered"]
+        < validation["truth"]["design_map_accuracy"]["systematic"]
+    )

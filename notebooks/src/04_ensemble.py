@@ -480,6 +480,7 @@ write_metrics(
 )
 print(f"Saved the model, {len(maps.paths())} map files and metrics.json in {output_dir}")
 
+# %% [markdown]
 # ## Exercises
 #
 # **Exercise 1.** Is stacking better than simply averaging the three learners'

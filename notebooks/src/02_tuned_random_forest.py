@@ -154,10 +154,10 @@ trials.sort_values("rank").round(3)
 # %% [markdown]
 # `best_score_` is the **highest** of several noisy scores, measured on the same folds that
 # chose it. Picking the maximum of noisy numbers favours lucky ones, so it tends to
-# over-estimate how well the chosen settings will do: a **winner's curse**. With 6 settings
-# of a forest that barely cares about them, on 3,000 samples, the curse is small. It grows
+# over-estimate how well the chosen settings will do: a **winner's curse**. The curse grows
 # with the number of settings tried, with learners whose score swings with their settings,
-# and with fewer samples. Here is one such case: 40 settings of a single decision tree
+# and with fewer samples; a search over 6 settings of a forest on 3,000 samples is the
+# mildest case. Here is a harsher one: 40 settings of a single decision tree
 # (which overfits easily), tuned on 400 samples. We score the winning settings again on
 # 10 *fresh* fold assignments (other blocks in the test folds) that played no part in
 # choosing them.

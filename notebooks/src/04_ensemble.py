@@ -121,9 +121,9 @@ fit_params = {"sample_weight": weights} if weights is not None else {}
 #   another, each correcting the errors of the ones before. Fast on binned features. Keep
 #   `l2_regularization` above 0: without it, when a leaf holds only samples of one class
 #   (easy for rare, distinct classes such as water), the boosting step for that leaf can
-#   become huge and the model *diverges*: on this data its training accuracy peaks near
-#   0.97 after 25 iterations and then collapses below 0.5 (a known behaviour,
-#   scikit-learn issue #11452). Always look at your base learners' scores on their own.
+#   become huge and the model can *diverge*: its training accuracy first rises, then
+#   collapses with more iterations (a known behaviour, scikit-learn issue #11452). Always
+#   look at your base learners' scores on their own (section 4 does).
 # - **Neural network** (`MLPClassifier`): one hidden layer of 32 units. It needs scaled
 #   features, hence the pipeline with a `StandardScaler`.
 #

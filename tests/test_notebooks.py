@@ -82,12 +82,12 @@ def test_notebook_maps_are_valid_rasters(executed, name):
 def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
     metrics = _metrics(executed["04_ensemble"])
     assert any("uncertainty_" in p for p in metrics["maps"])
-    assert set(metrics["comparison"]) == {
-        "1. Random Forest",
-        "2. tuned Random Forest",
-        "3. probabilistic Random Forest",
-        "4. ensemble (RF + HGB + MLP)",
-    }
+    rows = metrics["comparison"]
+    assert {"2. tuned Random Forest", "4. ensemble (RF + HGB + MLP)"} <= set(rows)
+    assert any(name.startswith("1. Random Forest") for name in rows)
+    # Each model once: no two rows with the same scores (notebooks 1 and 3 share a forest).
+    scores = [tuple(row.values()) for row in rows.values()]
+    assert len(set(scores)) == len(scores)
     assert 0.5 < metrics["truth"]["map_accuracy"] <= 1
 
 

@@ -163,7 +163,7 @@ trials.sort_values("rank").round(3)
 # choosing them.
 
 # %%
-small = data.table.sample(curse_samples, random_state=random_state)
+small = data.table.sample(min(curse_samples, len(data.table)), random_state=random_state)
 X_small, y_small = small[X.columns], small[ds.columns.class_code]
 tree_search = RandomizedSearchCV(
     DecisionTreeClassifier(random_state=random_state),

@@ -32,7 +32,7 @@ def read_sha256sums(path: str | os.PathLike) -> dict[str, str]:
     --------
     >>> registry = read_sha256sums(REGISTRIES / "simulated.sha256")
     >>> registry["dataset.json"][:12], len(registry)
-    ('01990d4d69e3', 306)
+    ('01990d4d69e3', 307)
     """
     lines = Path(path).read_text().split("\n")
     return {name: digest for digest, name in (line.split(maxsplit=1) for line in lines if line)}

@@ -87,3 +87,23 @@ def test_digest_helper_skips_manifest_and_readme(tmp_path):
     (tmp_path / "README.md").write_text("doc")
     (tmp_path / "SHA256SUMS").write_text("")
     assert file_digests(tmp_path) == {"a.bin": hashlib.sha256(b"x").hexdigest()}
+
+
+def test_the_clustered_design_stays_near_towns_and_leaves_the_mountains_unsampled():
+    clustered = gpd.read_file(COMMITTED / "samples_clustered.gpkg")
+    systematic = gpd.read_file(COMMITTED / "samples.gpkg")
+    assert list(clustered.columns) == list(systematic.columns)
+    assert set(clustered["source"]) == {"campaign"}
+    assert not set(clustered["location_id"]) & set(systematic["location_id"])
+    # Clustered: most points have a neighbour (another location) within 300 m, and the
+    # sampled area is a fraction of the landscape's.
+    locations = clustered.drop_duplicates("location_id")
+    xy = np.c_[locations.geometry.x, locations.geometry.y]
+    distance = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
+    np.fill_diagonal(distance, np.inf)
+    assert np.median(distance.min(axis=1)) < 100
+    # Preferential: towns are over-represented, the high classes under-represented.
+    share = clustered["lc_code"].value_counts(normalize=True)
+    reference = systematic["lc_code"].value_counts(normalize=True)
+    assert share[112] > 3 * reference[112]
+    assert share.reindex([321, 322, 332]).fillna(0).sum() < 0.5 * reference[[321, 322, 332]].sum()

@@ -1,5 +1,11 @@
 """Simulated land-cover samples: LUCAS-like field survey points and CORINE-like map points.
 
+These two make the bundled ``samples.gpkg``: a probability sample (a systematic grid plus
+random points) spread over the whole mapped area. A second, separate design,
+:func:`campaign_samples` (``samples_clustered.gpkg``), is clustered and preferential, as
+field campaigns often are: it shows what cross-validation estimates when the map must
+extrapolate far from its training data.
+
 - **LUCAS-like**: a systematic grid of locations, each visited in some of the survey
   years (so most locations appear several times, with the same ``location_id``). The
   surveyor records the class where they stand (a few metres of GPS error) and gets it
@@ -69,10 +75,62 @@ def lucas_samples(
     grid = pd.DataFrame({"grid_row": rows.ravel(), "grid_col": cols.ravel()})
     grid = grid[valid[grid.grid_row, grid.grid_col]].reset_index(drop=True)
     grid["location_id"] = [f"L{i:05d}" for i in range(1, len(grid) + 1)]
+    return _field_visits(
+        rng, maps, grid, years, "LUCAS", visit_probability, gps_error_px, noise_rate
+    )
 
+
+def campaign_samples(
+    rng: np.random.Generator,
+    maps: dict[int, NDArray[np.int32]],
+    valid: NDArray[np.bool_],
+    years: list[int],
+    *,
+    n_clusters: int = 25,
+    n_locations: int = 40,
+    radius: float = 9.0,
+    town_distance: float = 40.0,
+    visit_probability: float = 0.75,
+) -> pd.DataFrame:
+    """Field campaigns: clusters of survey points near towns (clustered, preferential).
+
+    Each campaign centre is drawn with a probability that falls with the distance to
+    the nearest built-up pixel of the first year (``exp(-distance / town_distance)``);
+    its ``n_locations`` locations lie within ``radius`` pixels of it and are revisited
+    as the LUCAS-like ones are (same GPS error, same 3 % label noise). Most of the
+    landscape, the mountains above all, is far from every cluster.
+    """
+    first = maps[min(maps)]
+    distance = ndimage.distance_transform_edt(first != lc.URBAN)
+    weight = np.where(valid, np.exp(-distance / town_distance), 0.0).ravel()
+    centres = rng.choice(weight.size, size=n_clusters, replace=False, p=weight / weight.sum())
+    angle = rng.uniform(0, 2 * np.pi, (n_clusters, n_locations))
+    reach = radius * np.sqrt(rng.uniform(size=(n_clusters, n_locations)))
+    centre_rows, centre_cols = np.unravel_index(centres, valid.shape)
+    rows = np.clip(np.round(centre_rows[:, None] + reach * np.sin(angle)), 0, valid.shape[0] - 1)
+    cols = np.clip(np.round(centre_cols[:, None] + reach * np.cos(angle)), 0, valid.shape[1] - 1)
+    sites = pd.DataFrame(
+        {"grid_row": rows.ravel().astype(int), "grid_col": cols.ravel().astype(int)}
+    )
+    sites = sites[valid[sites.grid_row, sites.grid_col]].drop_duplicates(ignore_index=True)
+    sites["location_id"] = [f"F{i:05d}" for i in range(1, len(sites) + 1)]
+    return _field_visits(rng, maps, sites, years, "campaign", visit_probability, 0.2, 0.03)
+
+
+def _field_visits(
+    rng: np.random.Generator,
+    maps: dict[int, NDArray[np.int32]],
+    sites: pd.DataFrame,
+    years: list[int],
+    source: str,
+    visit_probability: float,
+    gps_error_px: float,
+    noise_rate: float,
+) -> pd.DataFrame:
+    """Visits of field ``sites`` (``grid_row``, ``grid_col``, ``location_id``) per year."""
     frames = []
     for year in years:
-        visited = grid[rng.uniform(size=len(grid)) < visit_probability]
+        visited = sites[rng.uniform(size=len(sites)) < visit_probability]
         n = len(visited)
         # Sub-pixel position of the surveyor, a little off the theoretical point.
         fy = np.clip(0.5 + rng.normal(0, gps_error_px, n), 0, 0.999)
@@ -84,7 +142,7 @@ def lucas_samples(
                     "location_id": visited.location_id.to_numpy(),
                     "survey_date": _survey_dates(rng, year, n, (5, 10)),
                     "lc_code": _mislabel(rng, codes, noise_rate),
-                    "source": "LUCAS",
+                    "source": source,
                     # Some points are photo-interpreted rather than visited: less sure.
                     "confidence": np.where(rng.uniform(size=n) < 0.1, 0.8, 1.0),
                     "row": visited.grid_row.to_numpy(),

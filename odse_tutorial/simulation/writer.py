@@ -112,7 +112,10 @@ def _simulate(config: type[SimulationConfig]):
 
     lucas = sampling.lucas_samples(rng, land.maps, valid, list(config.lucas_years))
     corine = sampling.corine_samples(rng, land.maps, valid, list(config.corine_years))
-    return elevation, slope, land, valid, composites, pd.concat([lucas, corine], ignore_index=True)
+    # Drawn last, so that the other layers and samples do not depend on it.
+    campaign = sampling.campaign_samples(rng, land.maps, valid, list(config.lucas_years))
+    points = pd.concat([lucas, corine], ignore_index=True)
+    return elevation, slope, land, valid, composites, points, campaign
 
 
 def _samples_frame(points: pd.DataFrame, config: type[SimulationConfig]) -> gpd.GeoDataFrame:
@@ -215,7 +218,7 @@ def generate_dataset(
     shutil.rmtree(staging, ignore_errors=True)
 
     logger.info("Simulating the landscape (seed %s)", config.seed)
-    elevation, slope, land, valid, composites, points = _simulate(config)
+    elevation, slope, land, valid, composites, points, campaign = _simulate(config)
     size, n = config.pixel_size, config.tile_size
     colormap = {code: CORINE_CLASSES.rgba(code) for code in CORINE_CLASSES.codes}
     class_tags = CORINE_CLASSES.to_tags()  # the legend of predicted class maps too
@@ -247,9 +250,11 @@ def generate_dataset(
                 cog(truth, nodata=0, colormap=colormap, tags=class_tags),
             )
 
-    samples = _samples_frame(points, config)
     with _fixed_gpkg_date():
-        samples.to_file(staging / "samples.gpkg", layer="samples", driver="GPKG", engine="pyogrio")
+        for name, frame in (("samples", points), ("samples_clustered", campaign)):
+            _samples_frame(frame, config).to_file(
+                staging / f"{name}.gpkg", layer="samples", driver="GPKG", engine="pyogrio"
+            )
     (staging / "dataset.json").write_text(json.dumps(_metadata(config), indent=2) + "\n")
     digests = file_digests(staging)
     (staging / "SHA256SUMS").write_text("".join(f"{d}  {p}\n" for p, d in digests.items()))

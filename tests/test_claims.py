@@ -1,0 +1,110 @@
+"""The lessons follow the numbers: every relation the notebooks' markdown states is checked here.
+
+The notebooks print their comparisons from the computed values (f-strings, conditional
+text). Where a *markdown* cell states a finding (a relation between numbers that a data or
+seed change could flip), this module asserts it on the notebook's ``metrics.json`` after
+the papermill run of the bundled, simulated data. When one fails, the text of the notebook
+named in the test must change, not this test's threshold.
+
+Key layout read here (simulated data; real data have no ``truth``):
+
+- every notebook: ``truth.map_accuracy``, the overall accuracy of the dominant-class maps
+  it wrote, against the truth maps (notebook 5 writes no maps: the accuracy of its
+  systematic-design model at ``truth.map_accuracy_pixels`` random pixels);
+- notebook 5: ``cv_estimates[design][cv] = {labels, truth, median_distance_m,
+  w_distance_m}``, ``truth.design_map_accuracy[design]``, ``matched_cv[design]``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
+def _metrics(executed, name):
+    return json.loads((executed[name] / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "01_random_forest",
+        "02_tuned_random_forest",
+        "03_probabilistic_random_forest",
+        "04_ensemble",
+        "05_validation_against_truth",
+    ],
+)
+def test_every_notebook_puts_its_maps_beside_the_truth(executed, name):
+    assert 0.5 < _metrics(executed, name)["truth"]["map_accuracy"] <= 1
+
+
+# -- notebook 1 -------------------------------------------------------------------------
+def test_nb1_blocked_estimate_is_the_conservative_one(executed):
+    """'We keep the blocked estimate ... (the conservative choice)'."""
+    m = _metrics(executed, "01_random_forest")
+    assert m["overall_accuracy"] <= m["overall_accuracy_random_cv"]
+    assert m["overall_accuracy"] <= m["truth"]["map_accuracy"]
+
+
+# -- notebook 2 -------------------------------------------------------------------------
+def test_nb2_the_winners_curse_demonstration_shows_a_curse(executed):
+    """'Here is one such case': best_score_ above the winner's score on fresh folds."""
+    curse = _metrics(executed, "02_tuned_random_forest")["winners_curse"]
+    assert curse["best_score"] - curse["fresh_folds_mean"] > curse["fresh_folds_std"]
+
+
+# -- notebook 5 and the closing sentences of notebook 1 ----------------------------------
+@pytest.fixture(scope="module")
+def validation(executed):
+    return _metrics(executed, "05_validation_against_truth")
+
+
+def test_nb5_label_noise_lowers_every_estimate(validation):
+    """'Scored against the true class ... every CV estimate is higher'."""
+    for design in validation["cv_estimates"].values():
+        for row in design.values():
+            assert row["truth"] > row["labels"]
+
+
+def test_nb5_systematic_sample_interpolates(validation):
+    """Random and leave-location-out CV, against the truth at the points, are close to the
+    true map accuracy; blocked CV tests farther than the map predicts and is pessimistic."""
+    true = validation["truth"]["design_map_accuracy"]["systematic"]
+    rows = validation["cv_estimates"]["systematic"]
+    for cv in ("random", "location"):
+        assert abs(rows[cv]["truth"] - true) < 0.03
+    blocked = [row for cv, row in rows.items() if cv.startswith("blocks")]
+    assert all(row["truth"] < true - 0.03 for row in blocked)
+    # Notebook 1: 'every pixel is close to training data ... blocked folds test far'.
+    prediction = validation["prediction_median_distance_m"]["systematic"]
+    assert all(row["median_distance_m"] > 2 * prediction for row in blocked)
+    assert all(
+        row["median_distance_m"] > 2 * rows["location"]["median_distance_m"] for row in blocked
+    )
+
+
+def test_nb5_clustered_sample_random_cv_is_badly_optimistic_and_matching_helps(validation):
+    """'random CV is badly optimistic ... the matched CV comes far closer to the truth'."""
+    true = validation["truth"]["design_map_accuracy"]["clustered"]
+    rows = validation["cv_estimates"]["clustered"]
+    assert rows["random"]["labels"] - true > 0.1
+    matched = rows[validation["matched_cv"]["clustered"]]
+    assert abs(matched["labels"] - true) < 0.5 * abs(rows["random"]["labels"] - true)
+    assert validation["matched_cv"]["clustered"].startswith("blocks")
+
+
+def test_nb5_clustered_sample_predicts_farther_than_the_systematic_one(validation):
+    """'Most pixels are kilometres from any campaign': larger blocks test farther."""
+    assert validation["prediction_median_distance_m"]["clustered"] > 1000
+    rows = validation["cv_estimates"]["clustered"]
+    sizes = sorted(
+        (cv for cv in rows if cv.startswith("blocks")), key=lambda cv: float(cv.split()[1])
+    )
+    assert rows[sizes[-1]]["median_distance_m"] > rows[sizes[0]]["median_distance_m"]
+    assert (
+        validation["truth"]["design_map_accuracy"]["clustered"]
+        < validation["truth"]["design_map_accuracy"]["systematic"]
+    )

@@ -23,6 +23,7 @@ import pytest
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
+
 def _metrics(executed, name):
     return json.loads((executed[name] / "metrics.json").read_text())
 

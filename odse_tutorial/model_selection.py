@@ -33,7 +33,6 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
-from sklearn.utils import check_random_state
 
 __all__ = ["SpatialKFold", "block_cv", "fold_overlap", "location_cv", "random_cv", "tile_cv"]
 
@@ -86,7 +85,8 @@ class SpatialKFold(BaseCrossValidator):
         Number of folds (at least 2). ``None`` gives one fold per group present in ``X``
         (leave one group out).
     random_state : int, default 0
-        Seed of the shuffle of groups before they are dealt to folds.
+        Seed of the shuffle of groups before they are dealt to folds (a whole number, so
+        that every call of :meth:`split` gives the same folds).
 
     Notes
     -----
@@ -95,9 +95,12 @@ class SpatialKFold(BaseCrossValidator):
     1. ``groups`` passed to ``split`` win;
     2. ``X`` with as many rows as the samples table: by position (so ``reset_index``
        and numpy arrays are fine);
-    3. ``X`` with fewer rows (a subset): by the pandas index of ``X``, if it identifies
-       the rows of the samples table unambiguously (unique labels, all of them in the
-       table); otherwise :meth:`split` raises and asks for ``groups``.
+    3. ``X`` with fewer rows (a subset): by the pandas index of ``X``, when its labels
+       are unique, all in the samples table, and not ``0 .. m-1`` (the index
+       ``reset_index(drop=True)`` leaves, whose labels would name other samples);
+       otherwise :meth:`split` raises and asks for ``groups``. Label matching trusts
+       that a subset kept the samples table's index: it cannot tell a subset whose
+       index was replaced by other labels of the table.
 
     Examples
     --------
@@ -152,6 +155,13 @@ class SpatialKFold(BaseCrossValidator):
         index = getattr(X, "index", None) if isinstance(X, pd.DataFrame | pd.Series) else None
         if isinstance(carried, pd.Series) and index is not None and carried.index.is_unique:
             same_labels = index.is_unique and index.isin(carried.index).all()
+            if n_rows < len(carried) and index.equals(pd.RangeIndex(n_rows)):
+                raise ValueError(
+                    f"X is a subset ({n_rows} of {len(carried)} rows) whose index is "
+                    f"0..{n_rows - 1}, as after reset_index(drop=True): its labels may name "
+                    "other samples of the table. Pass groups= explicitly (one group id per "
+                    "row of X), or keep the samples table's index on the subset."
+                )
             if n_rows < len(carried) and same_labels:
                 return carried.reindex(index).to_numpy(dtype=object)
             if n_rows == len(carried) and same_labels and not index.equals(carried.index):
@@ -206,8 +216,13 @@ class SpatialKFold(BaseCrossValidator):
                 f"n_splits={n_splits}; cross-validation needs at least 2 groups and 2 folds. "
                 "Use a smaller n_splits, smaller blocks, or n_splits=None for one fold per group."
             )
+        if not isinstance(self.random_state, numbers.Integral):
+            raise ValueError(
+                f"random_state must be a whole number (a seed), got {self.random_state!r}: "
+                "every call of split() must deal the groups to the same folds."
+            )
         sizes = np.bincount(codes, minlength=n_groups)
-        order = check_random_state(self.random_state).permutation(n_groups)
+        order = np.random.RandomState(int(self.random_state)).permutation(n_groups)
         order = order[np.argsort(-sizes[order], kind="stable")]
         fold_sizes = np.zeros(n_splits, dtype=np.int64)
         fold = np.empty(n_groups, dtype=np.intp)

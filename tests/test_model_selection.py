@@ -408,3 +408,20 @@ def test_a_reset_index_table_in_nested_cv_gives_the_clear_error(samples, X, y):
     flat_X, flat_y = X.reset_index(drop=True), y.reset_index(drop=True)
     with pytest.raises(ValueError, match="Pass groups="):
         cross_val_predict(search, flat_X, flat_y, cv=location_cv(samples))
+
+
+def test_a_reset_subset_of_a_range_indexed_table_is_refused_not_misaligned(samples, X):
+    flat = samples.reset_index(drop=True)
+    cv = location_cv(flat, n_splits=3)
+    subset = pd.DataFrame(flat[FEATURES]).iloc[100:].reset_index(drop=True)  # labels 0..m-1
+    with pytest.raises(ValueError, match=r"reset_index\(drop=True\).*Pass groups="):
+        list(cv.split(subset))
+    groups = flat["location_id"].iloc[100:].to_numpy()
+    assert len(list(cv.split(subset, groups=groups))) == 3
+
+
+@pytest.mark.parametrize("seed", [None, np.random.RandomState(0)])
+def test_a_non_integer_random_state_is_refused_so_folds_never_change(samples, X, seed):
+    cv = location_cv(samples, random_state=seed)
+    with pytest.raises(ValueError, match="random_state must be a whole number"):
+        list(cv.split(X))

@@ -53,6 +53,7 @@ from sklearn.metrics import (
 )
 
 from odse_tutorial._atomic import atomic_output
+from odse_tutorial._checks import check_sample_weight
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
 from odse_tutorial.raster_io import check_same_grid
@@ -184,18 +185,6 @@ def _unique_codes(codes: pd.Series) -> list[int | str]:
     return [_normalise_code(c) for c in pd.unique(codes)]
 
 
-def _weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:
-    if sample_weight is None:
-        return None
-    weights = np.asarray(sample_weight, dtype=float)
-    if weights.shape != (n_samples,) or not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValueError(
-            f"sample_weight must hold one finite, non-negative weight per sample ({n_samples}); "
-            f"got shape {weights.shape}."
-        )
-    return weights
-
-
 def _proba_matrix(
     y_proba: ArrayLike,
     proba_classes: Sequence[Hashable] | None,
@@ -302,7 +291,7 @@ def accuracy_report(
             f"y_true has {n_samples} samples but y_pred has {len(pred_codes)}; pass one "
             "predicted class per reference sample."
         )
-    w = _weights(sample_weight, n_samples)
+    w = check_sample_weight(sample_weight, n_samples)
     observed = list(dict.fromkeys(_unique_codes(truth_codes) + _unique_codes(pred_codes)))
     extra = [] if proba_classes is None else [_normalise_code(c) for c in proba_classes]
     order, table = _report_classes(list(dict.fromkeys(observed + extra)), classes)
@@ -702,7 +691,8 @@ def map_accuracy(
     Returns
     -------
     AccuracyReport
-        Over all pixels of all pairs (each pixel weighs one).
+        Over all pixels of all pairs (each pixel weighs one); ``summary["n_samples"]``
+        is the number of pixels compared.
 
     Examples
     --------
@@ -718,12 +708,14 @@ def map_accuracy(
     if not pairs:
         raise ValueError("No valid pixels to compare; are the maps all nodata?")
     keys = list(pairs)
-    return accuracy_report(
+    report = accuracy_report(
         [k[0] for k in keys],
         [k[1] for k in keys],
         classes=classes,
         sample_weight=[pairs[k] for k in keys],
     )
+    report.summary["n_samples"] = sum(pairs.values())  # pixels, not (truth, map) pairs
+    return report
 
 
 _AREA_UNITS = {"ha": 1e-4, "km2": 1e-6, "m2": 1.0, "pixels": None}

@@ -333,6 +333,7 @@ def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
     expected = 1 - ((wrong & valid) & (data != 512)).sum() / valid.sum()
     report = map_accuracy([path], [truth], classes=ds.classes)
     assert report.summary["overall_accuracy"] == pytest.approx(expected)
+    assert report.summary["n_samples"] == valid.sum()  # pixels, not (truth, map) pairs
     assert map_accuracy([truth], [truth]).summary["overall_accuracy"] == 1.0
     # pixel counts are counts: integers, shown without decimals
     assert all(np.issubdtype(t, np.integer) for t in report.confusion.dtypes)
@@ -488,3 +489,8 @@ def test_write_metrics_writes_strict_json_with_relative_map_paths(tmp_path):
         == metrics["maps"]
     )
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary left
+
+
+def test_accuracy_report_checks_weights_with_the_package_check():
+    with pytest.raises(ValueError, match="sample_weight is zero for all 3 samples"):
+        accuracy_report([1, 2, 2], [1, 2, 1], sample_weight=[0, 0, 0])

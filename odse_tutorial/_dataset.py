@@ -126,7 +126,9 @@ class Dataset:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Layer names in feature order: the per-year layers, then the static ones."""
+        """Layer names in feature order: the per-year layers, then the static ones.
+
+        The same for every tile and year (the dataset check requires it)."""
         return tuple(self.layers(self.tiles[0], self.years[0]))
 
     def layers(self, tile: str, year: int) -> dict[str, Path]:
@@ -274,6 +276,12 @@ def check_catalogue(
     """Check a dataset's rasters (headers only) and samples; optional columns it lacks
     become ``None`` (not available), logged once."""
     problems = [*(problems or []), *_raster_problems(dataset)]
+    year_sets = {
+        t: sorted(dataset.year_layers[t]) for t in dataset.tiles if dataset.year_layers.get(t)
+    }
+    if len({tuple(y) for y in year_sets.values()}) > 1:
+        problems.append(f"The tiles have different years ({year_sets}); every tile needs the same "
+                        "<year> folders: add the missing ones or remove the extra ones.")  # fmt: skip
     samples = None
     if dataset.samples_path is not None:
         try:
@@ -539,9 +547,9 @@ def survey_year(samples: pd.DataFrame, date_column: str) -> pd.Series:
     elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         year = values.astype("Float64")
     else:
-        text = values.astype("string")
-        year = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.year
-        year = year.astype("Float64")
+        text = values.astype("string").str.strip()  # the local year: the text's first 4 digits
+        valid = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).notna()
+        year = pd.to_numeric(text.str.slice(0, 4), errors="coerce").astype("Float64").where(valid)
     bad = (year.isna() | (year % 1 != 0) | ~year.between(1000, 9999)).fillna(True).to_numpy(bool)
     if bad.any():
         raise ValueError(

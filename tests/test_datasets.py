@@ -149,6 +149,7 @@ def test_invalid_json_is_reported(small_copy):
         (pd.Series([2015.0, 2018.0]), [2015, 2018]),  # a year column that once held NaN
         (pd.Series([2015, 2018], dtype="Int64"), [2015, 2018]),
         (pd.Series(["2015", "2018-07-01T10:00:00+02:00"]), [2015, 2018]),
+        (pd.Series(["2015-01-01T00:30+02:00", "2018-12-31T23:30-05:00"]), [2015, 2018]),
         (pd.Series(pd.to_datetime(["2015-06-01", "2018-01-01"]).date), [2015, 2018]),
         (pd.Series(pd.to_datetime(["2015-06-01"]).tz_localize("UTC")), [2015]),
     ],

@@ -409,7 +409,7 @@ def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
     wanted = getattr(aoa, "feature_names_in_", None)
     X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
     rows = range(0, max(len(X), 1), _POST_ROWS)  # slices: small float64 temporaries
-    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS]) for i in rows])
+    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS])[:, 0] for i in rows])
     inside = (di <= aoa.threshold_).astype(np.uint8)
     return {("dissimilarity", None): di.astype(np.float32), ("aoa", None): inside}
 

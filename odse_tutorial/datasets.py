@@ -77,8 +77,9 @@ from odse_tutorial.netherlands import load_netherlands
 
 __all__ = ["Dataset", "SampleColumns", "check_dataset", "load_dataset", "survey_year"]
 
-#: The data of a release: the repository's ``data/simulated`` at the release's tag.
-RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/v{version}/data/simulated/"
+#: The data of a release: the repository's ``data/simulated`` at the release's tag
+#: (``v0.1.0``), or on ``main`` for a development version (``0.1.1.dev3+g1234abc``).
+RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/{version}/data/simulated/"
 _CLONE_DATA = Path(__file__).resolve().parent.parent / "data" / "simulated"
 
 
@@ -92,7 +93,7 @@ def _load_simulated() -> Dataset:
         path=pooch.os_cache("odse-tutorial") / "simulated",
         base_url=RELEASE_URL,
         source_env="ODSE_SIMULATED_SOURCE",
-        version=__version__,
+        version=f"v{__version__}",  # the release tag; pooch takes main for a local version
     )
     return check_folder(folder).dataset_or_raise()
 

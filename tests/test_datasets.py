@@ -222,8 +222,24 @@ def test_simulated_without_a_clone_is_fetched_from_the_mirror(without_clone_data
     monkeypatch.setenv("ODSE_SIMULATED_SOURCE", str(DATA))  # a local folder as mirror
     ds = load_dataset("simulated")
     assert ds.samples_path.is_relative_to(without_clone_data)
-    assert ds.samples_path.parent.name == "0.1.0"  # pooch's cache: one folder per release
+    assert ds.samples_path.parent.name == "v0.1.0"  # pooch's cache: one folder per release
     assert ds.tiles == ("9529", "9530") and len(ds.samples) == 3318
+
+
+@pytest.mark.parametrize(("version", "tag"), [("0.2.0", "v0.2.0"), ("0.2.1.dev3+gabc", "main")])
+def test_the_release_url_names_the_tag_or_main(without_clone_data, monkeypatch, version, tag):
+    urls = []
+
+    def offline(self, url, output_file, pup):
+        urls.append(url)
+        raise OSError("offline")
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", offline)
+    monkeypatch.setattr(datasets, "__version__", version)
+    monkeypatch.delenv("ODSE_SIMULATED_SOURCE", raising=False)
+    with pytest.raises(OSError, match="offline"):
+        load_dataset("simulated")
+    assert urls[0].startswith(f"https://github.com/odse-tutorial/odse-tutorial/raw/{tag}/data/")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME moves the cache on Linux")

@@ -83,11 +83,11 @@ RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/{version}/data
 _CLONE_DATA = Path(__file__).resolve().parent.parent / "data" / "simulated"
 
 
-def _load_simulated() -> Dataset:
-    """The bundled dataset: ``data/simulated`` of a clone, else fetched for this release."""
+def _load_simulated() -> Path:
+    """The bundled dataset's folder: ``data/simulated`` of a clone, else fetched."""
     if (_CLONE_DATA / "dataset.json").is_file():
-        return check_folder(_CLONE_DATA).dataset_or_raise()
-    folder = fetch(
+        return _CLONE_DATA
+    return fetch(
         "Simulated dataset",
         read_sha256sums(REGISTRIES / "simulated.sha256"),
         path=pooch.os_cache("odse-tutorial") / "simulated",
@@ -95,14 +95,23 @@ def _load_simulated() -> Dataset:
         source_env="ODSE_SIMULATED_SOURCE",
         version=f"v{__version__}",  # the release tag; pooch takes main for a local version
     )
-    return check_folder(folder).dataset_or_raise()
 
 
-#: Data sources by name: name -> function returning a Dataset.
-SOURCES: dict[str, Callable[[], Dataset]] = {
+#: Data sources by name: name -> function returning its folder or (unchecked) Dataset.
+SOURCES: dict[str, Callable[[], Path | Dataset]] = {
     "simulated": _load_simulated,
-    "netherlands": lambda: check_catalogue(load_netherlands()).dataset_or_raise(),
+    "netherlands": load_netherlands,
 }
+
+
+def _check(
+    source: str | os.PathLike, columns: SampleColumns | Mapping[str, str | None] | None = None
+) -> _DatasetReport:
+    """Open a data source or folder and check it, once."""
+    if isinstance(source, str) and source in SOURCES:
+        found = SOURCES[source]()
+        return check_folder(found) if isinstance(found, Path) else check_catalogue(found)
+    return check_folder(_folder(source), columns)
 
 
 def load_dataset(
@@ -140,8 +149,7 @@ def load_dataset(
                 f"The {source!r} dataset has fixed column names; 'columns' is only for "
                 "folders of your own."
             )
-        return SOURCES[source]()
-    return check_folder(_folder(source), columns).dataset_or_raise()
+    return _check(source, columns).dataset_or_raise()
 
 
 def check_dataset(source: str | os.PathLike) -> _DatasetReport:
@@ -171,9 +179,7 @@ def check_dataset(source: str | os.PathLike) -> _DatasetReport:
     >>> report.ok, report.skipped
     (True, ())
     """
-    if isinstance(source, str) and source in SOURCES:
-        return check_catalogue(SOURCES[source]())
-    return check_folder(_folder(source))
+    return _check(source)
 
 
 def _folder(source: str | os.PathLike) -> Path:

@@ -16,7 +16,7 @@ import rasterio
 
 from odse_tutorial import datasets
 from odse_tutorial.classes import CORINE_CLASSES
-from odse_tutorial.datasets import SampleColumns, load_dataset, survey_year
+from odse_tutorial.datasets import SampleColumns, check_dataset, load_dataset, survey_year
 
 
 def test_bundled_dataset_catalogue(simulated):
@@ -251,3 +251,22 @@ def test_simulated_from_a_corrupt_mirror_names_the_file(without_clone_data, monk
     with pytest.raises(OSError, match=r"'samples.gpkg' from .*mirror.*failed its SHA-256") as info:
         load_dataset("simulated")
     assert "Fix:" in str(info.value) and "ODSE_SIMULATED_SOURCE" in str(info.value)
+
+
+def test_check_dataset_of_a_source_reports_problems_and_reads_headers_once(monkeypatch, tmp_path):
+    from odse_tutorial import _dataset
+
+    broken = tmp_path / "simulated"
+    shutil.copytree(DATA, broken)
+    (broken / "tiles" / "9529" / "2018" / "nir_summer.tif").write_bytes(b"not a raster")
+    monkeypatch.setattr(datasets, "_CLONE_DATA", broken)
+    calls = []
+    raster_problems = _dataset._raster_problems
+    monkeypatch.setattr(
+        _dataset, "_raster_problems", lambda d: calls.append(1) or raster_problems(d)
+    )
+    report = check_dataset("simulated")
+    assert not report.ok and "nir_summer.tif" in report.problems[0] and len(calls) == 1
+    with pytest.raises(ValueError, match="nir_summer.tif"):
+        load_dataset("simulated")
+    assert len(calls) == 2

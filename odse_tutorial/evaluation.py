@@ -26,6 +26,7 @@ Calibration: :func:`reliability_table` and :func:`expected_calibration_error`.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -837,8 +838,8 @@ def error_rate_by_uncertainty(
         raise ValueError(f"Give as many maps of each kind; got {[len(p) for p in paths]}.")
     for u_path, pred_path, true_path in zip(*paths, strict=True):
         check_same_grid({"uncertainty": u_path, "predicted": pred_path})
-        with rasterio.open(u_path) as u:
-            strips = _read_classes([pred_path, true_path], {}, None)
+        strips = _read_classes([pred_path, true_path], {}, None)
+        with rasterio.open(u_path) as u, contextlib.closing(strips):
             for window, ((pred, true), valid) in zip(_strips(u), strips, strict=True):
                 data = u.read(1, window=window, masked=True)
                 ok = ~np.ma.getmaskarray(data)[valid]

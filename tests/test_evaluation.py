@@ -494,3 +494,18 @@ def test_write_metrics_writes_strict_json_with_relative_map_paths(tmp_path):
 def test_accuracy_report_checks_weights_with_the_package_check():
     with pytest.raises(ValueError, match="sample_weight is zero for all 3 samples"):
         accuracy_report([1, 2, 2], [1, 2, 1], sample_weight=[0, 0, 0])
+
+
+def test_error_rate_by_uncertainty_closes_every_map_on_error(tmp_path, monkeypatch):
+    from odse_tutorial import evaluation
+
+    before, after = write_two_years(tmp_path)
+    path = write_raster(tmp_path / "u.tif", np.array([[5, 95, 15], [200, 1, 2]], "uint8"))
+    opened, open_ = [], rasterio.open
+    monkeypatch.setattr(
+        evaluation.rasterio, "open", lambda *a, **k: opened.append(open_(*a, **k)) or opened[-1]
+    )
+    with pytest.raises(ValueError, match="outside 0-100") as info:
+        error_rate_by_uncertainty(path, after, before)
+    assert info.value is not None and len(opened) >= 3
+    assert all(src.closed for src in opened)

@@ -135,6 +135,11 @@ def overlay_samples(
     if len(source) and source.index.has_duplicates:
         problems.append("The samples' index has duplicates; the feature table keeps the index "
                         "to link rows back to samples. Use samples.reset_index(drop=True) first.")  # fmt: skip
+    clash = [c for c in ("year", *dataset.feature_names) if c in source and c != date_column]
+    if clash:
+        problems.append(f"The samples have column(s) {clash} that the overlay writes (the survey "
+                        "year and one column per layer); rename them first, e.g. samples.rename("
+                        f"columns={{{clash[0]!r}: '{clash[0]}_original'}}).")  # fmt: skip
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 

@@ -995,7 +995,7 @@ def write_metrics(
         The cross-validated accuracy report (:func:`accuracy_report`).
     maps : MapCatalogue, optional
         The maps of :func:`odse_tutorial.prediction.predict_maps` (anything with
-        ``.paths()``, or a frame with a ``path`` column).
+        ``.paths()``).
     **extra
         More JSON-serialisable entries (timings, true map accuracy...).
 
@@ -1015,12 +1015,7 @@ def write_metrics(
     True
     """
     output_dir = Path(output_dir)
-    if maps is None:
-        paths = []
-    elif hasattr(maps, "paths"):
-        paths = [Path(p) for p in maps.paths()]
-    else:
-        paths = [Path(p) for p in maps["path"]]
+    paths = [] if maps is None else [Path(p) for p in maps.paths()]
     summary = report.summary
     metrics = {
         "notebook": notebook,

@@ -138,3 +138,20 @@ def test_the_helper_stays_small():
     code_lines, public_names, _ = map(int, out.stdout.split())
     assert code_lines <= 5000, f"{code_lines} code lines (budget 5,000)"
     assert public_names <= 70, f"{public_names} public names (budget 70)"
+
+
+def test_dead_helpers_stay_removed():
+    from odse_tutorial import uncertainty, widgets
+    from odse_tutorial.classes import ClassTable
+
+    gone = [(ClassTable, "sorted"), (ClassTable, "to_frame"), (uncertainty, "_as_proba"),
+            (widgets._MapExplorer, "_per_class")]  # fmt: skip
+    assert [name for owner, name in gone if hasattr(owner, name)] == []
+
+
+def test_corine_colours_have_one_source():
+    from odse_tutorial import netherlands
+    from odse_tutorial.classes import _CORINE_COLOURS, CORINE_CLASSES
+
+    assert netherlands._CORINE_COLOURS is _CORINE_COLOURS
+    assert CORINE_CLASSES.colours == tuple(_CORINE_COLOURS[str(c)] for c in CORINE_CLASSES.codes)

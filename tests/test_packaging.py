@@ -154,4 +154,4 @@ def test_importing_the_simulation_command_runs_nothing(monkeypatch):
 
     monkeypatch.setattr(sys, "argv", ["python"])  # no OUT_DIR: running it would exit
     module = importlib.import_module("odse_tutorial.simulation.__main__")
-    assert callable(module.main)
+    assert callable(module._main)

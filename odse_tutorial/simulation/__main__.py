@@ -4,7 +4,7 @@ import argparse
 import logging
 
 
-def main(argv: list[str] | None = None) -> None:
+def _main(argv: list[str] | None = None) -> None:
     """Parse the command line and write the dataset into ``OUT_DIR``."""
     from odse_tutorial.simulation import generate_dataset
 
@@ -16,4 +16,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    _main()

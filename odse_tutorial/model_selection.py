@@ -20,7 +20,6 @@ cross-validation (nested CV), without anybody passing ``groups``.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import numbers
 import warnings
@@ -34,6 +33,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 
+from odse_tutorial._checks import missing_column, n_rows
+
 __all__ = ["SpatialKFold", "block_cv", "fold_overlap", "location_cv", "random_cv", "tile_cv"]
 
 logger = logging.getLogger(__name__)
@@ -41,18 +42,8 @@ logger = logging.getLogger(__name__)
 
 def _require_column(frame: pd.DataFrame, column: str, argument: str) -> None:
     """Raise a KeyError naming a missing column, the columns there are, and a close match."""
-    if column in frame.columns:
-        return
-    names = [str(c) for c in frame.columns]
-    close = difflib.get_close_matches(str(column), names, n=1)
-    hint = f" Did you mean {argument}={close[0]!r}?" if close else ""
-    raise KeyError(
-        f"Column {column!r} ({argument}) is not in the samples table.{hint} Columns found: {names}."
-    )
-
-
-def _n_rows(data: Any) -> int:
-    return data.shape[0] if hasattr(data, "shape") else len(data)
+    if message := missing_column(column, frame.columns, fix=f" Pass {argument}='{{close}}'."):
+        raise KeyError(message)
 
 
 def _factorize_sorted(values: ArrayLike) -> tuple[NDArray[np.intp], NDArray]:
@@ -133,16 +124,16 @@ class SpatialKFold(BaseCrossValidator):
 
     def _groups_of(self, X: Any, groups: ArrayLike | None) -> NDArray:
         """Group id of each row of ``X`` (see the Notes of the class for how)."""
-        n_rows = _n_rows(X)
+        n_found = n_rows(X)
         if groups is not None:
             found = np.asarray(groups, dtype=object)
-            if len(found) != n_rows:
+            if len(found) != n_found:
                 raise ValueError(
-                    f"groups has {len(found)} values but X has {n_rows} rows; pass one "
+                    f"groups has {len(found)} values but X has {n_found} rows; pass one "
                     "group id per row of X, or leave groups out to use the splitter's own."
                 )
         else:
-            found = self._carried_groups(X, n_rows)
+            found = self._carried_groups(X, n_found)
         if pd.isna(found).any():
             raise ValueError(
                 f"{int(pd.isna(found).sum())} samples have no group id; fill them or drop "
@@ -576,9 +567,9 @@ def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None =
     0
     """
     locations = np.asarray(locations, dtype=object)
-    if len(locations) != _n_rows(X):
+    if len(locations) != n_rows(X):
         raise ValueError(
-            f"locations has {len(locations)} values but X has {_n_rows(X)} rows; pass the "
+            f"locations has {len(locations)} values but X has {n_rows(X)} rows; pass the "
             "location column of the samples table X was built from, in the same order."
         )
     leaked: set = set()

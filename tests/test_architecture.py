@@ -155,3 +155,10 @@ def test_corine_colours_have_one_source():
 
     assert netherlands._CORINE_COLOURS is _CORINE_COLOURS
     assert CORINE_CLASSES.colours == tuple(_CORINE_COLOURS[str(c)] for c in CORINE_CLASSES.codes)
+
+
+def test_one_row_counter_and_no_private_sklearn_sample_counter():
+    sources = {m: p.read_text() for m, p in _modules().items()}
+    assert [
+        m for m, text in sources.items() if "_num_samples" in text or "def _n_rows" in text
+    ] == []

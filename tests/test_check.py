@@ -96,7 +96,7 @@ def break_folder(folder, kind):
 
 
 BROKEN = {  # kind -> what the one message must say (the problem, where, and the fix)
-    "misspelt class column": r'no class code column \'land_cover\'.*"columns": \{"class_code": "landcover"\}',
+    "misspelt class column": r'No class code column \'land_cover\'.*"columns": \{"class_code": "landcover"\}',
     "unknown dataset.json key": r'dataset.json: unknown keys in "columns": \[\'klass\'\]; use',
     "multi-band layer": r"{year}/red.tif has 3 bands; .*split it into one file per band",
     "layer off the grid": r"{year}/nir.tif is not on the grid of .*its transform.*rio warp",

@@ -276,7 +276,10 @@ def test_repr_is_short_and_nothing_looks_fitted(samples, X):
 
 # -- clear errors --------------------------------------------------------------------------
 def test_missing_column_lists_the_columns_and_suggests_a_close_match(samples):
-    with pytest.raises(KeyError, match=r"'locaton_id'.*Did you mean location_column='location_id'"):
+    with pytest.raises(
+        KeyError,
+        match=r"'locaton_id'.*did you mean 'location_id'.*Pass location_column='location_id'",
+    ):
         location_cv(samples, location_column="locaton_id")
     with pytest.raises(KeyError, match=r"'tile'.*Columns found: \[.*'tile_id'"):
         tile_cv(samples, tile_column="tile")

@@ -105,13 +105,13 @@ def test_points_outside_are_reported(simulated):
         (
             {},
             "lc_code",
-            r"no class code column 'lc_code'.*did you mean 'lc_cod'.*"
+            r"No class code column 'lc_code'.*did you mean 'lc_cod'.*"
             r'dataset.json: "columns": \{"class_code": "lc_cod"\}',
         ),
         (
             {"date_column": "survey_dat"},
             None,
-            r"no date column 'survey_dat'.*did you mean 'survey_date'",
+            r"No date column 'survey_dat'.*did you mean 'survey_date'",
         ),
     ],
 )

@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from odse_tutorial import evaluation
+from odse_tutorial._checks import missing_column
 from odse_tutorial.plotting._base import ERROR_COLOUR, _axes
 
 __all__ = [
@@ -508,9 +509,9 @@ def plot_model_comparison(
     'Overall accuracy (higher is better)'
     """
     metrics = list(metrics)
-    missing = [m for m in metrics if m not in table.columns]
-    if missing:
-        raise KeyError(f"No column(s) {missing} in the table; columns: {list(table.columns)}.")
+    for message in (missing_column(m, table.columns, where="the table") for m in metrics):
+        if message:
+            raise KeyError(message)
     n = len(table)
     fig, axes = plt.subplots(
         1,

@@ -11,6 +11,7 @@ import rasterio
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike, NDArray
 
+from odse_tutorial._checks import missing_column
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.plotting._base import (
     QUALITATIVE,
@@ -102,8 +103,8 @@ def plot_samples(
     '3,318 samples'
     """
     _require_points(samples)
-    if column not in samples.columns:
-        raise KeyError(f"No column {column!r} in samples; columns: {list(samples.columns)}.")
+    if message := missing_column(column, samples.columns):
+        raise KeyError(message)
     points = samples[samples[column].notna()]
     codes = points[column].tolist()
     table = _table_for(codes, classes, "samples")

@@ -14,7 +14,9 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 __all__ = ["CORINE_CLASSES", "ClassTable"]
 
@@ -210,6 +212,43 @@ class ClassTable(Sequence[_LandCoverClass]):
                 "ClassTable.to_tags. Rewrite its 'classes' tag."
             )
         return table
+
+    @classmethod
+    def of_map(
+        cls,
+        tags: Mapping[str, str],
+        source: object = "the raster",
+        classes: ClassTable | None = None,
+    ) -> ClassTable:
+        """The legend of a class map: its ``classes`` tag, else ``classes`` (whose
+        :attr:`raster_values` rule then gives the pixel values)."""
+        return cls.from_tags(tags, source) if classes is None or "classes" in tags else classes
+
+    def decode(self, values: Any, source: object = "the map") -> tuple[list, NDArray[np.intp]]:
+        """Class codes of pixel values: the code of each distinct value (sorted by value)
+        and, for each pixel, the position of its value among them.
+
+        Examples
+        --------
+        >>> ClassTable(["forest", "water"]).decode([[2, 1, 2]])
+        (['forest', 'water'], array([[1, 0, 1]]))
+        """
+        uniq, inverse = np.unique(np.asarray(values), return_inverse=True)
+        lookup = dict(zip(self.raster_values, self.codes, strict=True))
+        unknown = [v for v in uniq.tolist() if v not in lookup]
+        if unknown:
+            raise ValueError(
+                f"{source} has pixel value(s) {unknown[:5]} that its legend does not list "
+                f"(it lists {sorted(lookup)}); the map and its legend disagree."
+            )
+        return [lookup[v] for v in uniq.tolist()], inverse.reshape(np.shape(values))
+
+    def colormap(self, nodata: int) -> dict[int, tuple[int, int, int, int]]:
+        """A raster colour table: pixel value -> RGBA, ``nodata`` transparent."""
+        return {
+            nodata: (0, 0, 0, 0),
+            **{v: self.rgba(c) for v, c in zip(self.raster_values, self.codes, strict=True)},
+        }
 
     # -- access -------------------------------------------------------------------------
     def __getitem__(self, item):  # type: ignore[override]

@@ -590,15 +590,6 @@ def area_adjusted_accuracy(
 
 
 # -- class maps ----------------------------------------------------------------------------
-def _legend(
-    tags: Mapping[str, str], source: Any, classes: ClassTable | None = None
-) -> dict[int, Hashable]:
-    """Pixel value -> class code of a class map: its legend, else the rule of ``classes``."""
-    if classes is None or "classes" in tags:
-        classes = ClassTable.from_tags(tags, source)
-    return dict(zip(classes.raster_values, classes.codes, strict=True))
-
-
 def _legend_table(paths: Sequence[str | os.PathLike], classes: ClassTable | None) -> ClassTable:
     """``classes``, else the classes of the maps' legends (the first map's first)."""
     if classes is not None:
@@ -612,18 +603,11 @@ def _legend_table(paths: Sequence[str | os.PathLike], classes: ClassTable | None
 
 
 def _class_ids(
-    values: NDArray, legend: Mapping[int, Hashable], ids: dict[Hashable, int], source: Any
+    values: NDArray, legend: ClassTable, ids: dict[Hashable, int], source: Any
 ) -> NDArray[np.int64]:
     """An integer id per pixel for its class code; ``ids`` (code -> id) grows as needed."""
-    uniq, inverse = np.unique(values, return_inverse=True)
-    unknown = [v for v in uniq.tolist() if v not in legend]
-    if unknown:
-        raise ValueError(
-            f"{source} has pixel value(s) {unknown[:5]} that its legend does not list "
-            f"(it lists {sorted(legend)}); the map and its legend disagree."
-        )
-    lut = [ids.setdefault(legend[v], len(ids)) for v in uniq.tolist()]
-    return np.asarray(lut, dtype=np.int64)[inverse].reshape(values.shape)
+    codes, inverse = legend.decode(values, source)
+    return np.asarray([ids.setdefault(c, len(ids)) for c in codes], dtype=np.int64)[inverse]
 
 
 def _strips(src: Any, pixels: int = 1 << 20) -> Iterable[rasterio.windows.Window]:
@@ -641,7 +625,9 @@ def _read_classes(
     check_same_grid({str(p): p for p in paths})
     sources = [rasterio.open(p) for p in paths]
     try:
-        legends = [_legend(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)]
+        legends = [
+            ClassTable.of_map(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)
+        ]
         for window in _strips(sources[0]):
             data = [s.read(1, window=window, masked=True) for s in sources]
             valid = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])

@@ -253,10 +253,7 @@ def _specs(table: ClassTable, per_class: tuple[str, ...], tags: Mapping[str, Any
         "file": "dominant_class.tif",
         "tags": {"product": "dominant_class", **table.to_tags()},
         "description": "Dominant class (pixel values: see the 'classes' tag)",
-        "colormap": {
-            _CLASS_NODATA: (0, 0, 0, 0),
-            **{v: table.rgba(c) for v, c in zip(table.raster_values, table.codes, strict=True)},
-        },
+        "colormap": table.colormap(_CLASS_NODATA),
     }
     specs[("dominant_probability", None)] = {
         **percent,

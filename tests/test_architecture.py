@@ -162,3 +162,10 @@ def test_one_row_counter_and_no_private_sklearn_sample_counter():
     assert [
         m for m, text in sources.items() if "_num_samples" in text or "def _n_rows" in text
     ] == []
+
+
+def test_plotting_decodes_legends_without_evaluation_helpers():
+    for path in (PACKAGE / "plotting").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "odse_tutorial.evaluation":
+                assert not [a.name for a in node.names if a.name.startswith("_")], path

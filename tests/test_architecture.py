@@ -169,3 +169,21 @@ def test_plotting_decodes_legends_without_evaluation_helpers():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module == "odse_tutorial.evaluation":
                 assert not [a.name for a in node.names if a.name.startswith("_")], path
+
+
+def test_each_public_name_is_in_one_all():
+    # simulation/writer.py and simulation/__init__.py: handed over to the simulation's owner
+    found: dict[str, list[str]] = {}
+    for module, path in _modules().items():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "__all__" for t in node.targets
+            ):
+                for name in ast.literal_eval(node.value):
+                    found.setdefault(name, []).append(module)
+    repeated = {
+        n: m
+        for n, m in found.items()
+        if len(m) > 1 and not n.startswith(("Simulation", "file_digests", "generate_dataset"))
+    }
+    assert not repeated, f"names in several __all__: {repeated}"

@@ -23,15 +23,6 @@ from odse_tutorial import evaluation
 from odse_tutorial._checks import missing_column
 from odse_tutorial.plotting._base import ERROR_COLOUR, _axes
 
-__all__ = [
-    "plot_confusion_matrix",
-    "plot_feature_importance",
-    "plot_model_comparison",
-    "plot_per_class_accuracy",
-    "plot_reliability_diagram",
-    "plot_uncertainty_vs_error",
-]
-
 
 # -- accuracy ------------------------------------------------------------------------------
 def _confusion_frame(report_or_confusion: Any) -> pd.DataFrame:

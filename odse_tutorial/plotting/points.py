@@ -27,8 +27,6 @@ from odse_tutorial.plotting._base import (
 )
 from odse_tutorial.plotting.maps import plot_composite
 
-__all__ = ["plot_cv_folds", "plot_samples"]
-
 
 def _require_points(samples: Any, argument: str = "samples") -> None:
     if not hasattr(samples, "geometry") or not hasattr(samples, "crs"):

@@ -57,7 +57,7 @@ from odse_tutorial._atomic import atomic_output
 from odse_tutorial._checks import check_sample_weight
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
-from odse_tutorial.raster_io import check_same_grid
+from odse_tutorial.raster_io import _windows, check_same_grid
 
 __all__ = [
     "AccuracyReport",
@@ -610,11 +610,9 @@ def _class_ids(
     return np.asarray([ids.setdefault(c, len(ids)) for c in codes], dtype=np.int64)[inverse]
 
 
-def _strips(src: Any, pixels: int = 1 << 20) -> Iterable[rasterio.windows.Window]:
+def _strips(src: Any, pixels: int = 1 << 20) -> list[rasterio.windows.Window]:
     """Full-width windows of about ``pixels`` pixels: bounded memory for whole rasters."""
-    rows = max(1, pixels // max(1, src.width))
-    for row in range(0, src.height, rows):
-        yield rasterio.windows.Window(0, row, src.width, min(rows, src.height - row))
+    return _windows(src.width, src.height, max(1, pixels // max(1, src.width)))
 
 
 def _read_classes(

@@ -167,8 +167,8 @@ def check_dataset(source: str | os.PathLike) -> _DatasetReport:
 
     Returns
     -------
-    report
-        ``report.ok``, ``report.problems`` (each naming the file or the ``dataset.json``
+    object
+        A plain bundle of attributes: ``report.ok``, ``report.problems`` (each naming the file or the ``dataset.json``
         line to fix), ``report.skipped`` (what the notebooks will skip with these data:
         no truth maps, one year, one tile, no weights...) and ``report.dataset``;
         ``print(report)`` lists them.

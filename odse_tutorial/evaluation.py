@@ -11,11 +11,15 @@ The confusion (error) matrix here has the **reference** classes in rows and the
 - *F1*: the harmonic mean of users' and producer's accuracy; *kappa*: Cohen's kappa.
 
 With class probabilities also the log loss, the Brier score and the average precision
-(area under the precision-recall curve) per class. Every number comes from
-:mod:`sklearn.metrics`; this module only names them in the field's words and keeps the
-class order fixed (``labels=``). :func:`area_adjusted_accuracy` turns the counts of a
-probability sample into area-adjusted accuracies and error-adjusted class areas with
-confidence intervals (Olofsson et al. 2014).
+(area under the precision-recall curve) per class. These numbers come from
+:mod:`sklearn.metrics` (and :func:`sklearn.calibration.calibration_curve`); this module
+names them in the field's words and keeps the class order fixed (``labels=``). Computed
+here by hand: the mean of the per-class average precisions, the per-class log loss (sklearn's
+log loss on each class's samples), the expected calibration error (a weighted mean of
+the reliability table's gaps), the pixel counts of class maps, and
+:func:`area_adjusted_accuracy`, which turns the counts of a probability sample into
+area-adjusted accuracies and error-adjusted class areas with confidence intervals
+(Olofsson et al. 2014).
 
 Maps: :func:`map_accuracy` (class maps against reference maps), :func:`change_matrix`
 (the from-to table between two years) and :func:`error_rate_by_uncertainty` read class
@@ -861,7 +865,7 @@ def _check_bins(n_bins: Any) -> None:
 
 
 def reliability_table(
-    y_true: ArrayLike, y_proba: ArrayLike, classes_: ArrayLike, *, n_bins: int = 10
+    y_true: ArrayLike, y_proba: ArrayLike, labels: ArrayLike, *, n_bins: int = 10
 ) -> pd.DataFrame:
     """Calibration of the predicted class's probability, in equal-width bins.
 
@@ -877,8 +881,8 @@ def reliability_table(
     y_true : array-like of shape (n_samples,)
         Reference class codes.
     y_proba : array-like of shape (n_samples, n_classes)
-        Class probabilities, columns in the order of ``classes_``.
-    classes_ : array-like of shape (n_classes,)
+        Class probabilities, columns in the order of ``labels``.
+    labels : array-like of shape (n_classes,)
         The class of each column (the model's ``classes_``).
     n_bins : int, default 10
         Number of bins between 0 and 1.
@@ -896,10 +900,10 @@ def reliability_table(
     [[0.0, nan, nan], [2.0, 0.775, 0.5]]
     """
     _check_bins(n_bins)
-    proba, truth, labels = np.asarray(y_proba, float), np.asarray(y_true), np.asarray(classes_)
+    proba, truth, labels = np.asarray(y_proba, float), np.asarray(y_true), np.asarray(labels)
     if proba.ndim != 2 or proba.shape[1] != len(labels):
         raise ValueError(
-            f"y_proba must have one column per class of classes_ ({len(labels)}), got shape "
+            f"y_proba must have one column per class of labels ({len(labels)}), got shape "
             f"{proba.shape}."
         )
     if len(truth) != len(proba) or len(truth) == 0:
@@ -922,7 +926,7 @@ def reliability_table(
 
 
 def expected_calibration_error(
-    y_true: ArrayLike, y_proba: ArrayLike, classes_: ArrayLike, *, n_bins: int = 10
+    y_true: ArrayLike, y_proba: ArrayLike, labels: ArrayLike, *, n_bins: int = 10
 ) -> float:
     """Expected calibration error of the predicted class's probability.
 
@@ -934,8 +938,8 @@ def expected_calibration_error(
     y_true : array-like of shape (n_samples,)
         Reference class codes.
     y_proba : array-like of shape (n_samples, n_classes)
-        Class probabilities, columns in the order of ``classes_``.
-    classes_ : array-like of shape (n_classes,)
+        Class probabilities, columns in the order of ``labels``.
+    labels : array-like of shape (n_classes,)
         The class of each column.
     n_bins : int, default 10
         Number of equal-width bins.
@@ -946,12 +950,12 @@ def expected_calibration_error(
 
     Examples
     --------
-    >>> expected_calibration_error([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2)
+    >>> round(expected_calibration_error([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2), 6)
     0.275
     """
-    table = reliability_table(y_true, y_proba, classes_, n_bins=n_bins).dropna()
+    table = reliability_table(y_true, y_proba, labels, n_bins=n_bins).dropna()
     gap = (table.accuracy - table.mean_confidence).abs()
-    return round(float(np.average(gap, weights=table.n_samples)), 12)
+    return float(np.average(gap, weights=table.n_samples))
 
 
 # -- metrics.json --------------------------------------------------------------------------

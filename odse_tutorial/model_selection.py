@@ -259,7 +259,9 @@ def _block_ids(
     """Square block id of each sample, such as ``"E0123N0456"``.
 
     The block of a point ``(x, y)`` is column ``floor((x - x0) / block_size)`` and row
-    ``floor((y - y0) / block_size)``; the id writes both with four digits.
+    ``floor((y - y0) / block_size)``; the id writes both zero-padded to at least four
+    digits (more from block 10000 on; west or south of the origin with a minus sign,
+    such as ``E-003N0001``).
 
     Parameters
     ----------

@@ -109,8 +109,10 @@ def overlay_samples(
     table : GeoDataFrame
         The kept samples (original index and columns), a ``year`` column and one
         float32 column per layer, in :attr:`Dataset.feature_names` order.
-    report : _OverlayReport
-        Which samples were dropped and why.
+    report : object
+        Which samples were dropped and why: a plain bundle of attributes, ``n_input``,
+        ``n_output``, ``outside`` (frame: index, x, y, year), ``nodata`` (frame: index,
+        year, layers) and ``reprojected_from`` (the samples' CRS, or None).
 
     Raises
     ------
@@ -258,8 +260,8 @@ class _TrainingData:
         Sample weights (the samples' confidence), when the dataset has them.
     classes : ClassTable
         The classes kept, with names and colours.
-    overlay_report : _OverlayReport
-        Samples dropped by the overlay, and why.
+    overlay_report : object
+        Samples dropped by the overlay, and why (see :func:`overlay_samples`).
     class_counts : DataFrame
         Samples per class, and which classes were dropped as too rare.
     """
@@ -278,6 +280,14 @@ def training_data(dataset: Dataset, *, min_class_samples: int = 10) -> _Training
 
     The steps of notebook 1 in one call: :func:`overlay_samples`, then
     :func:`odse_tutorial.labels.drop_rare_classes`.
+
+    Returns
+    -------
+    object
+        A plain bundle of attributes: ``table`` (the kept overlaid samples), ``X`` (the
+        features, in the dataset's feature order), ``y`` (class codes), ``weights``
+        (Series or None), ``classes`` (the ClassTable of the kept classes),
+        ``overlay_report`` (see :func:`overlay_samples`) and ``class_counts``.
 
     Examples
     --------

@@ -503,3 +503,11 @@ def test_error_rate_by_uncertainty_closes_every_map_on_error(tmp_path, monkeypat
         error_rate_by_uncertainty(path, after, before)
     assert info.value is not None and len(opened) >= 3
     assert all(src.closed for src in opened)
+
+
+def test_calibration_takes_the_column_classes_as_labels_and_does_not_round():
+    proba = [[0.9, 0.1], [0.65, 0.35], [0.2, 0.8]]
+    table = reliability_table([1, 2, 2], proba, labels=[1, 2], n_bins=3)
+    ece = expected_calibration_error([1, 2, 2], proba, labels=[1, 2], n_bins=3)
+    gap = (table.accuracy - table.mean_confidence).abs().dropna()
+    assert ece == float(np.average(gap, weights=table.n_samples[gap.index]))

@@ -428,3 +428,12 @@ def test_a_non_integer_random_state_is_refused_so_folds_never_change(samples, X,
     cv = location_cv(samples, random_state=seed)
     with pytest.raises(ValueError, match="random_state must be a whole number"):
         list(cv.split(X))
+
+
+def test_block_ids_pad_to_four_digits_and_keep_the_sign():
+    from odse_tutorial.model_selection import _block_ids
+
+    pts = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy([-2500, 12_345_000], [500, 500]), crs="EPSG:3035"
+    )
+    assert _block_ids(pts, 1000).tolist() == ["E-003N0000", "E12345N0000"]

@@ -124,13 +124,10 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
             cv = check_cv(self.cv, y, classifier=stratify)
             folds = [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
         weights = self._weights(X, y, folds)
-        if weights.shape != (values.shape[1],) or not (
-            np.isfinite(weights).all() and weights.max() > 0
-        ):
-            raise ValueError(
-                f"weights must be {values.shape[1]} finite numbers, at least one > 0 (negative "
-                f"ones count as 0); got {weights.tolist()}."
-            )
+        ok = weights.shape == (values.shape[1],) and np.isfinite(weights).all()
+        if not (ok and weights.max() > 0):
+            msg = f"weights must be {values.shape[1]} finite numbers, at least one > 0 (negative "
+            raise ValueError(msg + f"ones count as 0); got {weights.tolist()}.")
         self.weights_ = np.clip(weights, 0.0, None)
         self.center_, self.scale_ = values.mean(axis=0), values.std(axis=0)
         if (self.scale_ == 0).any():
@@ -165,11 +162,6 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
     def predict(self, X: Any) -> NDArray[np.bool_]:
         """True where a row of ``X`` is inside the area of applicability (DI <= threshold)."""
         return self.transform(X)[:, 0] <= self.threshold_
-
-    def get_feature_names_out(self, input_features: Any = None) -> NDArray[np.object_]:
-        """The one output column: ``["dissimilarity"]``."""
-        check_is_fitted(self, "threshold_")
-        return np.array(["dissimilarity"], dtype=object)
 
     # -- helpers ---------------------------------------------------------------------
     def _weights(self, X: Any, y: Any, folds: list | None) -> NDArray[np.float64]:

@@ -245,10 +245,8 @@ class ClassTable(Sequence[_LandCoverClass]):
 
     def colormap(self, nodata: int) -> dict[int, tuple[int, int, int, int]]:
         """A raster colour table: pixel value -> RGBA, ``nodata`` transparent."""
-        return {
-            nodata: (0, 0, 0, 0),
-            **{v: self.rgba(c) for v, c in zip(self.raster_values, self.codes, strict=True)},
-        }
+        colours = {v: self.rgba(c) for v, c in zip(self.raster_values, self.codes, strict=True)}
+        return {nodata: (0, 0, 0, 0), **colours}
 
     # -- access -------------------------------------------------------------------------
     def __getitem__(self, item):  # type: ignore[override]

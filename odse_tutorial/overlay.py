@@ -17,18 +17,12 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from odse_tutorial import raster_io
 from odse_tutorial._checks import check_sample_weight
 from odse_tutorial._dataset import Dataset, _head, _sample_problems, survey_year
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.labels import drop_rare_classes
-from odse_tutorial.raster_io import (
-    _grid,
-    _open,
-    _pixel_of,
-    _same_crs,
-    check_same_grid,
-    read_at_points,
-)
+from odse_tutorial.raster_io import _grid, _open, _same_crs, check_same_grid, read_at_points
 
 __all__ = ["overlay_samples", "training_data"]
 
@@ -184,7 +178,7 @@ def _overlay(
                 points.geometry.y.to_numpy(),
             )
         px, py = projected[grid.crs.to_wkt()]
-        inside = _pixel_of(grid, px, py)[2] & tile_of.isna().to_numpy()
+        inside = raster_io._pixel_of(grid, px, py)[2] & tile_of.isna().to_numpy()
         tile_of[inside] = tile
         xs[inside], ys[inside] = px[inside], py[inside]
     same = all(_same_crs(source.crs, g.crs) for g in grids.values())

@@ -44,17 +44,11 @@ from rasterio.windows import Window
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from odse_tutorial import raster_io
 from odse_tutorial._atomic import _atomic_outputs
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.persistence import _check_feature_names
-from odse_tutorial.raster_io import (
-    _open,
-    _open_work_file,
-    _reading,
-    _windows,
-    _write_cog,
-    check_same_grid,
-)
+from odse_tutorial.raster_io import _open, _open_work_file, _reading, _write_cog, check_same_grid
 from odse_tutorial.uncertainty import normalized_entropy
 
 __all__ = ["MapCatalogue", "predict_map", "predict_maps"]
@@ -588,7 +582,7 @@ def predict_map(
                 )
         grid = check_same_grid(dict(zip(names, sources, strict=True)))
         size = int(window_size)
-        windows = _windows(grid["width"], grid["height"], size, size)
+        windows = raster_io._windows(grid["width"], grid["height"], size, size)
         n_jobs = max(1, min(int(joblib.effective_n_jobs(n_jobs)), len(windows)))
         if n_jobs > 1:  # no BLAS threads inside window threads
             stack.enter_context(threadpool_limits(1))

@@ -80,9 +80,6 @@ def _atomic_outputs(
                 os.replace(final, old)
             moved.append((final, old))
             os.replace(tmp, final)
-        for _, old in moved:  # only once every new file is in place
-            if old is not None:
-                old.unlink()
     except BaseException:
         for final, old in reversed(moved):  # put every old file back
             os.replace(old, final) if old is not None else final.unlink(missing_ok=True)
@@ -90,3 +87,6 @@ def _atomic_outputs(
     finally:
         for tmp in tmps:
             tmp.unlink(missing_ok=True)
+    for _, old in moved:  # every new file is in place: the old ones go, best effort
+        with contextlib.suppress(OSError):
+            old and old.unlink(missing_ok=True)

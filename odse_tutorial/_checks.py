@@ -2,8 +2,40 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+
+def n_rows(data: Any) -> int:
+    """Number of rows (samples) of an array, frame or list, without converting it."""
+    if hasattr(data, "shape"):
+        return data.shape[0]
+    return len(data) if hasattr(data, "__len__") else np.asarray(data).shape[0]
+
+
+def missing_column(
+    column: str, found: Iterable, *, what: str = "", where: str = "the samples", fix: str = ""
+) -> str:
+    """A message naming a missing column, the closest match and the columns found; ''
+    when ``column`` is there. ``fix`` is appended, with ``{close}`` the closest match.
+
+    Examples
+    --------
+    >>> missing_column("lc_cod", ["lc_code", "year"], what="class code ")
+    "No class code column 'lc_cod' in the samples (did you mean 'lc_code'?). Columns found: ['lc_code', 'year']."
+    """
+    names = [str(c) for c in found]
+    if str(column) in names:
+        return ""
+    close = difflib.get_close_matches(str(column), names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"No {what}column {column!r} in {where}{hint}. Columns found: {names}." + fix.format(
+        close=close[0] if close else "<column>"
+    )
 
 
 def check_sample_weight(

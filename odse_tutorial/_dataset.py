@@ -7,7 +7,6 @@ this module, and :mod:`odse_tutorial.datasets` (which exports :class:`Dataset`,
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import re
@@ -22,7 +21,7 @@ import geopandas as gpd
 import pandas as pd
 import rasterio
 
-from odse_tutorial._checks import check_sample_weight
+from odse_tutorial._checks import check_sample_weight, missing_column
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.raster_io import _grid, _grid_difference, _open
 
@@ -126,7 +125,9 @@ class Dataset:
 
     @property
     def feature_names(self) -> tuple[str, ...]:
-        """Layer names in feature order: the per-year layers, then the static ones."""
+        """Layer names in feature order: the per-year layers, then the static ones.
+
+        The same for every tile and year (the dataset check requires it)."""
         return tuple(self.layers(self.tiles[0], self.years[0]))
 
     def layers(self, tile: str, year: int) -> dict[str, Path]:
@@ -274,6 +275,12 @@ def check_catalogue(
     """Check a dataset's rasters (headers only) and samples; optional columns it lacks
     become ``None`` (not available), logged once."""
     problems = [*(problems or []), *_raster_problems(dataset)]
+    year_sets = {
+        t: sorted(dataset.year_layers[t]) for t in dataset.tiles if dataset.year_layers.get(t)
+    }
+    if len({tuple(y) for y in year_sets.values()}) > 1:
+        problems.append(f"The tiles have different years ({year_sets}); every tile needs the same "
+                        "<year> folders: add the missing ones or remove the extra ones.")  # fmt: skip
     samples = None
     if dataset.samples_path is not None:
         try:
@@ -469,9 +476,9 @@ def _sample_problems(samples: Any, columns: SampleColumns, explicit: Any = ()) -
     if geometry is None:
         return ["The samples must be a GeoDataFrame with point geometries (geopandas.read_file, "
                 "or geopandas.GeoDataFrame(frame, geometry=geopandas.points_from_xy(x, y)))."]  # fmt: skip
-    problems = [_missing_column_message(getattr(columns, f), samples.columns, f)
-                for f in dict.fromkeys(("class_code", "date", *explicit))
-                if getattr(columns, f) and getattr(columns, f) not in samples.columns]  # fmt: skip
+    problems = [m for f in dict.fromkeys(("class_code", "date", *explicit)) if getattr(columns, f)
+                and (m := missing_column(getattr(columns, f), samples.columns, what=f.replace("_", " ") + " ",
+                     fix=' Name yours in dataset.json: "columns": {{"' + f + '": "{close}"}}.'))]  # fmt: skip
     if samples.crs is None:
         problems.append("The samples have no CRS. Set the one their coordinates are in, e.g. "
                         "samples.set_crs('EPSG:3035'), or fix the samples file.")  # fmt: skip
@@ -503,17 +510,6 @@ def _head(index: pd.Index, n: int = 5) -> str:
     return ", ".join(items) + (", ..." if len(index) > n else "")
 
 
-def _missing_column_message(column: str, available: Any, field: str) -> str:
-    available = [str(c) for c in available]
-    hint = difflib.get_close_matches(column, available, n=1)
-    return (
-        f"The samples have no {field.replace('_', ' ')} column {column!r}"
-        + (f" (did you mean {hint[0]!r}?)" if hint else "")
-        + f". Columns found: {available}. Name yours in dataset.json: "
-        f'"columns": {{"{field}": "{hint[0] if hint else "<column>"}"}}.'
-    )
-
-
 def survey_year(samples: pd.DataFrame, date_column: str) -> pd.Series:
     """The survey year of each sample, from dates, datetimes, ISO text or (float) years.
 
@@ -531,17 +527,17 @@ def survey_year(samples: pd.DataFrame, date_column: str) -> pd.Series:
     >>> survey_year(pd.DataFrame({"d": [2015.0, 2018.0]}), "d").tolist()
     [2015, 2018]
     """
-    if date_column not in samples.columns:
-        raise KeyError(_missing_column_message(date_column, samples.columns, "date"))
+    if message := missing_column(date_column, samples.columns, what="date "):
+        raise KeyError(message)
     values = samples[date_column]
     if pd.api.types.is_datetime64_any_dtype(values):
         year = values.dt.year.astype("Float64")
     elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         year = values.astype("Float64")
     else:
-        text = values.astype("string")
-        year = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).dt.year
-        year = year.astype("Float64")
+        text = values.astype("string").str.strip()  # the local year: the text's first 4 digits
+        valid = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True).notna()
+        year = pd.to_numeric(text.str.slice(0, 4), errors="coerce").astype("Float64").where(valid)
     bad = (year.isna() | (year % 1 != 0) | ~year.between(1000, 9999)).fillna(True).to_numpy(bool)
     if bad.any():
         raise ValueError(

@@ -88,7 +88,7 @@ def fetch(
     )
     # A stalled connection fails instead of hanging.
     downloader = _copy_file if local else pooch.HTTPDownloader(timeout=60)
-    home = base_url.format(version=version)
+    home = base_url.format(version=version and pooch.check_version(version, fallback="main"))
     fetched: dict[str, str] = {}  # file name -> pooch's verb: "Downloading" or "Updating"
 
     def one_line_per_dataset(record: logging.LogRecord) -> bool:

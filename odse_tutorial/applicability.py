@@ -16,22 +16,25 @@ measures how unlike, as CAST's ``trainDI`` / ``aoa`` do in R:
 4. a point is inside the **area of applicability** (AOA) when its DI <= threshold.
 
 The nearest training sample is found exactly with scikit-learn's ``NearestNeighbors``:
-training samples are grouped by k-means, and a group is searched only for the points
-that its bounding ball could still hold a nearer sample for. Memory grows with the
+training samples are grouped by k-means (seeded: ``KMeans(random_state=0)``), and a group
+is searched only for the points that its bounding ball could still hold a nearer sample
+for. The grouping changes only the speed, never a distance. Memory grows with the
 number of points of one call times the number of groups (at most 32), never with
 points x samples.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, clone, is_classifier
+from scipy.spatial.distance import cdist
+from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
 from sklearn.cluster import KMeans
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import euclidean_distances, pairwise_distances_chunked
+from sklearn.metrics import euclidean_distances
 from sklearn.model_selection import check_cv
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing, check_random_state
@@ -40,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = ["AreaOfApplicability"]
 
 
-class AreaOfApplicability(BaseEstimator):
+class AreaOfApplicability(TransformerMixin, BaseEstimator):
     """Dissimilarity index (DI) and area of applicability (AOA) of a model's training data.
 
     Parameters
@@ -86,7 +89,7 @@ class AreaOfApplicability(BaseEstimator):
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(200, 2))
     >>> aoa = AreaOfApplicability(cv=5).fit(X)
-    >>> di = aoa.transform([[0.0, 0.0], [8.0, 8.0]])
+    >>> di = aoa.transform([[0.0, 0.0], [8.0, 8.0]])[:, 0]
     >>> bool(di[0] < aoa.threshold_ < di[1]), aoa.predict([[0.0, 0.0], [8.0, 8.0]]).tolist()
     (True, [True, False])
     """
@@ -120,9 +123,12 @@ class AreaOfApplicability(BaseEstimator):
             stratify = self.estimator is not None and is_classifier(self.estimator)
             cv = check_cv(self.cv, y, classifier=stratify)
             folds = [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
-        self.weights_ = np.clip(self._weights(X, y, folds), 0.0, None)
-        if self.weights_.shape != (values.shape[1],) or not self.weights_.any():
-            raise ValueError(f"weights must be {values.shape[1]} numbers >= 0, not all 0.")
+        weights = self._weights(X, y, folds)
+        ok = weights.shape == (values.shape[1],) and np.isfinite(weights).all()
+        if not (ok and weights.max() > 0):
+            msg = f"weights must be {values.shape[1]} finite numbers, at least one > 0 (negative "
+            raise ValueError(msg + f"ones count as 0); got {weights.tolist()}.")
+        self.weights_ = np.clip(weights, 0.0, None)
         self.center_, self.scale_ = values.mean(axis=0), values.std(axis=0)
         if (self.scale_ == 0).any():
             raise ValueError(
@@ -130,13 +136,15 @@ class AreaOfApplicability(BaseEstimator):
                 "have the same value in every training sample; drop them from X."
             )
         Z = self._space(values)
-        total = sum(c.sum() for c in pairwise_distances_chunked(Z, working_memory=64))
+        step = max(1, (1 << 23) // len(Z))  # exact distances, at most 64 MB at a time
+        total = math.fsum(cdist(Z[i : i + step], Z).sum() for i in range(0, len(Z), step))
         self.mean_distance_ = float(total / (len(Z) * (len(Z) - 1)))
         self.training_di_ = self._training_distances(Z, folds) / self.mean_distance_
         tested = self.training_di_[np.isfinite(self.training_di_)]
         q1, q3 = np.percentile(tested, [25, 75])  # (an IndexError if no fold tests a sample)
         self.threshold_ = float(min(q3 + 1.5 * (q3 - q1), tested.max()))
-        k = int(np.clip(round(np.sqrt(len(Z)) / 4), 1, 32))  # groups of the search index
+        # Groups of the search index: they change only how fast the exact search is.
+        k = int(np.clip(round(np.sqrt(len(Z)) / 4), 1, 32))
         labels = KMeans(k, n_init=1, random_state=0).fit_predict(Z) if k > 1 else 0 * Z[:, 0]
         members = [np.flatnonzero(labels == g) for g in np.unique(labels)]
         centres = np.array([Z[m].mean(axis=0) for m in members])
@@ -146,19 +154,19 @@ class AreaOfApplicability(BaseEstimator):
         return self
 
     def transform(self, X: Any) -> NDArray[np.float64]:
-        """The dissimilarity index of each row of ``X``: shape (n_samples,)."""
+        """The dissimilarity index of each row of ``X``: shape (n_samples, 1)."""
         check_is_fitted(self, "threshold_")
         values = validate_data(self, X, reset=False, dtype=np.float64, ensure_min_samples=0)
-        return self._nearest(self._space(values)) / self.mean_distance_
+        return (self._nearest(self._space(values)) / self.mean_distance_)[:, None]
 
     def predict(self, X: Any) -> NDArray[np.bool_]:
         """True where a row of ``X`` is inside the area of applicability (DI <= threshold)."""
-        return self.transform(X) <= self.threshold_
+        return self.transform(X)[:, 0] <= self.threshold_
 
     # -- helpers ---------------------------------------------------------------------
     def _weights(self, X: Any, y: Any, folds: list | None) -> NDArray[np.float64]:
         if self.weights is not None or self.estimator is None:
-            given = np.ones(np.shape(X)[1]) if self.weights is None else self.weights
+            given = np.ones(self.n_features_in_) if self.weights is None else self.weights
             return np.asarray(given, dtype=np.float64)
         if folds is None or y is None:
             msg = "Permutation importance (estimator=) needs held-out data: pass cv= and y=."

@@ -14,7 +14,9 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 __all__ = ["CORINE_CLASSES", "ClassTable"]
 
@@ -137,10 +139,6 @@ class ClassTable(Sequence[_LandCoverClass]):
         """Plain dicts, for JSON metadata (the inverse of :meth:`from_records`)."""
         return [{"code": c.code, "name": c.name, "colour": c.colour} for c in self._classes]
 
-    def to_frame(self) -> pd.DataFrame:
-        """The table as a frame with columns ``code``, ``name``, ``colour``."""
-        return pd.DataFrame(self.to_records(), columns=["code", "name", "colour"])
-
     # -- the legend of a class map -----------------------------------------------------
     @property
     def raster_values(self) -> tuple[int, ...]:
@@ -215,6 +213,41 @@ class ClassTable(Sequence[_LandCoverClass]):
             )
         return table
 
+    @classmethod
+    def of_map(
+        cls,
+        tags: Mapping[str, str],
+        source: object = "the raster",
+        classes: ClassTable | None = None,
+    ) -> ClassTable:
+        """The legend of a class map: its ``classes`` tag, else ``classes`` (whose
+        :attr:`raster_values` rule then gives the pixel values)."""
+        return cls.from_tags(tags, source) if classes is None or "classes" in tags else classes
+
+    def decode(self, values: Any, source: object = "the map") -> tuple[list, NDArray[np.intp]]:
+        """Class codes of pixel values: the code of each distinct value (sorted by value)
+        and, for each pixel, the position of its value among them.
+
+        Examples
+        --------
+        >>> ClassTable(["forest", "water"]).decode([[2, 1, 2]])
+        (['forest', 'water'], array([[1, 0, 1]]))
+        """
+        uniq, inverse = np.unique(np.asarray(values), return_inverse=True)
+        lookup = dict(zip(self.raster_values, self.codes, strict=True))
+        unknown = [v for v in uniq.tolist() if v not in lookup]
+        if unknown:
+            raise ValueError(
+                f"{source} has pixel value(s) {unknown[:5]} that its legend does not list "
+                f"(it lists {sorted(lookup)}); the map and its legend disagree."
+            )
+        return [lookup[v] for v in uniq.tolist()], inverse.reshape(np.shape(values))
+
+    def colormap(self, nodata: int) -> dict[int, tuple[int, int, int, int]]:
+        """A raster colour table: pixel value -> RGBA, ``nodata`` transparent."""
+        colours = {v: self.rgba(c) for v, c in zip(self.raster_values, self.codes, strict=True)}
+        return {nodata: (0, 0, 0, 0), **colours}
+
     # -- access -------------------------------------------------------------------------
     def __getitem__(self, item):  # type: ignore[override]
         return self._classes[item]
@@ -285,11 +318,6 @@ class ClassTable(Sequence[_LandCoverClass]):
         keep = [c for c in self._classes if c.code in wanted]
         return ClassTable([c.code for c in keep], [c.name for c in keep], [c.colour for c in keep])
 
-    def sorted(self) -> ClassTable:
-        """The same classes ordered by code."""
-        keep = sorted(self._classes, key=lambda c: c.code)
-        return ClassTable([c.code for c in keep], [c.name for c in keep], [c.colour for c in keep])
-
     def labels(self) -> list[str]:
         """``"code name"`` strings, for axis labels and legends."""
         return [f"{c.code} {c.name}" for c in self._classes]
@@ -317,10 +345,24 @@ def _normalise_code(code: object) -> int | str:
     )
 
 
+#: Official CORINE Land Cover level-3 colours, by code (as text).
+_CORINE_COLOURS = {
+    "111": "#e6004d", "112": "#ff0000", "121": "#cc4df2", "122": "#cc0000", "123": "#e6cccc",
+    "124": "#e6cce6", "131": "#a600cc", "132": "#a64d00", "133": "#ff4dff", "141": "#ffa6ff",
+    "142": "#ffe6ff", "211": "#ffffa8", "212": "#ffff00", "213": "#e6e600", "221": "#e68000",
+    "222": "#f2a64d", "223": "#e6a600", "231": "#e6e64d", "241": "#ffe6a6", "242": "#ffe64d",
+    "243": "#e6cc4d", "244": "#f2cca6", "311": "#80ff00", "312": "#00a600", "313": "#4dff00",
+    "321": "#ccf24d", "322": "#a6ff80", "323": "#a6e64d", "324": "#a6f200", "331": "#e6e6e6",
+    "332": "#cccccc", "333": "#ccffcc", "334": "#000000", "335": "#a6e6cc", "411": "#a6a6ff",
+    "412": "#4d4dff", "421": "#ccccff", "422": "#e6e6ff", "423": "#a6a6e6", "511": "#00ccf2",
+    "512": "#80f2e6", "521": "#00ffa6", "522": "#a6ffe6", "523": "#e6f2ff",
+}  # fmt: skip
+
 #: CORINE Land Cover classes used by the bundled, simulated landscape, with the
 #: official CORINE colours.
+_CORINE_CODES = [112, 211, 231, 311, 312, 321, 322, 324, 332, 512]
 CORINE_CLASSES = ClassTable(
-    codes=[112, 211, 231, 311, 312, 321, 322, 324, 332, 512],
+    codes=_CORINE_CODES,
     names=[
         "Discontinuous urban fabric",
         "Non-irrigated arable land",
@@ -333,16 +375,5 @@ CORINE_CLASSES = ClassTable(
         "Bare rocks",
         "Water bodies",
     ],
-    colours=[
-        "#ff0000",
-        "#ffffa8",
-        "#e6e64d",
-        "#80ff00",
-        "#00a600",
-        "#ccf24d",
-        "#a6ff80",
-        "#a6f200",
-        "#cccccc",
-        "#80f2e6",
-    ],
+    colours=[_CORINE_COLOURS[str(c)] for c in _CORINE_CODES],
 )

@@ -77,31 +77,41 @@ from odse_tutorial.netherlands import load_netherlands
 
 __all__ = ["Dataset", "SampleColumns", "check_dataset", "load_dataset", "survey_year"]
 
-#: The data of a release: the repository's ``data/simulated`` at the release's tag.
-RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/v{version}/data/simulated/"
+#: The data of a release: the repository's ``data/simulated`` at the release's tag
+#: (``v0.1.0``), or on ``main`` for a development version (``0.1.1.dev3+g1234abc``).
+RELEASE_URL = "https://github.com/odse-tutorial/odse-tutorial/raw/{version}/data/simulated/"
 _CLONE_DATA = Path(__file__).resolve().parent.parent / "data" / "simulated"
 
 
-def _load_simulated() -> Dataset:
-    """The bundled dataset: ``data/simulated`` of a clone, else fetched for this release."""
+def _load_simulated() -> Path:
+    """The bundled dataset's folder: ``data/simulated`` of a clone, else fetched."""
     if (_CLONE_DATA / "dataset.json").is_file():
-        return check_folder(_CLONE_DATA).dataset_or_raise()
-    folder = fetch(
+        return _CLONE_DATA
+    return fetch(
         "Simulated dataset",
         read_sha256sums(REGISTRIES / "simulated.sha256"),
         path=pooch.os_cache("odse-tutorial") / "simulated",
         base_url=RELEASE_URL,
         source_env="ODSE_SIMULATED_SOURCE",
-        version=__version__,
+        version=f"v{__version__}",  # the release tag; pooch takes main for a local version
     )
-    return check_folder(folder).dataset_or_raise()
 
 
-#: Data sources by name: name -> function returning a Dataset.
-SOURCES: dict[str, Callable[[], Dataset]] = {
+#: Data sources by name: name -> function returning its folder or (unchecked) Dataset.
+SOURCES: dict[str, Callable[[], Path | Dataset]] = {
     "simulated": _load_simulated,
-    "netherlands": lambda: check_catalogue(load_netherlands()).dataset_or_raise(),
+    "netherlands": load_netherlands,
 }
+
+
+def _check(
+    source: str | os.PathLike, columns: SampleColumns | Mapping[str, str | None] | None = None
+) -> _DatasetReport:
+    """Open a data source or folder and check it, once."""
+    if isinstance(source, str) and source in SOURCES:
+        found = SOURCES[source]()
+        return check_folder(found) if isinstance(found, Path) else check_catalogue(found)
+    return check_folder(_folder(source), columns)
 
 
 def load_dataset(
@@ -139,8 +149,7 @@ def load_dataset(
                 f"The {source!r} dataset has fixed column names; 'columns' is only for "
                 "folders of your own."
             )
-        return SOURCES[source]()
-    return check_folder(_folder(source), columns).dataset_or_raise()
+    return _check(source, columns).dataset_or_raise()
 
 
 def check_dataset(source: str | os.PathLike) -> _DatasetReport:
@@ -158,8 +167,8 @@ def check_dataset(source: str | os.PathLike) -> _DatasetReport:
 
     Returns
     -------
-    report
-        ``report.ok``, ``report.problems`` (each naming the file or the ``dataset.json``
+    object
+        A plain bundle of attributes: ``report.ok``, ``report.problems`` (each naming the file or the ``dataset.json``
         line to fix), ``report.skipped`` (what the notebooks will skip with these data:
         no truth maps, one year, one tile, no weights...) and ``report.dataset``;
         ``print(report)`` lists them.
@@ -170,9 +179,7 @@ def check_dataset(source: str | os.PathLike) -> _DatasetReport:
     >>> report.ok, report.skipped
     (True, ())
     """
-    if isinstance(source, str) and source in SOURCES:
-        return check_catalogue(SOURCES[source]())
-    return check_folder(_folder(source))
+    return _check(source)
 
 
 def _folder(source: str | os.PathLike) -> Path:

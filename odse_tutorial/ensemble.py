@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.ensemble import StackingClassifier
-from sklearn.utils.validation import _num_samples
 
-from odse_tutorial._checks import check_sample_weight
+from odse_tutorial._checks import check_sample_weight, n_rows
 
 __all__ = ["StackingEnsemble"]
 
@@ -159,7 +158,7 @@ class StackingEnsemble(StackingClassifier):
                 f"got stack_method={self.stack_method!r}; use stack_method='predict_proba', "
                 "or sklearn.ensemble.StackingClassifier for other methods."
             )
-        sample_weight = check_sample_weight(sample_weight, _num_samples(X))
+        sample_weight = check_sample_weight(sample_weight, n_rows(X))
         if sample_weight is not None:
             fit_params["sample_weight"] = sample_weight
         try:

@@ -11,11 +11,15 @@ The confusion (error) matrix here has the **reference** classes in rows and the
 - *F1*: the harmonic mean of users' and producer's accuracy; *kappa*: Cohen's kappa.
 
 With class probabilities also the log loss, the Brier score and the average precision
-(area under the precision-recall curve) per class. Every number comes from
-:mod:`sklearn.metrics`; this module only names them in the field's words and keeps the
-class order fixed (``labels=``). :func:`area_adjusted_accuracy` turns the counts of a
-probability sample into area-adjusted accuracies and error-adjusted class areas with
-confidence intervals (Olofsson et al. 2014).
+(area under the precision-recall curve) per class. These numbers come from
+:mod:`sklearn.metrics` (and :func:`sklearn.calibration.calibration_curve`); this module
+names them in the field's words and keeps the class order fixed (``labels=``). Computed
+here by hand: the mean of the per-class average precisions, the per-class log loss (sklearn's
+log loss on each class's samples), the expected calibration error (a weighted mean of
+the reliability table's gaps), the pixel counts of class maps, and
+:func:`area_adjusted_accuracy`, which turns the counts of a probability sample into
+area-adjusted accuracies and error-adjusted class areas with confidence intervals
+(Olofsson et al. 2014).
 
 Maps: :func:`map_accuracy` (class maps against reference maps), :func:`change_matrix`
 (the from-to table between two years) and :func:`error_rate_by_uncertainty` read class
@@ -26,6 +30,7 @@ Calibration: :func:`reliability_table` and :func:`expected_calibration_error`.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -53,9 +58,10 @@ from sklearn.metrics import (
 )
 
 from odse_tutorial._atomic import atomic_output
+from odse_tutorial._checks import check_sample_weight
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
-from odse_tutorial.raster_io import check_same_grid
+from odse_tutorial.raster_io import _windows, check_same_grid
 
 __all__ = [
     "AccuracyReport",
@@ -184,18 +190,6 @@ def _unique_codes(codes: pd.Series) -> list[int | str]:
     return [_normalise_code(c) for c in pd.unique(codes)]
 
 
-def _weights(sample_weight: ArrayLike | None, n_samples: int) -> NDArray[np.float64] | None:
-    if sample_weight is None:
-        return None
-    weights = np.asarray(sample_weight, dtype=float)
-    if weights.shape != (n_samples,) or not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValueError(
-            f"sample_weight must hold one finite, non-negative weight per sample ({n_samples}); "
-            f"got shape {weights.shape}."
-        )
-    return weights
-
-
 def _proba_matrix(
     y_proba: ArrayLike,
     proba_classes: Sequence[Hashable] | None,
@@ -302,7 +296,7 @@ def accuracy_report(
             f"y_true has {n_samples} samples but y_pred has {len(pred_codes)}; pass one "
             "predicted class per reference sample."
         )
-    w = _weights(sample_weight, n_samples)
+    w = check_sample_weight(sample_weight, n_samples)
     observed = list(dict.fromkeys(_unique_codes(truth_codes) + _unique_codes(pred_codes)))
     extra = [] if proba_classes is None else [_normalise_code(c) for c in proba_classes]
     order, table = _report_classes(list(dict.fromkeys(observed + extra)), classes)
@@ -600,15 +594,6 @@ def area_adjusted_accuracy(
 
 
 # -- class maps ----------------------------------------------------------------------------
-def _legend(
-    tags: Mapping[str, str], source: Any, classes: ClassTable | None = None
-) -> dict[int, Hashable]:
-    """Pixel value -> class code of a class map: its legend, else the rule of ``classes``."""
-    if classes is None or "classes" in tags:
-        classes = ClassTable.from_tags(tags, source)
-    return dict(zip(classes.raster_values, classes.codes, strict=True))
-
-
 def _legend_table(paths: Sequence[str | os.PathLike], classes: ClassTable | None) -> ClassTable:
     """``classes``, else the classes of the maps' legends (the first map's first)."""
     if classes is not None:
@@ -622,25 +607,16 @@ def _legend_table(paths: Sequence[str | os.PathLike], classes: ClassTable | None
 
 
 def _class_ids(
-    values: NDArray, legend: Mapping[int, Hashable], ids: dict[Hashable, int], source: Any
+    values: NDArray, legend: ClassTable, ids: dict[Hashable, int], source: Any
 ) -> NDArray[np.int64]:
     """An integer id per pixel for its class code; ``ids`` (code -> id) grows as needed."""
-    uniq, inverse = np.unique(values, return_inverse=True)
-    unknown = [v for v in uniq.tolist() if v not in legend]
-    if unknown:
-        raise ValueError(
-            f"{source} has pixel value(s) {unknown[:5]} that its legend does not list "
-            f"(it lists {sorted(legend)}); the map and its legend disagree."
-        )
-    lut = [ids.setdefault(legend[v], len(ids)) for v in uniq.tolist()]
-    return np.asarray(lut, dtype=np.int64)[inverse].reshape(values.shape)
+    codes, inverse = legend.decode(values, source)
+    return np.asarray([ids.setdefault(c, len(ids)) for c in codes], dtype=np.int64)[inverse]
 
 
-def _strips(src: Any, pixels: int = 1 << 20) -> Iterable[rasterio.windows.Window]:
+def _strips(src: Any, pixels: int = 1 << 20) -> list[rasterio.windows.Window]:
     """Full-width windows of about ``pixels`` pixels: bounded memory for whole rasters."""
-    rows = max(1, pixels // max(1, src.width))
-    for row in range(0, src.height, rows):
-        yield rasterio.windows.Window(0, row, src.width, min(rows, src.height - row))
+    return _windows(src.width, src.height, max(1, pixels // max(1, src.width)))
 
 
 def _read_classes(
@@ -651,7 +627,9 @@ def _read_classes(
     check_same_grid({str(p): p for p in paths})
     sources = [rasterio.open(p) for p in paths]
     try:
-        legends = [_legend(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)]
+        legends = [
+            ClassTable.of_map(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)
+        ]
         for window in _strips(sources[0]):
             data = [s.read(1, window=window, masked=True) for s in sources]
             valid = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])
@@ -702,7 +680,8 @@ def map_accuracy(
     Returns
     -------
     AccuracyReport
-        Over all pixels of all pairs (each pixel weighs one).
+        Over all pixels of all pairs (each pixel weighs one); ``summary["n_samples"]``
+        is the number of pixels compared.
 
     Examples
     --------
@@ -718,12 +697,14 @@ def map_accuracy(
     if not pairs:
         raise ValueError("No valid pixels to compare; are the maps all nodata?")
     keys = list(pairs)
-    return accuracy_report(
+    report = accuracy_report(
         [k[0] for k in keys],
         [k[1] for k in keys],
         classes=classes,
         sample_weight=[pairs[k] for k in keys],
     )
+    report.summary["n_samples"] = sum(pairs.values())  # pixels, not (truth, map) pairs
+    return report
 
 
 _AREA_UNITS = {"ha": 1e-4, "km2": 1e-6, "m2": 1.0, "pixels": None}
@@ -845,8 +826,8 @@ def error_rate_by_uncertainty(
         raise ValueError(f"Give as many maps of each kind; got {[len(p) for p in paths]}.")
     for u_path, pred_path, true_path in zip(*paths, strict=True):
         check_same_grid({"uncertainty": u_path, "predicted": pred_path})
-        with rasterio.open(u_path) as u:
-            strips = _read_classes([pred_path, true_path], {}, None)
+        strips = _read_classes([pred_path, true_path], {}, None)
+        with rasterio.open(u_path) as u, contextlib.closing(strips):
             for window, ((pred, true), valid) in zip(_strips(u), strips, strict=True):
                 data = u.read(1, window=window, masked=True)
                 ok = ~np.ma.getmaskarray(data)[valid]
@@ -884,7 +865,7 @@ def _check_bins(n_bins: Any) -> None:
 
 
 def reliability_table(
-    y_true: ArrayLike, y_proba: ArrayLike, classes_: ArrayLike, *, n_bins: int = 10
+    y_true: ArrayLike, y_proba: ArrayLike, labels: ArrayLike, *, n_bins: int = 10
 ) -> pd.DataFrame:
     """Calibration of the predicted class's probability, in equal-width bins.
 
@@ -900,8 +881,8 @@ def reliability_table(
     y_true : array-like of shape (n_samples,)
         Reference class codes.
     y_proba : array-like of shape (n_samples, n_classes)
-        Class probabilities, columns in the order of ``classes_``.
-    classes_ : array-like of shape (n_classes,)
+        Class probabilities, columns in the order of ``labels``.
+    labels : array-like of shape (n_classes,)
         The class of each column (the model's ``classes_``).
     n_bins : int, default 10
         Number of bins between 0 and 1.
@@ -919,10 +900,10 @@ def reliability_table(
     [[0.0, nan, nan], [2.0, 0.775, 0.5]]
     """
     _check_bins(n_bins)
-    proba, truth, labels = np.asarray(y_proba, float), np.asarray(y_true), np.asarray(classes_)
+    proba, truth, labels = np.asarray(y_proba, float), np.asarray(y_true), np.asarray(labels)
     if proba.ndim != 2 or proba.shape[1] != len(labels):
         raise ValueError(
-            f"y_proba must have one column per class of classes_ ({len(labels)}), got shape "
+            f"y_proba must have one column per class of labels ({len(labels)}), got shape "
             f"{proba.shape}."
         )
     if len(truth) != len(proba) or len(truth) == 0:
@@ -945,7 +926,7 @@ def reliability_table(
 
 
 def expected_calibration_error(
-    y_true: ArrayLike, y_proba: ArrayLike, classes_: ArrayLike, *, n_bins: int = 10
+    y_true: ArrayLike, y_proba: ArrayLike, labels: ArrayLike, *, n_bins: int = 10
 ) -> float:
     """Expected calibration error of the predicted class's probability.
 
@@ -957,8 +938,8 @@ def expected_calibration_error(
     y_true : array-like of shape (n_samples,)
         Reference class codes.
     y_proba : array-like of shape (n_samples, n_classes)
-        Class probabilities, columns in the order of ``classes_``.
-    classes_ : array-like of shape (n_classes,)
+        Class probabilities, columns in the order of ``labels``.
+    labels : array-like of shape (n_classes,)
         The class of each column.
     n_bins : int, default 10
         Number of equal-width bins.
@@ -969,12 +950,12 @@ def expected_calibration_error(
 
     Examples
     --------
-    >>> expected_calibration_error([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2)
+    >>> round(expected_calibration_error([1, 2], [[0.9, 0.1], [0.65, 0.35]], [1, 2], n_bins=2), 6)
     0.275
     """
-    table = reliability_table(y_true, y_proba, classes_, n_bins=n_bins).dropna()
+    table = reliability_table(y_true, y_proba, labels, n_bins=n_bins).dropna()
     gap = (table.accuracy - table.mean_confidence).abs()
-    return round(float(np.average(gap, weights=table.n_samples)), 12)
+    return float(np.average(gap, weights=table.n_samples))
 
 
 # -- metrics.json --------------------------------------------------------------------------
@@ -1002,7 +983,7 @@ def write_metrics(
         The cross-validated accuracy report (:func:`accuracy_report`).
     maps : MapCatalogue, optional
         The maps of :func:`odse_tutorial.prediction.predict_maps` (anything with
-        ``.paths()``, or a frame with a ``path`` column).
+        ``.paths()``).
     **extra
         More JSON-serialisable entries (timings, true map accuracy...).
 
@@ -1022,12 +1003,7 @@ def write_metrics(
     True
     """
     output_dir = Path(output_dir)
-    if maps is None:
-        paths = []
-    elif hasattr(maps, "paths"):
-        paths = [Path(p) for p in maps.paths()]
-    else:
-        paths = [Path(p) for p in maps["path"]]
+    paths = [] if maps is None else [Path(p) for p in maps.paths()]
     summary = report.summary
     metrics = {
         "notebook": notebook,

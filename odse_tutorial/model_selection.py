@@ -20,7 +20,6 @@ cross-validation (nested CV), without anybody passing ``groups``.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import numbers
 import warnings
@@ -33,7 +32,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
-from sklearn.utils import check_random_state
+
+from odse_tutorial._checks import missing_column, n_rows
 
 __all__ = ["SpatialKFold", "block_cv", "fold_overlap", "location_cv", "random_cv", "tile_cv"]
 
@@ -42,18 +42,8 @@ logger = logging.getLogger(__name__)
 
 def _require_column(frame: pd.DataFrame, column: str, argument: str) -> None:
     """Raise a KeyError naming a missing column, the columns there are, and a close match."""
-    if column in frame.columns:
-        return
-    names = [str(c) for c in frame.columns]
-    close = difflib.get_close_matches(str(column), names, n=1)
-    hint = f" Did you mean {argument}={close[0]!r}?" if close else ""
-    raise KeyError(
-        f"Column {column!r} ({argument}) is not in the samples table.{hint} Columns found: {names}."
-    )
-
-
-def _n_rows(data: Any) -> int:
-    return data.shape[0] if hasattr(data, "shape") else len(data)
+    if message := missing_column(column, frame.columns, fix=f" Pass {argument}='{{close}}'."):
+        raise KeyError(message)
 
 
 def _factorize_sorted(values: ArrayLike) -> tuple[NDArray[np.intp], NDArray]:
@@ -86,7 +76,8 @@ class SpatialKFold(BaseCrossValidator):
         Number of folds (at least 2). ``None`` gives one fold per group present in ``X``
         (leave one group out).
     random_state : int, default 0
-        Seed of the shuffle of groups before they are dealt to folds.
+        Seed of the shuffle of groups before they are dealt to folds (a whole number, so
+        that every call of :meth:`split` gives the same folds).
 
     Notes
     -----
@@ -95,9 +86,12 @@ class SpatialKFold(BaseCrossValidator):
     1. ``groups`` passed to ``split`` win;
     2. ``X`` with as many rows as the samples table: by position (so ``reset_index``
        and numpy arrays are fine);
-    3. ``X`` with fewer rows (a subset): by the pandas index of ``X``, if it identifies
-       the rows of the samples table unambiguously (unique labels, all of them in the
-       table); otherwise :meth:`split` raises and asks for ``groups``.
+    3. ``X`` with fewer rows (a subset): by the pandas index of ``X``, when its labels
+       are unique, all in the samples table, and not ``0 .. m-1`` (the index
+       ``reset_index(drop=True)`` leaves, whose labels would name other samples);
+       otherwise :meth:`split` raises and asks for ``groups``. Label matching trusts
+       that a subset kept the samples table's index: it cannot tell a subset whose
+       index was replaced by other labels of the table.
 
     Examples
     --------
@@ -130,16 +124,16 @@ class SpatialKFold(BaseCrossValidator):
 
     def _groups_of(self, X: Any, groups: ArrayLike | None) -> NDArray:
         """Group id of each row of ``X`` (see the Notes of the class for how)."""
-        n_rows = _n_rows(X)
+        n_found = n_rows(X)
         if groups is not None:
             found = np.asarray(groups, dtype=object)
-            if len(found) != n_rows:
+            if len(found) != n_found:
                 raise ValueError(
-                    f"groups has {len(found)} values but X has {n_rows} rows; pass one "
+                    f"groups has {len(found)} values but X has {n_found} rows; pass one "
                     "group id per row of X, or leave groups out to use the splitter's own."
                 )
         else:
-            found = self._carried_groups(X, n_rows)
+            found = self._carried_groups(X, n_found)
         if pd.isna(found).any():
             raise ValueError(
                 f"{int(pd.isna(found).sum())} samples have no group id; fill them or drop "
@@ -152,6 +146,13 @@ class SpatialKFold(BaseCrossValidator):
         index = getattr(X, "index", None) if isinstance(X, pd.DataFrame | pd.Series) else None
         if isinstance(carried, pd.Series) and index is not None and carried.index.is_unique:
             same_labels = index.is_unique and index.isin(carried.index).all()
+            if n_rows < len(carried) and index.equals(pd.RangeIndex(n_rows)):
+                raise ValueError(
+                    f"X is a subset ({n_rows} of {len(carried)} rows) whose index is "
+                    f"0..{n_rows - 1}, as after reset_index(drop=True): its labels may name "
+                    "other samples of the table. Pass groups= explicitly (one group id per "
+                    "row of X), or keep the samples table's index on the subset."
+                )
             if n_rows < len(carried) and same_labels:
                 return carried.reindex(index).to_numpy(dtype=object)
             if n_rows == len(carried) and same_labels and not index.equals(carried.index):
@@ -206,8 +207,13 @@ class SpatialKFold(BaseCrossValidator):
                 f"n_splits={n_splits}; cross-validation needs at least 2 groups and 2 folds. "
                 "Use a smaller n_splits, smaller blocks, or n_splits=None for one fold per group."
             )
+        if not isinstance(self.random_state, numbers.Integral):
+            raise ValueError(
+                f"random_state must be a whole number (a seed), got {self.random_state!r}: "
+                "every call of split() must deal the groups to the same folds."
+            )
         sizes = np.bincount(codes, minlength=n_groups)
-        order = check_random_state(self.random_state).permutation(n_groups)
+        order = np.random.RandomState(int(self.random_state)).permutation(n_groups)
         order = order[np.argsort(-sizes[order], kind="stable")]
         fold_sizes = np.zeros(n_splits, dtype=np.int64)
         fold = np.empty(n_groups, dtype=np.intp)
@@ -253,7 +259,9 @@ def _block_ids(
     """Square block id of each sample, such as ``"E0123N0456"``.
 
     The block of a point ``(x, y)`` is column ``floor((x - x0) / block_size)`` and row
-    ``floor((y - y0) / block_size)``; the id writes both with four digits.
+    ``floor((y - y0) / block_size)``; the id writes both zero-padded to at least four
+    digits (more from block 10000 on; west or south of the origin with a minus sign,
+    such as ``E-003N0001``).
 
     Parameters
     ----------
@@ -561,9 +569,9 @@ def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None =
     0
     """
     locations = np.asarray(locations, dtype=object)
-    if len(locations) != _n_rows(X):
+    if len(locations) != n_rows(X):
         raise ValueError(
-            f"locations has {len(locations)} values but X has {_n_rows(X)} rows; pass the "
+            f"locations has {len(locations)} values but X has {n_rows(X)} rows; pass the "
             "location column of the samples table X was built from, in the same order."
         )
     leaked: set = set()

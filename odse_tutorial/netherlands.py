@@ -54,7 +54,7 @@ import pooch
 
 from odse_tutorial._dataset import Dataset, SampleColumns, _read_samples
 from odse_tutorial._fetch import REGISTRIES, fetch, read_sha256sums
-from odse_tutorial.classes import _DEFAULT_PALETTE, ClassTable
+from odse_tutorial.classes import _CORINE_COLOURS, _DEFAULT_PALETTE, ClassTable
 
 __all__ = ["load_netherlands"]
 
@@ -79,19 +79,6 @@ _STATIC = {
 }
 _NDVI = {"filled": "ndvi/filled/", "gappy": "ndvi/gappy/"}
 
-# Official CORINE Land Cover level-3 colours.
-_CLC_COLOURS = {
-    "111": "#e6004d", "112": "#ff0000", "121": "#cc4df2", "122": "#cc0000", "123": "#e6cccc",
-    "124": "#e6cce6", "131": "#a600cc", "132": "#a64d00", "133": "#ff4dff", "141": "#ffa6ff",
-    "142": "#ffe6ff", "211": "#ffffa8", "212": "#ffff00", "213": "#e6e600", "221": "#e68000",
-    "222": "#f2a64d", "223": "#e6a600", "231": "#e6e64d", "241": "#ffe6a6", "242": "#ffe64d",
-    "243": "#e6cc4d", "244": "#f2cca6", "311": "#80ff00", "312": "#00a600", "313": "#4dff00",
-    "321": "#ccf24d", "322": "#a6ff80", "323": "#a6e64d", "324": "#a6f200", "331": "#e6e6e6",
-    "332": "#cccccc", "333": "#ccffcc", "334": "#000000", "335": "#a6e6cc", "411": "#a6a6ff",
-    "412": "#4d4dff", "421": "#ccccff", "422": "#e6e6ff", "423": "#a6a6e6", "511": "#00ccf2",
-    "512": "#80f2e6", "521": "#00ffa6", "522": "#a6ffe6", "523": "#e6f2ff",
-}  # fmt: skip
-
 
 def _year_layers(folder: Path, fnames: list[str], ndvi: str) -> dict[int, dict[str, Path]]:
     """``year -> {band_season -> path}``: the four quarters ending in each year."""
@@ -115,8 +102,8 @@ def _classes(samples_path: Path, columns: SampleColumns):
         str(samples.loc[samples[columns.class_code] == code, columns.class_name].iloc[0])
         for code in codes
     ]
-    spare = iter(c for c in _DEFAULT_PALETTE if c not in _CLC_COLOURS.values())
-    colours = [_CLC_COLOURS.get(code) or next(spare) for code in codes]
+    spare = iter(c for c in _DEFAULT_PALETTE if c not in _CORINE_COLOURS.values())
+    colours = [_CORINE_COLOURS.get(code) or next(spare) for code in codes]
     rare = {str(code): int(n) for code, n in counts.items() if n < _MIN_CV_COUNT}
     return ClassTable(codes, names, colours), dict(sorted(rare.items())), len(samples)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 
+from odse_tutorial import raster_io
 from odse_tutorial._checks import check_sample_weight
 from odse_tutorial._dataset import Dataset, _head, _sample_problems, survey_year
 from odse_tutorial.classes import ClassTable
@@ -102,8 +103,10 @@ def overlay_samples(
     table : GeoDataFrame
         The kept samples (original index and columns), a ``year`` column and one
         float32 column per layer, in :attr:`Dataset.feature_names` order.
-    report : _OverlayReport
-        Which samples were dropped and why.
+    report : object
+        Which samples were dropped and why: a plain bundle of attributes, ``n_input``,
+        ``n_output``, ``outside`` (frame: index, x, y, year), ``nodata`` (frame: index,
+        year, layers) and ``reprojected_from`` (the samples' CRS, or None).
 
     Raises
     ------
@@ -135,6 +138,11 @@ def overlay_samples(
     if len(source) and source.index.has_duplicates:
         problems.append("The samples' index has duplicates; the feature table keeps the index "
                         "to link rows back to samples. Use samples.reset_index(drop=True) first.")  # fmt: skip
+    clash = [c for c in ("year", *dataset.feature_names) if c in source and c != date_column]
+    if clash:
+        problems.append(f"The samples have column(s) {clash} that the overlay writes (the survey "
+                        "year and one column per layer); rename them first, e.g. samples.rename("
+                        f"columns={{{clash[0]!r}: '{clash[0]}_original'}}).")  # fmt: skip
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
@@ -170,9 +178,7 @@ def _overlay(
                 points.geometry.y.to_numpy(),
             )
         px, py = projected[grid.crs.to_wkt()]
-        cols, rows = ~grid.transform @ (px, py)
-        inside = (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
-        inside &= tile_of.isna().to_numpy()
+        inside = raster_io._pixel_of(grid, px, py)[2] & tile_of.isna().to_numpy()
         tile_of[inside] = tile
         xs[inside], ys[inside] = px[inside], py[inside]
     same = all(_same_crs(source.crs, g.crs) for g in grids.values())
@@ -248,8 +254,8 @@ class _TrainingData:
         Sample weights (the samples' confidence), when the dataset has them.
     classes : ClassTable
         The classes kept, with names and colours.
-    overlay_report : _OverlayReport
-        Samples dropped by the overlay, and why.
+    overlay_report : object
+        Samples dropped by the overlay, and why (see :func:`overlay_samples`).
     class_counts : DataFrame
         Samples per class, and which classes were dropped as too rare.
     """
@@ -268,6 +274,14 @@ def training_data(dataset: Dataset, *, min_class_samples: int = 10) -> _Training
 
     The steps of notebook 1 in one call: :func:`overlay_samples`, then
     :func:`odse_tutorial.labels.drop_rare_classes`.
+
+    Returns
+    -------
+    object
+        A plain bundle of attributes: ``table`` (the kept overlaid samples), ``X`` (the
+        features, in the dataset's feature order), ``y`` (class codes), ``weights``
+        (Series or None), ``classes`` (the ClassTable of the kept classes),
+        ``overlay_report`` (see :func:`overlay_samples`) and ``class_counts``.
 
     Examples
     --------

@@ -44,6 +44,7 @@ from rasterio.windows import Window
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from odse_tutorial import raster_io
 from odse_tutorial._atomic import _atomic_outputs
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.persistence import _check_feature_names
@@ -253,10 +254,7 @@ def _specs(table: ClassTable, per_class: tuple[str, ...], tags: Mapping[str, Any
         "file": "dominant_class.tif",
         "tags": {"product": "dominant_class", **table.to_tags()},
         "description": "Dominant class (pixel values: see the 'classes' tag)",
-        "colormap": {
-            _CLASS_NODATA: (0, 0, 0, 0),
-            **{v: table.rgba(c) for v, c in zip(table.raster_values, table.codes, strict=True)},
-        },
+        "colormap": table.colormap(_CLASS_NODATA),
     }
     specs[("dominant_probability", None)] = {
         **percent,
@@ -409,7 +407,7 @@ def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
     wanted = getattr(aoa, "feature_names_in_", None)
     X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
     rows = range(0, max(len(X), 1), _POST_ROWS)  # slices: small float64 temporaries
-    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS]) for i in rows])
+    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS])[:, 0] for i in rows])
     inside = (di <= aoa.threshold_).astype(np.uint8)
     return {("dissimilarity", None): di.astype(np.float32), ("aoa", None): inside}
 
@@ -584,11 +582,7 @@ def predict_map(
                 )
         grid = check_same_grid(dict(zip(names, sources, strict=True)))
         size = int(window_size)
-        windows = [
-            Window(col, row, min(size, grid["width"] - col), min(size, grid["height"] - row))
-            for row in range(0, grid["height"], size)
-            for col in range(0, grid["width"], size)
-        ]
+        windows = raster_io._windows(grid["width"], grid["height"], size, size)
         n_jobs = max(1, min(int(joblib.effective_n_jobs(n_jobs)), len(windows)))
         if n_jobs > 1:  # no BLAS threads inside window threads
             stack.enter_context(threadpool_limits(1))

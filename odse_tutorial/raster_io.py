@@ -152,6 +152,22 @@ def _reading(path: Any) -> Any:
         ) from err
 
 
+def _windows(width: int, height: int, rows: int, cols: int | None = None) -> list[Window]:
+    """Windows of ``rows`` x ``cols`` pixels (whole rows if ``cols`` is None) that tile a
+    raster of ``width`` x ``height``, row by row; the last ones are cut to the edges."""
+    cols = cols or width
+    return [Window(c, r, min(cols, width - c), min(rows, height - r))
+            for r in range(0, height, rows) for c in range(0, width, cols)]  # fmt: skip
+
+
+def _pixel_of(grid: Any, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column (floored) of points in a grid (``transform``, ``height``, ``width``),
+    and whether each point lies inside it."""
+    cols, rows = ~grid.transform @ (x, y)
+    rows, cols = np.floor(rows), np.floor(cols)
+    return rows, cols, (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
+
+
 def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.ma.MaskedArray:
     """Values of a single-band raster at map coordinates, masked where nodata or outside.
 
@@ -190,9 +206,7 @@ def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.
     with contextlib.nullcontext(path) if hasattr(path, "read") else _open(path) as src:
         if src.count != 1:
             raise ValueError(f"{src.name} has {src.count} bands; read_at_points reads one band.")
-        cols, rows = ~src.transform @ (x, y)
-        rows, cols = np.floor(rows), np.floor(cols)
-        inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
+        rows, cols, inside = _pixel_of(src, x, y)
         data = np.zeros(x.shape, dtype=src.dtypes[0])
         mask = ~inside
         at = np.flatnonzero(inside)

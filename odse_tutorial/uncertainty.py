@@ -14,15 +14,6 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = ["normalized_entropy"]
 
 
-def _as_proba(proba: ArrayLike) -> NDArray[np.float64]:
-    p = np.asarray(proba, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] < 2:
-        raise ValueError(
-            f"Expected class probabilities of shape (n_samples, n_classes >= 2), got {p.shape}."
-        )
-    return p
-
-
 def normalized_entropy(proba: ArrayLike) -> NDArray[np.float64]:
     """Shannon entropy of each row of ``proba``, divided by its maximum ``log(K)``.
 
@@ -41,7 +32,11 @@ def normalized_entropy(proba: ArrayLike) -> NDArray[np.float64]:
     >>> normalized_entropy([[1.0, 0.0], [0.5, 0.5]]).round(3).tolist()
     [0.0, 1.0]
     """
-    p = _as_proba(proba)
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError(
+            f"Expected class probabilities of shape (n_samples, n_classes >= 2), got {p.shape}."
+        )
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
     return np.clip(terms.sum(axis=1) / np.log(p.shape[1]), 0.0, 1.0)

@@ -164,11 +164,8 @@ class _MapExplorer(widgets.VBox):
             present |= {"truth", "errors"}
         return {key: label for key, label in _PRODUCTS.items() if key in present}
 
-    def _per_class(self, product: str) -> bool:
-        return product == "probability"
-
     def _path(self, product: str, code: Hashable | None = None) -> Path:
-        code = code if self._per_class(product) else None
+        code = code if product == "probability" else None
         return self.maps.path(self.tile.value, self.year.value, product, code)
 
     # -- drawing -------------------------------------------------------------------------
@@ -195,7 +192,7 @@ class _MapExplorer(widgets.VBox):
 
     def redraw(self) -> None:
         """Draw the current selection into :attr:`output` (replacing the last figure)."""
-        self.class_code.disabled = not self._per_class(self.product.value)
+        self.class_code.disabled = self.product.value != "probability"
         try:
             self._png = _figure_png(self._drawer(), self.figsize)
             output = {
@@ -211,7 +208,7 @@ class _MapExplorer(widgets.VBox):
         logger.debug("Map explorer redraw %d", self.redraws)
 
     def _on_change(self, change: Mapping[str, Any]) -> None:
-        if change["owner"] is self.class_code and not self._per_class(self.product.value):
+        if change["owner"] is self.class_code and self.product.value != "probability":
             return  # the class does not change what is shown
         self.redraw()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from scipy.spatial.distance import cdist
+from scipy.spatial.distance import cdist, pdist
 from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.inspection import permutation_importance
@@ -59,10 +59,10 @@ def test_di_and_fold_aware_threshold_match_the_reference():
     folds = list(GroupKFold(3).split(X, groups=groups))
     aoa = AreaOfApplicability(cv=folds).fit(X)
     di, train_di, threshold = reference(X, new, folds=folds)
-    np.testing.assert_allclose(aoa.transform(new), di, rtol=1e-9)
+    np.testing.assert_allclose(aoa.transform(new)[:, 0], di, rtol=1e-9)
     np.testing.assert_allclose(aoa.training_di_, train_di, rtol=1e-9)
     assert aoa.threshold_ == pytest.approx(threshold, rel=1e-9)
-    np.testing.assert_array_equal(aoa.predict(new), aoa.transform(new) <= aoa.threshold_)
+    np.testing.assert_array_equal(aoa.predict(new), aoa.transform(new)[:, 0] <= aoa.threshold_)
     # Held-out clusters are far from the rest: the fold-aware threshold is far larger
     # than the one of each sample against all others (its own cluster mates).
     no_folds = AreaOfApplicability().fit(X)
@@ -76,7 +76,7 @@ def test_weights_scale_the_feature_space():
     folds = list(KFold(4, shuffle=True, random_state=0).split(X))
     aoa = AreaOfApplicability(weights=weights, cv=folds).fit(X)
     di, train_di, threshold = reference(X, new, weights, folds)
-    np.testing.assert_allclose(aoa.transform(new), di, rtol=1e-9)
+    np.testing.assert_allclose(aoa.transform(new)[:, 0], di, rtol=1e-9)
     np.testing.assert_allclose(aoa.training_di_, train_di, rtol=1e-9)
     assert aoa.threshold_ == pytest.approx(threshold, rel=1e-9)
     np.testing.assert_array_equal(aoa.weights_, [2.0, 0.5, 0.0, 0.0])
@@ -97,8 +97,10 @@ def test_the_grouped_search_is_exact_on_larger_data():
     new = np.concatenate([rng.normal(0, 6, (3000, 8)), X[:50]])
     aoa = AreaOfApplicability().fit(X)
     assert len(aoa._index[3]) > 1  # the k-means groups are in use
-    np.testing.assert_allclose(aoa.transform(new), reference(X, new)[0], rtol=1e-9, atol=1e-12)
-    assert (aoa.transform(X[:50]) == 0).all()
+    np.testing.assert_allclose(
+        aoa.transform(new)[:, 0], reference(X, new)[0], rtol=1e-9, atol=1e-12
+    )
+    assert (aoa.transform(X[:50])[:, 0] == 0).all()
 
 
 def test_permutation_importance_weights_on_the_folds():
@@ -117,21 +119,31 @@ def test_permutation_importance_weights_on_the_folds():
     np.testing.assert_allclose(aoa.weights_, np.clip(expected, 0, None))
     assert aoa.weights_[0] > 10 * aoa.weights_[1]
     assert list(aoa.feature_names_in_) == ["signal", "noise"]
-    assert aoa.transform(X.iloc[:0]).shape == (0,)
+    assert aoa.transform(X.iloc[:0]).shape == (0, 1)
+
+
+def test_mean_distance_is_exact_and_deterministic():
+    rng = np.random.default_rng(1)  # near-duplicates: dot-product distances lose digits
+    X = np.repeat(rng.normal(0, 1, (30, 3)), 100, axis=0) + rng.normal(0, 1e-9, (3000, 3))
+    aoa = AreaOfApplicability().fit(X)
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    assert aoa.mean_distance_ == pytest.approx(pdist(Z).mean(), rel=1e-12)
+    assert AreaOfApplicability().fit(X).mean_distance_ == aoa.mean_distance_
 
 
 def test_is_a_scikit_learn_estimator():
     X, _, new = clustered()
     aoa = clone(AreaOfApplicability(cv=3, weights=[1, 1, 1, 2])).fit(X)
     assert aoa.get_params()["cv"] == 3
-    assert aoa.transform(new).shape == (len(new),)
+    assert aoa.transform(new).shape == (len(new), 1)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "X", "message"),
     [
-        ({"weights": [1, 2]}, None, "weights must be 4 numbers"),
-        ({"weights": [0, 0, 0, -1]}, None, "not all 0"),
+        ({"weights": [1, 2]}, None, "weights must be 4 finite numbers"),
+        ({"weights": [0, 0, 0, -1]}, None, "at least one > 0"),
+        ({"weights": [1, np.nan, 1, 1]}, None, "finite numbers, at least one > 0"),
         ({"estimator": RandomForestClassifier()}, None, "needs held-out data"),
         ({}, np.ones((10, 4)), "same value in every training sample"),
         ({"cv": [(np.arange(5, 120), np.arange(5)), (np.arange(3, 120), np.arange(3))]},
@@ -189,7 +201,7 @@ def test_predict_maps_writes_dissimilarity_and_aoa(simulated, fitted, tmp_path):
     X = pd.DataFrame(
         {n: np.asarray(b)[valid] for n, b in zip(aoa.feature_names_in_, stack, strict=True)}
     )
-    expected = aoa.transform(X.astype(np.float32))
+    expected = aoa.transform(X.astype(np.float32))[:, 0]
     np.testing.assert_array_equal(di[valid], expected.astype(np.float32))
     np.testing.assert_array_equal(inside[valid], expected <= aoa.threshold_)
     assert 0 < inside[valid].mean() < 1

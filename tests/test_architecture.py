@@ -138,3 +138,52 @@ def test_the_helper_stays_small():
     code_lines, public_names, _ = map(int, out.stdout.split())
     assert code_lines <= 5000, f"{code_lines} code lines (budget 5,000)"
     assert public_names <= 70, f"{public_names} public names (budget 70)"
+
+
+def test_dead_helpers_stay_removed():
+    from odse_tutorial import uncertainty, widgets
+    from odse_tutorial.classes import ClassTable
+
+    gone = [(ClassTable, "sorted"), (ClassTable, "to_frame"), (uncertainty, "_as_proba"),
+            (widgets._MapExplorer, "_per_class")]  # fmt: skip
+    assert [name for owner, name in gone if hasattr(owner, name)] == []
+
+
+def test_corine_colours_have_one_source():
+    from odse_tutorial import netherlands
+    from odse_tutorial.classes import _CORINE_COLOURS, CORINE_CLASSES
+
+    assert netherlands._CORINE_COLOURS is _CORINE_COLOURS
+    assert CORINE_CLASSES.colours == tuple(_CORINE_COLOURS[str(c)] for c in CORINE_CLASSES.codes)
+
+
+def test_one_row_counter_and_no_private_sklearn_sample_counter():
+    sources = {m: p.read_text() for m, p in _modules().items()}
+    assert [
+        m for m, text in sources.items() if "_num_samples" in text or "def _n_rows" in text
+    ] == []
+
+
+def test_plotting_decodes_legends_without_evaluation_helpers():
+    for path in (PACKAGE / "plotting").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "odse_tutorial.evaluation":
+                assert not [a.name for a in node.names if a.name.startswith("_")], path
+
+
+def test_each_public_name_is_in_one_all():
+    # simulation/writer.py and simulation/__init__.py: handed over to the simulation's owner
+    found: dict[str, list[str]] = {}
+    for module, path in _modules().items():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(
+                getattr(t, "id", None) == "__all__" for t in node.targets
+            ):
+                for name in ast.literal_eval(node.value):
+                    found.setdefault(name, []).append(module)
+    repeated = {
+        n: m
+        for n, m in found.items()
+        if len(m) > 1 and not n.startswith(("Simulation", "file_digests", "generate_dataset"))
+    }
+    assert not repeated, f"names in several __all__: {repeated}"

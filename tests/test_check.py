@@ -4,6 +4,7 @@ same checks that run when a dataset is opened) lists every problem at once."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -59,6 +60,10 @@ def break_folder(folder, kind):
     elif kind == "missing layer in a year":
         make_real_style_folder(folder, years=(2021, 2022))
         (folder / "tiles" / "T1" / "2022" / "swir2.tif").unlink()
+    elif kind == "tile missing a year":
+        make_real_style_folder(folder, tiles={"T1": "EPSG:32631", "T2": "EPSG:32631"},
+                               years=(2021, 2022))  # fmt: skip
+        shutil.rmtree(folder / "tiles" / "T2" / "2022")
     elif kind == "tile missing a static layer":
         make_real_style_folder(folder, tiles={"T1": "EPSG:32631", "T2": "EPSG:32631"})
         write_raster(
@@ -91,11 +96,12 @@ def break_folder(folder, kind):
 
 
 BROKEN = {  # kind -> what the one message must say (the problem, where, and the fix)
-    "misspelt class column": r'no class code column \'land_cover\'.*"columns": \{"class_code": "landcover"\}',
+    "misspelt class column": r'No class code column \'land_cover\'.*"columns": \{"class_code": "landcover"\}',
     "unknown dataset.json key": r'dataset.json: unknown keys in "columns": \[\'klass\'\]; use',
     "multi-band layer": r"{year}/red.tif has 3 bands; .*split it into one file per band",
     "layer off the grid": r"{year}/nir.tif is not on the grid of .*its transform.*rio warp",
     "missing layer in a year": r"{root}/T1/2022 lacks layer\(s\) that the other folders have: swir2.tif; add them",
+    "tile missing a year": r"different years \(\{'T1': \[2021, 2022\], 'T2': \[2021\]\}\); every tile",
     "tile missing a static layer": r"{root}/T2/static lacks layer\(s\) .*: elevation.tif",
     "unreadable header": r"Could not read raster {year}/green.tif: .*valid GeoTIFF",
     "raster without CRS": r"{year}/blue.tif has no CRS; set it \(`rio edit-info --crs",

@@ -16,7 +16,7 @@ import rasterio
 
 from odse_tutorial import datasets
 from odse_tutorial.classes import CORINE_CLASSES
-from odse_tutorial.datasets import SampleColumns, load_dataset, survey_year
+from odse_tutorial.datasets import SampleColumns, check_dataset, load_dataset, survey_year
 
 
 def test_bundled_dataset_catalogue(simulated):
@@ -149,6 +149,7 @@ def test_invalid_json_is_reported(small_copy):
         (pd.Series([2015.0, 2018.0]), [2015, 2018]),  # a year column that once held NaN
         (pd.Series([2015, 2018], dtype="Int64"), [2015, 2018]),
         (pd.Series(["2015", "2018-07-01T10:00:00+02:00"]), [2015, 2018]),
+        (pd.Series(["2015-01-01T00:30+02:00", "2018-12-31T23:30-05:00"]), [2015, 2018]),
         (pd.Series(pd.to_datetime(["2015-06-01", "2018-01-01"]).date), [2015, 2018]),
         (pd.Series(pd.to_datetime(["2015-06-01"]).tz_localize("UTC")), [2015]),
     ],
@@ -221,8 +222,24 @@ def test_simulated_without_a_clone_is_fetched_from_the_mirror(without_clone_data
     monkeypatch.setenv("ODSE_SIMULATED_SOURCE", str(DATA))  # a local folder as mirror
     ds = load_dataset("simulated")
     assert ds.samples_path.is_relative_to(without_clone_data)
-    assert ds.samples_path.parent.name == "0.1.0"  # pooch's cache: one folder per release
+    assert ds.samples_path.parent.name == "v0.1.0"  # pooch's cache: one folder per release
     assert ds.tiles == ("9529", "9530") and len(ds.samples) == 3318
+
+
+@pytest.mark.parametrize(("version", "tag"), [("0.2.0", "v0.2.0"), ("0.2.1.dev3+gabc", "main")])
+def test_the_release_url_names_the_tag_or_main(without_clone_data, monkeypatch, version, tag):
+    urls = []
+
+    def offline(self, url, output_file, pup):
+        urls.append(url)
+        raise OSError("offline")
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", offline)
+    monkeypatch.setattr(datasets, "__version__", version)
+    monkeypatch.delenv("ODSE_SIMULATED_SOURCE", raising=False)
+    with pytest.raises(OSError, match="offline"):
+        load_dataset("simulated")
+    assert urls[0].startswith(f"https://github.com/odse-tutorial/odse-tutorial/raw/{tag}/data/")
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="XDG_CACHE_HOME moves the cache on Linux")
@@ -234,3 +251,22 @@ def test_simulated_from_a_corrupt_mirror_names_the_file(without_clone_data, monk
     with pytest.raises(OSError, match=r"'samples.gpkg' from .*mirror.*failed its SHA-256") as info:
         load_dataset("simulated")
     assert "Fix:" in str(info.value) and "ODSE_SIMULATED_SOURCE" in str(info.value)
+
+
+def test_check_dataset_of_a_source_reports_problems_and_reads_headers_once(monkeypatch, tmp_path):
+    from odse_tutorial import _dataset
+
+    broken = tmp_path / "simulated"
+    shutil.copytree(DATA, broken)
+    (broken / "tiles" / "9529" / "2018" / "nir_summer.tif").write_bytes(b"not a raster")
+    monkeypatch.setattr(datasets, "_CLONE_DATA", broken)
+    calls = []
+    raster_problems = _dataset._raster_problems
+    monkeypatch.setattr(
+        _dataset, "_raster_problems", lambda d: calls.append(1) or raster_problems(d)
+    )
+    report = check_dataset("simulated")
+    assert not report.ok and "nir_summer.tif" in report.problems[0] and len(calls) == 1
+    with pytest.raises(ValueError, match="nir_summer.tif"):
+        load_dataset("simulated")
+    assert len(calls) == 2

@@ -17,6 +17,7 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from odse_tutorial.applicability import AreaOfApplicability
 from odse_tutorial.ensemble import StackingEnsemble
 
 CODES = np.array([112, 231, 311])
@@ -216,7 +217,8 @@ def test_learners_keep_their_own_random_state(data):
         StackingEnsemble(
             [("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("nb", GaussianNB())],
             cv=3,
-        )
+        ),
+        AreaOfApplicability(),
     ]
 )
 def test_sklearn_compatible(estimator, check):

@@ -333,6 +333,7 @@ def test_map_accuracy_counts_pixels_against_the_truth(tmp_path):
     expected = 1 - ((wrong & valid) & (data != 512)).sum() / valid.sum()
     report = map_accuracy([path], [truth], classes=ds.classes)
     assert report.summary["overall_accuracy"] == pytest.approx(expected)
+    assert report.summary["n_samples"] == valid.sum()  # pixels, not (truth, map) pairs
     assert map_accuracy([truth], [truth]).summary["overall_accuracy"] == 1.0
     # pixel counts are counts: integers, shown without decimals
     assert all(np.issubdtype(t, np.integer) for t in report.confusion.dtypes)
@@ -478,13 +479,35 @@ def test_write_metrics_writes_strict_json_with_relative_map_paths(tmp_path):
     assert metrics["overall_accuracy"] == 0.6 and metrics["n_classes"] == 3
     assert metrics["maps"] == ["9529/2018/dominant_class.tif"]
     assert metrics["seconds"] is None and metrics["n_tiles"] == 2 and metrics["log_loss"] is None
-    frame = pd.DataFrame({"path": maps})  # predict_maps' frame, until the catalogue lands
-    assert (
-        json.loads(
-            write_metrics(
-                tmp_path, notebook="nb", dataset="d", cv="c", report=report, maps=frame
-            ).read_text()
-        )["maps"]
-        == metrics["maps"]
-    )
+    with pytest.raises(AttributeError, match="paths"):  # a MapCatalogue, not a frame
+        write_metrics(tmp_path, notebook="nb", dataset="d", cv="c", report=report,
+                      maps=pd.DataFrame({"path": maps}))  # fmt: skip
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary left
+
+
+def test_accuracy_report_checks_weights_with_the_package_check():
+    with pytest.raises(ValueError, match="sample_weight is zero for all 3 samples"):
+        accuracy_report([1, 2, 2], [1, 2, 1], sample_weight=[0, 0, 0])
+
+
+def test_error_rate_by_uncertainty_closes_every_map_on_error(tmp_path, monkeypatch):
+    from odse_tutorial import evaluation
+
+    before, after = write_two_years(tmp_path)
+    path = write_raster(tmp_path / "u.tif", np.array([[5, 95, 15], [200, 1, 2]], "uint8"))
+    opened, open_ = [], rasterio.open
+    monkeypatch.setattr(
+        evaluation.rasterio, "open", lambda *a, **k: opened.append(open_(*a, **k)) or opened[-1]
+    )
+    with pytest.raises(ValueError, match="outside 0-100") as info:
+        error_rate_by_uncertainty(path, after, before)
+    assert info.value is not None and len(opened) >= 3
+    assert all(src.closed for src in opened)
+
+
+def test_calibration_takes_the_column_classes_as_labels_and_does_not_round():
+    proba = [[0.9, 0.1], [0.65, 0.35], [0.2, 0.8]]
+    table = reliability_table([1, 2, 2], proba, labels=[1, 2], n_bins=3)
+    ece = expected_calibration_error([1, 2, 2], proba, labels=[1, 2], n_bins=3)
+    gap = (table.accuracy - table.mean_confidence).abs().dropna()
+    assert ece == float(np.average(gap, weights=table.n_samples[gap.index]))

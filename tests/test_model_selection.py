@@ -276,7 +276,10 @@ def test_repr_is_short_and_nothing_looks_fitted(samples, X):
 
 # -- clear errors --------------------------------------------------------------------------
 def test_missing_column_lists_the_columns_and_suggests_a_close_match(samples):
-    with pytest.raises(KeyError, match=r"'locaton_id'.*Did you mean location_column='location_id'"):
+    with pytest.raises(
+        KeyError,
+        match=r"'locaton_id'.*did you mean 'location_id'.*Pass location_column='location_id'",
+    ):
         location_cv(samples, location_column="locaton_id")
     with pytest.raises(KeyError, match=r"'tile'.*Columns found: \[.*'tile_id'"):
         tile_cv(samples, tile_column="tile")
@@ -408,3 +411,29 @@ def test_a_reset_index_table_in_nested_cv_gives_the_clear_error(samples, X, y):
     flat_X, flat_y = X.reset_index(drop=True), y.reset_index(drop=True)
     with pytest.raises(ValueError, match="Pass groups="):
         cross_val_predict(search, flat_X, flat_y, cv=location_cv(samples))
+
+
+def test_a_reset_subset_of_a_range_indexed_table_is_refused_not_misaligned(samples, X):
+    flat = samples.reset_index(drop=True)
+    cv = location_cv(flat, n_splits=3)
+    subset = pd.DataFrame(flat[FEATURES]).iloc[100:].reset_index(drop=True)  # labels 0..m-1
+    with pytest.raises(ValueError, match=r"reset_index\(drop=True\).*Pass groups="):
+        list(cv.split(subset))
+    groups = flat["location_id"].iloc[100:].to_numpy()
+    assert len(list(cv.split(subset, groups=groups))) == 3
+
+
+@pytest.mark.parametrize("seed", [None, np.random.RandomState(0)])
+def test_a_non_integer_random_state_is_refused_so_folds_never_change(samples, X, seed):
+    cv = location_cv(samples, random_state=seed)
+    with pytest.raises(ValueError, match="random_state must be a whole number"):
+        list(cv.split(X))
+
+
+def test_block_ids_pad_to_four_digits_and_keep_the_sign():
+    from odse_tutorial.model_selection import _block_ids
+
+    pts = gpd.GeoDataFrame(
+        geometry=gpd.points_from_xy([-2500, 12_345_000], [500, 500]), crs="EPSG:3035"
+    )
+    assert _block_ids(pts, 1000).tolist() == ["E-003N0000", "E12345N0000"]

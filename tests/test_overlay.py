@@ -105,13 +105,13 @@ def test_points_outside_are_reported(simulated):
         (
             {},
             "lc_code",
-            r"no class code column 'lc_code'.*did you mean 'lc_cod'.*"
+            r"No class code column 'lc_code'.*did you mean 'lc_cod'.*"
             r'dataset.json: "columns": \{"class_code": "lc_cod"\}',
         ),
         (
             {"date_column": "survey_dat"},
             None,
-            r"no date column 'survey_dat'.*did you mean 'survey_date'",
+            r"No date column 'survey_dat'.*did you mean 'survey_date'",
         ),
     ],
 )
@@ -178,6 +178,17 @@ def test_duplicate_index_is_refused(simulated):
     samples.index = [0, 0, 1, 1]
     with pytest.raises(ValueError, match="reset_index"):
         overlay_samples(simulated, samples)
+
+
+def test_sample_columns_that_the_overlay_would_overwrite_are_refused(simulated):
+    samples = simulated.samples.head(4).assign(year=1999, elevation=0.0)
+    with pytest.raises(
+        ValueError, match=r"\['year', 'elevation'\] that the overlay writes.*rename"
+    ):
+        overlay_samples(simulated, samples)
+    as_date = simulated.samples.head(4).assign(year=lambda d: d.survey_date.dt.year)
+    by_year = overlay_samples(simulated, as_date, date_column="year")[0]
+    assert by_year.index.equals(overlay_samples(simulated, as_date.drop(columns="year"))[0].index)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -146,3 +147,11 @@ def test_make_test_runs_the_lint_on_existing_folders():
     folders = {word for c in commands for word in c[2:] if not word.startswith("-")}
     assert {"odse_tutorial", "tests", "benchmarks", "notebooks/src"} <= folders
     assert all((ROOT / folder).is_dir() for folder in folders)
+
+
+def test_importing_the_simulation_command_runs_nothing(monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(sys, "argv", ["python"])  # no OUT_DIR: running it would exit
+    module = importlib.import_module("odse_tutorial.simulation.__main__")
+    assert callable(module._main)

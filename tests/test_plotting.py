@@ -392,3 +392,9 @@ def test_maps_draw_on_a_given_axes(simulated):
     assert plotting.plot_class_map(truth, ax=axes[0]) is axes[0]
     assert plotting.plot_error_map(truth, truth, ax=axes[1]) is axes[1]
     assert axes[1].get_title() == "Map errors (0.0 % of pixels), tile 9529, 2018"
+
+
+def test_a_missing_metric_column_suggests_the_close_one():
+    table = pd.DataFrame({"overall_accuracy": [0.8]}, index=["RF"])
+    with pytest.raises(KeyError, match=r"'overall_acuracy'.*did you mean 'overall_accuracy'"):
+        plotting.plot_model_comparison(table, ["overall_acuracy"])

@@ -542,6 +542,26 @@ def test_a_failing_rename_puts_every_old_product_back(stack, forest, tmp_path, m
     assert _snapshot(tmp_path) == old  # all old products, and no temporary file
 
 
+def test_an_old_file_that_cannot_be_deleted_leaves_the_new_files(tmp_path, monkeypatch):
+    from odse_tutorial._atomic import _atomic_outputs
+
+    finals = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    for final in finals:
+        final.write_text("old")
+    unlink = Path.unlink
+
+    def stubborn(self, missing_ok=False):
+        if self.name.endswith(".old"):
+            raise PermissionError("in use")
+        unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", stubborn)
+    with _atomic_outputs(finals) as tmps:
+        for tmp in tmps:
+            tmp.write_text("new")
+    assert [final.read_text() for final in finals] == ["new", "new"]
+
+
 def test_an_unfitted_model_is_said_to_be_not_fitted(stack, tmp_path):
     with pytest.raises(ValueError, match="This RandomForestClassifier is not fitted; fit it"):
         predict_map(RandomForestClassifier(), stack, tmp_path, progress=False)

@@ -203,3 +203,13 @@ def test_work_file_is_removed_when_writing_fails(tmp_path):
                         description="x")  # fmt: skip
         raise RuntimeError("crash")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_window_tiler_covers_a_raster_exactly():
+    from odse_tutorial.raster_io import _windows
+
+    tiles = _windows(5, 3, 2, 2)
+    assert [(w.col_off, w.row_off, w.width, w.height) for w in tiles] == [
+        (0, 0, 2, 2), (2, 0, 2, 2), (4, 0, 1, 2), (0, 2, 2, 1), (2, 2, 2, 1), (4, 2, 1, 1),
+    ]  # fmt: skip
+    assert [(w.width, w.height) for w in _windows(5, 3, 2)] == [(5, 2), (5, 1)]

@@ -22,7 +22,6 @@ from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
 
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.evaluation import _legend
 
 logger = logging.getLogger(__name__)
 
@@ -210,23 +209,16 @@ class _ClassLayer:
 
 
 def _index_map(
-    data: np.ma.MaskedArray,
-    value_codes: Mapping[int, Hashable] | None,
-    table: ClassTable | None,
-    source: str,
+    data: np.ma.MaskedArray, legend: ClassTable | None, table: ClassTable | None, source: str
 ) -> tuple[np.ma.MaskedArray, ClassTable]:
-    """Positions in the class table of each pixel (``value_codes``: pixel value -> code)."""
+    """Positions in the class table of each pixel (``legend`` decodes pixel values; None:
+    the pixel values are the codes)."""
     mask = np.ma.getmaskarray(data)
-    uniq, inverse = np.unique(np.asarray(data)[~mask], return_inverse=True)
-    values = uniq.tolist()
-    if value_codes is not None:
-        unknown = [v for v in values if v not in value_codes]
-        if unknown:
-            raise ValueError(
-                f"{source} has pixel value(s) {unknown[:5]} that its legend does not list "
-                f"(it lists {sorted(value_codes)}); the map and its legend disagree."
-            )
-        values = [value_codes[v] for v in values]
+    if legend is None:
+        uniq, inverse = np.unique(np.asarray(data)[~mask], return_inverse=True)
+        values = uniq.tolist()
+    else:
+        values, inverse = legend.decode(np.asarray(data)[~mask], source)
     table = _table_for(values, table, source)
     index = np.zeros(data.shape, dtype=np.intp)
     index[~mask] = np.array([table.index_of(c) for c in values], dtype=np.intp)[inverse]
@@ -256,7 +248,9 @@ def _read_class_layer(
     name = str(raster.path)
     if table is None:
         table = ClassTable.from_tags(raster.tags, name)
-    index, table = _index_map(raster.data, _legend(raster.tags, name, classes), table, name)
+    index, table = _index_map(
+        raster.data, ClassTable.of_map(raster.tags, name, classes), table, name
+    )
     what = "Dominant class" if raster.tags.get("product") == "dominant_class" else None
     title = _map_title(raster.path, raster.tags, what)
     return _ClassLayer(index, table, raster.frame, title, _where(raster.path, raster.tags))

@@ -20,16 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from odse_tutorial import evaluation
+from odse_tutorial._checks import missing_column
 from odse_tutorial.plotting._base import ERROR_COLOUR, _axes
-
-__all__ = [
-    "plot_confusion_matrix",
-    "plot_feature_importance",
-    "plot_model_comparison",
-    "plot_per_class_accuracy",
-    "plot_reliability_diagram",
-    "plot_uncertainty_vs_error",
-]
 
 
 # -- accuracy ------------------------------------------------------------------------------
@@ -234,7 +226,7 @@ def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
 def plot_reliability_diagram(
     y_true: ArrayLike,
     y_proba: ArrayLike,
-    classes_: ArrayLike,
+    labels: ArrayLike,
     *,
     n_bins: int = 10,
     ax: Axes | None = None,
@@ -251,10 +243,10 @@ def plot_reliability_diagram(
     Parameters
     ----------
     y_true : array-like of shape (n_samples,)
-        Reference class codes (out-of-fold, e.g. ``CrossValidationResult.y_true``).
+        Reference class codes (out-of-fold, e.g. from ``cross_val_predict``).
     y_proba : array-like of shape (n_samples, n_classes)
-        Class probabilities, columns in the order of ``classes_``.
-    classes_ : array-like of shape (n_classes,)
+        Class probabilities, columns in the order of ``labels``.
+    labels : array-like of shape (n_classes,)
         The class of each column.
     n_bins : int, default 10
         Number of equal-width bins.
@@ -273,8 +265,8 @@ def plot_reliability_diagram(
     >>> ax.get_title()
     'Reliability diagram: expected calibration error 27.5 %'
     """
-    table = evaluation.reliability_table(y_true, y_proba, classes_, n_bins=n_bins)
-    ece = evaluation.expected_calibration_error(y_true, y_proba, classes_, n_bins=n_bins)
+    table = evaluation.reliability_table(y_true, y_proba, labels, n_bins=n_bins)
+    ece = evaluation.expected_calibration_error(y_true, y_proba, labels, n_bins=n_bins)
     full = table[table.n_samples > 0]
     ax = _binned_chart(
         _axes(ax, (6.0, 5.0)),
@@ -508,9 +500,9 @@ def plot_model_comparison(
     'Overall accuracy (higher is better)'
     """
     metrics = list(metrics)
-    missing = [m for m in metrics if m not in table.columns]
-    if missing:
-        raise KeyError(f"No column(s) {missing} in the table; columns: {list(table.columns)}.")
+    for message in (missing_column(m, table.columns, where="the table") for m in metrics):
+        if message:
+            raise KeyError(message)
     n = len(table)
     fig, axes = plt.subplots(
         1,

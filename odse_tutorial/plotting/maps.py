@@ -34,14 +34,6 @@ from odse_tutorial.plotting._base import (
 )
 from odse_tutorial.raster_io import check_same_grid
 
-__all__ = [
-    "plot_class_map",
-    "plot_composite",
-    "plot_error_map",
-    "plot_probability_map",
-    "plot_uncertainty_map",
-]
-
 logger = logging.getLogger(__name__)
 
 

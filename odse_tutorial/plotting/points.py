@@ -11,6 +11,7 @@ import rasterio
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike, NDArray
 
+from odse_tutorial._checks import missing_column
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.plotting._base import (
     QUALITATIVE,
@@ -25,8 +26,6 @@ from odse_tutorial.plotting._base import (
     _table_for,
 )
 from odse_tutorial.plotting.maps import plot_composite
-
-__all__ = ["plot_cv_folds", "plot_samples"]
 
 
 def _require_points(samples: Any, argument: str = "samples") -> None:
@@ -102,8 +101,8 @@ def plot_samples(
     '3,318 samples'
     """
     _require_points(samples)
-    if column not in samples.columns:
-        raise KeyError(f"No column {column!r} in samples; columns: {list(samples.columns)}.")
+    if message := missing_column(column, samples.columns):
+        raise KeyError(message)
     points = samples[samples[column].notna()]
     codes = points[column].tolist()
     table = _table_for(codes, classes, "samples")

@@ -172,7 +172,6 @@ def test_plotting_decodes_legends_without_evaluation_helpers():
 
 
 def test_each_public_name_is_in_one_all():
-    # simulation/writer.py and simulation/__init__.py: handed over to the simulation's owner
     found: dict[str, list[str]] = {}
     for module, path in _modules().items():
         for node in ast.parse(path.read_text()).body:
@@ -181,9 +180,5 @@ def test_each_public_name_is_in_one_all():
             ):
                 for name in ast.literal_eval(node.value):
                     found.setdefault(name, []).append(module)
-    repeated = {
-        n: m
-        for n, m in found.items()
-        if len(m) > 1 and not n.startswith(("Simulation", "file_digests", "generate_dataset"))
-    }
+    repeated = {n: m for n, m in found.items() if len(m) > 1}
     assert not repeated, f"names in several __all__: {repeated}"

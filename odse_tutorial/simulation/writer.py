@@ -25,8 +25,6 @@ from rasterio.transform import from_origin
 from odse_tutorial.classes import CORINE_CLASSES
 from odse_tutorial.simulation import landcover, sampling, spectra, terrain
 
-__all__ = ["SimulationConfig", "generate_dataset", "file_digests"]
-
 logger = logging.getLogger(__name__)
 
 #: Fixed date written into the GeoPackage, so that the file's bytes do not depend on

@@ -129,3 +129,14 @@ def test_no_model_is_shown_under_another_name(executed_own):
     rows = set(comparison["comparison"])
     assert "4. ensemble (RF + HGB + MLP)" in rows
     assert any(row.startswith("2. tuned") for row in rows)
+
+
+def test_notebook_4_alone_shows_no_model_under_another_name(own_folder, tmp_path):
+    """Notebooks 1-3 have not run here: notebook 4 scores the plain forest itself, and says
+    so in the row's name; no row claims to be notebook 2's or 3's model."""
+    folder = run_notebook(NOTEBOOKS["04_ensemble"], tmp_path, {"dataset": str(own_folder)})
+    rows = set(json.loads((folder / "metrics.json").read_text())["comparison"])
+    assert rows == {"1. Random Forest (scored here)", "4. ensemble (RF + HGB + MLP)"}
+    assert "left out: 2. tuned Random Forest, 3. probabilistic Random Forest" in _printed(
+        folder, "04_ensemble"
+    )

@@ -483,13 +483,15 @@ found = {label: earlier_results(name) for name, label in [
     ("02_tuned_random_forest", "2. tuned Random Forest"),
     ("03_probabilistic_random_forest", "3. probabilistic Random Forest")]}
 if found["1. Random Forest"] is None:
+    del found["1. Random Forest"]  # notebook 1 has not run on these data: score its forest here
     forest = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jobs,
                                     random_state=random_state).set_fit_request(sample_weight=True)
-    found["1. Random Forest"] = cross_val_predict(forest, X, y, cv=cv, method="predict_proba",
-                                                  params=fit_params)
-if found["3. probabilistic Random Forest"] is not None and np.allclose(
-        found["3. probabilistic Random Forest"], found["1. Random Forest"]):
-    found["1. Random Forest (= 3, same forest)"] = found.pop("1. Random Forest")
+    found["1. Random Forest (scored here)"] = cross_val_predict(
+        forest, X, y, cv=cv, method="predict_proba", params=fit_params)
+first = next(label for label in found if label.startswith("1."))
+nb3 = found.get("3. probabilistic Random Forest")
+if nb3 is not None and np.allclose(nb3, found[first]):  # the same forest: one row
+    found[f"{first} (= 3, same forest)"] = found.pop(first)
     del found["3. probabilistic Random Forest"]
 found["4. ensemble (RF + HGB + MLP)"] = oof["ensemble"]
 missing = [label for label, proba in found.items() if proba is None]

@@ -841,7 +841,7 @@ write_metrics(
                         "ece": comparison.loc[name, "ece"],
                         "overall_accuracy": comparison.loc[name, "overall_accuracy"]}
                  for name in comparison.index},
-    truth=truth,
+    **({"truth": truth} if truth else {}),  # no truth maps: no "truth" entry
 )
 print(f"Wrote {output_dir / 'metrics.json'}")
 

@@ -61,11 +61,17 @@ def write_raster(path: Path, data, *, crs="EPSG:32631", origin=(500_000, 5_800_0
     return path
 
 
-def make_real_style_folder(folder: Path, tiles=None, years=(2021,), n=60, seed=0) -> Path:
+def make_real_style_folder(
+    folder: Path, tiles=None, years=(2021,), n=60, seed=0, size=24, rare=0, noise=5
+) -> Path:
     """A learner's own data in the minimal documented shape: ``tiles/<tile>/<year>/`` with
     plain band names (``blue.tif`` ... ``swir2.tif``), one samples file in EPSG:4326 with
     its own column names (``landcover`` with string classes, ``observed`` ISO dates) and
-    no weight, location or tile column, and a ``dataset.json`` naming only those two."""
+    no weight, location or tile column, and a ``dataset.json`` naming only those two.
+    Rasters are ``size`` x ``size`` pixels (three vertical stripes of classes); the
+    first ``rare`` samples are labelled ``wetland``, a class too rare to keep; ``noise``
+    (a uniform random integer below it, added to every band) above 100 makes the
+    classes overlap."""
     import geopandas as gpd
     import numpy as np
 
@@ -73,19 +79,21 @@ def make_real_style_folder(folder: Path, tiles=None, years=(2021,), n=60, seed=0
     tiles = tiles or {"T1": "EPSG:32631"}
     frames = []
     for tile, crs in tiles.items():
-        cls = np.repeat(np.arange(3), 8)[None, :].repeat(24, axis=0)  # three vertical bands
+        stripes = np.arange(size) * 3 // size  # three vertical stripes of classes
+        cls = stripes[None, :].repeat(size, axis=0)
         for year in years:
             for i, band in enumerate(BANDS):
-                values = (cls + 1) * 100 + i * 10 + rng.integers(0, 5, cls.shape)
+                values = (cls + 1) * 100 + i * 10 + rng.integers(0, noise, cls.shape)
                 write_raster(folder / "tiles" / tile / str(year) / f"{band}.tif",
                              values.astype("uint16"), crs=crs)  # fmt: skip
-        rows, cols = rng.integers(0, 24, n), rng.integers(0, 24, n)
+        rows, cols = rng.integers(0, size, n), rng.integers(0, size, n)
         points = gpd.points_from_xy(500_000 + 30 * cols + 15, 5_800_000 - 30 * rows - 15, crs=crs)
         frames.append(gpd.GeoDataFrame({
             "landcover": np.array(["forest", "water", "crop"])[cls[rows, cols]],
             "observed": [f"{years[k % len(years)]}-06-{1 + k % 28:02d}" for k in range(n)],
         }, geometry=points).to_crs("EPSG:4326"))  # fmt: skip
     samples = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:4326")
+    samples.loc[samples.index < rare, "landcover"] = "wetland"
     samples.to_file(folder / "points.gpkg", driver="GPKG")
     meta = {"columns": {"class_code": "landcover", "date": "observed"}}
     (folder / "dataset.json").write_text(json.dumps(meta))

@@ -55,6 +55,8 @@ output_dir = "outputs/01_random_forest"  # maps, metrics.json and the model go h
 n_jobs = 1  # CPU cores for training and prediction (mybinder.org has 1)
 random_state = 0  # fixes every random choice: same run, same numbers, same maps
 min_class_samples = 10  # classes with fewer samples cannot be cross-validated
+composite = None  # layers shown as red, green, blue (or one layer, greyscale) in the
+# first figure; None: short-wave infrared, near infrared and red if they exist
 
 # %% [markdown]
 # ## Imports
@@ -110,24 +112,35 @@ samples = ds.samples
 samples.head()
 
 # %% [markdown]
-# How many samples per tile and year, and per class? Some years have many samples (the
-# field-survey years), and the classes are far from balanced: that is normal for land
-# cover, and it matters for validation.
+# How many samples per tile and year, and per class? Land-cover samples are rarely
+# balanced over years and classes, and that matters for validation.
 
 # %%
+counts = samples[cols.class_code].value_counts()
+print(f"{len(samples)} samples in {len(ds.years)} year(s) and {len(ds.tiles)} tile(s); the most "
+      f"common class ({counts.index[0]}) has {counts.iloc[0] / counts.iloc[-1]:.0f} times as "
+      f"many samples as the rarest ({counts.index[-1]}).")
 ds.summary()
 
 # %% [markdown]
-# Each year has four seasonal composites of several bands. The layer names, such as
-# `nir_summer`, are the feature names of the model. Here is a false-colour view of one
-# year (short-wave infrared, near infrared and red as red, green and blue: vegetation is
-# green, bare soil and built-up land pink or brown, water dark), with the samples of that
-# year on top.
+# The layer names (in the bundled data, bands and seasons such as `nir_summer`) are the
+# feature names of the model. Here is a view of one year with the samples of that year on
+# top: a false-colour composite (short-wave infrared, near infrared and red as red, green
+# and blue: vegetation green, bare soil and built-up land pink or brown, water dark) where
+# those layers exist, otherwise one layer in grey (the `composite` parameter chooses).
 
 # %%
 tile, year = ds.tiles[0], ds.years[-1]
+layers = ds.layers(tile, year)
+print(f"Layers of tile {tile}, {year}:", ", ".join(layers))
+if composite is None:  # swir1/nir/red of the summer (or any) season, else one layer in grey
+    suffixes = ["_summer", *sorted({"_" + n.rsplit("_", 1)[1] for n in layers if "_" in n}), ""]
+    candidates = [[f"{band}{s}" for band in ("swir1", "nir", "red")] for s in suffixes]
+    composite = next((c for c in candidates if all(n in layers for n in c)),
+                     [next((n for n in layers if n.endswith("_summer")), next(iter(layers)))])
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
-plotting.plot_composite(ds.layers(tile, year), ax=axes[0], title=f"Tile {tile}, summer {year}")
+plotting.plot_composite(layers, bands=list(composite), season=None, ax=axes[0],
+                        title=f"Tile {tile}, {year}: {' / '.join(composite)}")
 in_view = samples[survey_year(samples, cols.date) == year]
 if cols.tile:
     in_view = in_view[in_view[cols.tile] == tile]
@@ -145,6 +158,8 @@ plt.show()
 
 # %%
 table, overlay_report = overlay_samples(ds)
+if table.crs.is_geographic:  # block sizes (section 4) are in metres: project
+    table = table.to_crs(table.estimate_utm_crs())
 print(overlay_report)
 features = list(ds.feature_names)
 print(f"{len(features)} features:", ", ".join(features[:6]), "...")
@@ -152,18 +167,30 @@ table[[cols.class_code, "year", *features[:4], features[-1]]].head()
 
 # %% [markdown]
 # Classes with very few samples cannot be cross-validated (some folds would have none
-# of them). We drop them, and say so.
+# of them). We drop them, and say so: a dropped class cannot be mapped.
 
 # %%
 keep, class_counts = drop_rare_classes(table[cols.class_code], min_count=min_class_samples)
 table = table[keep]
 display(class_counts)
+dropped = [f"{c} {ds.classes.name_of(c)}" if ds.classes.name_of(c) != str(c) else str(c)
+           for c in class_counts.code[~class_counts.kept]]
+if dropped:
+    them = "this class" if len(dropped) == 1 else "these classes"
+    print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}. "
+          f"The model never learns {them}, so the maps cannot show {them}: "
+          f"{'its' if len(dropped) == 1 else 'their'} pixels are mapped as whichever kept class "
+          "they resemble most.")
+else:
+    print(f"Every class has at least {min_class_samples} samples: none is dropped.")
 classes = ds.classes.subset(sorted(table[cols.class_code].unique()))
 
 X = table[features]
 y = table[cols.class_code]
 weights = table[cols.weight] if cols.weight else None
-print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
+print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features; "
+      + (f"weights from the column {cols.weight!r}." if cols.weight else
+         "no weight column: every sample counts alike."))
 
 # %% [markdown]
 # ## 3. The model
@@ -171,8 +198,9 @@ print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
 # A Random Forest: many decision trees, each grown on a bootstrap sample of the training
 # data and a random subset of features at each split; the forest votes. It needs little
 # tuning and copes with correlated features, which is why it is the workhorse of
-# land-cover mapping. We give each sample a **weight**: its confidence (field survey
-# points count more than points read from a generalised map).
+# land-cover mapping. Where the samples have a **weight** column, each sample counts by
+# its weight, its confidence (in the bundled data, field-survey points count more than
+# points read from a generalised map); without one, every sample counts alike.
 
 # %%
 model = RandomForestClassifier(
@@ -232,9 +260,10 @@ reports = {
 }
 cv_table = compare_models(reports)[["overall_accuracy", "f1_weighted"]]
 gap = cv_table.loc["random folds", "overall_accuracy"] - cv_table.loc["blocked folds", "overall_accuracy"]
-print(f"Random folds estimate an overall accuracy {abs(gap):.3f} "
-      f"{'higher' if gap > 0 else 'lower'} than blocked folds. Section 7 checks both "
-      "against the true accuracy of the maps.")
+print("Random folds estimate " + (f"an overall accuracy {abs(gap):.3f} "
+      f"{'higher' if gap > 0 else 'lower'} than" if round(gap, 3) else "the same overall "
+      "accuracy as") + " blocked folds." + (" Section 7 checks both against the true accuracy "
+      "of the maps." if ds.has_truth else ""))
 cv_table.round(3)
 
 # %% [markdown]
@@ -274,6 +303,9 @@ plt.show()
 # %%
 confusion = report.confusion_table(totals=False)
 pairs = confusion.where(~np.eye(len(confusion), dtype=bool)).stack().sort_values(ascending=False)
+pairs = pairs[pairs > 0]
+if pairs.empty:
+    print("No class was confused with another in the blocked cross-validation.")
 pairs.head(4).astype(int).rename("samples").rename_axis(["reference", "mapped as"]).to_frame()
 
 # %% [markdown]
@@ -300,6 +332,10 @@ if ds.has_truth:  # the map beside where it differs from the truth
 else:
     plotting.plot_class_map(dominant[(tile, year)], classes)
 plt.show()
+
+# %%
+if len(ds.years) < 2:
+    print(f"Only one year ({ds.years[0]}) in this dataset: there is no land-cover change to look at.")
 
 # %% [markdown]
 # Every year is mapped with the same model, so maps of two years can be compared. But
@@ -351,9 +387,9 @@ print(f"Saved the model, {len(maps.paths())} map files and metrics.json in {outp
 # %% [markdown]
 # ### The estimates beside the truth
 #
-# Real data stop here. Simulated data know the true class of every pixel: the maps we
-# just wrote can be compared with the truth maps, pixel by pixel, over every tile and
-# year.
+# Real data stop here. Simulated data know the true class of every pixel: where truth
+# maps exist, the maps we just wrote are compared with them, pixel by pixel, over every
+# tile and year.
 
 # %%
 if ds.has_truth:
@@ -370,16 +406,16 @@ else:
     print("No truth maps for this dataset: the true accuracy of its maps is unknown.")
 
 # %% [markdown]
-# Two things separate these estimates from the truth (notebook 5 takes them apart):
+# Two things can separate CV estimates from the truth (notebook 5 takes them apart):
 #
-# - **Label noise.** CV scores the model against the recorded labels, and the
-#   CORINE-like labels are generalised and noisy: a map that is right where a label is
-#   wrong is counted as an error. The truth has no such errors.
-# - **Where the map predicts.** The samples here are a systematic grid plus random points
-#   covering the whole mapped area, so every pixel is close to training data: the map
-#   *interpolates*. Blocked folds test far from the training data, an extrapolation the
-#   map never makes. With samples clustered in a few places, the picture turns around
-#   (notebook 5).
+# - **Label noise.** CV scores the model against the recorded labels; where labels are
+#   generalised or noisy (the simulated CORINE-like labels are), a map that is right where
+#   a label is wrong is counted as an error. The truth has no such errors.
+# - **Where the map predicts.** When the samples cover the whole mapped area (the
+#   simulated samples are a systematic grid plus random points), every pixel is close to
+#   training data: the map *interpolates*. Blocked folds test far from the training data,
+#   an extrapolation the map never makes. With samples clustered in a few places, the
+#   picture turns around (notebook 5).
 
 # %% [markdown]
 # ## Exercises
@@ -403,8 +439,8 @@ print({k: round(v, 3) for k, v in block_estimates.items()})
 # on how far the map predicts from the training data (notebook 5).
 
 # %% [markdown]
-# **Exercise 2.** Guess first: which season's composites will the forest rely on most to
-# tell forests, fields and heath apart? Then plot the 10 most important features
+# **Exercise 2.** Guess first: which layers (bands, seasons, terrain) will the forest rely
+# on most to tell the classes apart? Then plot the 10 most important features
 # (`model.feature_importances_`; `solution_2.show()`).
 
 # %% tags=["solution"] jupyter={"source_hidden": true}

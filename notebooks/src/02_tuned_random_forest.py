@@ -89,9 +89,15 @@ ds = load_dataset(dataset)
 for note in ds.notes:
     print("Note:", note)
 data = training_data(ds, min_class_samples=min_class_samples)
+if data.table.crs.is_geographic:  # block sizes are in metres: project the samples
+    data.table.to_crs(data.table.estimate_utm_crs(), inplace=True)
 print(data.overlay_report)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
 print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
+dropped = data.class_counts.code[~data.class_counts.kept].astype(str).tolist()
+if dropped:
+    print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}; "
+          "never learned, so never mapped: their pixels go to the kept classes they resemble.")
 
 block_size = ds.cv_block_size or 2000
 outer_cv = block_cv(data.table, block_size=block_size, n_splits=5, random_state=random_state,
@@ -156,9 +162,10 @@ trials.sort_values("rank").round(3)
 # chose it. Picking the maximum of noisy numbers favours lucky ones, so it tends to
 # over-estimate how well the chosen settings will do: a **winner's curse**. The curse grows
 # with the number of settings tried, with learners whose score swings with their settings,
-# and with fewer samples; a search over 6 settings of a forest on 3,000 samples is the
-# mildest case. Here is a harsher one: 40 settings of a single decision tree
-# (which overfits easily), tuned on 400 samples. We score the winning settings again on
+# and with fewer samples; a search over a few settings of a forest on thousands of samples
+# is a mild case. Here is a harsher one: `curse_iter` settings of a single decision tree
+# (which overfits easily), tuned on `curse_samples` samples (or all, if there are fewer).
+# We score the winning settings again on
 # 10 *fresh* fold assignments (other blocks in the test folds) that played no part in
 # choosing them.
 
@@ -246,8 +253,8 @@ for metric, better in [("overall_accuracy", "higher"), ("f1_weighted", "higher")
                        ("log_loss", "lower"), ("brier_score", "lower")]:
     change = tuned_report.summary[metric] - default_report.summary[metric]
     improved = change > 0 if better == "higher" else change < 0
-    print(f"{metric:16s}: tuning changed it by {change:+.3f} "
-          f"({'better' if improved else 'worse'}; {better} is better)")
+    verdict = "unchanged" if round(change, 3) == 0 else "better" if improved else "worse"
+    print(f"{metric:16s}: tuning changed it by {change:+.3f} ({verdict}; {better} is better)")
 print(f"The outer folds' accuracy varies by {spread:.3f} (standard deviation); tuning cost "
       f"{tuned_seconds / default_seconds:.0f}x the time.")
 comparison[["overall_accuracy", "f1_weighted", "log_loss", "cv_seconds",

@@ -102,8 +102,14 @@ ds = load_dataset(dataset)
 for note in ds.notes:
     print("Note:", note)
 data = training_data(ds, min_class_samples=min_class_samples)
+if data.table.crs.is_geographic:  # block sizes are in metres: project the samples
+    data.table.to_crs(data.table.estimate_utm_crs(), inplace=True)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
 print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
+dropped = data.class_counts.code[~data.class_counts.kept].astype(str).tolist()
+if dropped:
+    print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}; "
+          "never learned, so never mapped: their pixels go to the kept classes they resemble.")
 block_size = ds.cv_block_size or 2000
 cv = block_cv(data.table, block_size=block_size, n_splits=5, random_state=random_state,
               location_column=ds.columns.location)
@@ -280,7 +286,7 @@ def read_percent(path):
 # that the years can be compared.
 values = np.concatenate([read_percent(maps.path(tile, y_, "uncertainty")).compressed()
                             for y_ in shown_years])
-top = min(100, 5 * int(np.ceil(np.percentile(values, 99) / 5)))
+top = min(100, max(5, 5 * int(np.ceil(np.percentile(values, 99) / 5))))
 fig, axes = plt.subplots(2, len(shown_years), figsize=(5.5 * len(shown_years), 9.5),
                          squeeze=False)
 for column, y_ in enumerate(shown_years):
@@ -294,8 +300,8 @@ print(f"Uncertainty in tile {tile}: median {np.median(values):.0f} %, 99th perce
       f"{np.percentile(values, 99):.0f} % (the colour scale stops at {top} %).")
 
 # %% [markdown]
-# Boundaries between patches, mixed pixels, and classes that look alike get low
-# probabilities and high uncertainty.
+# Where is the model unsure? Typically at boundaries between patches, in mixed pixels,
+# and between classes that look alike: compare the maps with what you know of the area.
 #
 # ## 6. Is the model unsure where it is wrong?
 #
@@ -583,7 +589,10 @@ if truth_years:
           f"{change.spurious_share.mean():.0%} of the mapped change is spurious and "
           f"{change.missed_share.mean():.0%} of the true change is missed.")
 else:
-    print("Change against the truth needs truth maps and at least two years; skipped.")
+    print("Change against the truth needs truth maps and at least two years, and this dataset "
+          "has " + " and ".join((["no truth maps"] if not ds.has_truth else [])
+                                + ([f"one year ({ds.years[0]})"] if len(ds.years) < 2 else []))
+          + ": section 8's change tables and the remedy are skipped.")
 
 # %% [markdown]
 # The **transition error matrix** of one pair of years: true stable or changed pixels
@@ -832,7 +841,7 @@ write_metrics(
                         "ece": comparison.loc[name, "ece"],
                         "overall_accuracy": comparison.loc[name, "overall_accuracy"]}
                  for name in comparison.index},
-    truth=truth,
+    **({"truth": truth} if truth else {}),  # no truth maps: no "truth" entry
 )
 print(f"Wrote {output_dir / 'metrics.json'}")
 

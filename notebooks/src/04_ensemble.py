@@ -107,8 +107,14 @@ ds = load_dataset(dataset)
 for note in ds.notes:
     print("Note:", note)
 data = training_data(ds, min_class_samples=min_class_samples)
+if data.table.crs.is_geographic:  # block sizes are in metres: project the samples
+    data.table.to_crs(data.table.estimate_utm_crs(), inplace=True)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
 print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
+dropped = data.class_counts.code[~data.class_counts.kept].astype(str).tolist()
+if dropped:
+    print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}; "
+          "never learned, so never mapped: their pixels go to the kept classes they resemble.")
 block_size = ds.cv_block_size or 2000
 cv = block_cv(data.table, block_size=block_size, n_splits=5, random_state=random_state,
               location_column=ds.columns.location)
@@ -130,7 +136,8 @@ fit_params = {"sample_weight": weights} if weights is not None else {}
 # - **Neural network** (`MLPClassifier`): one hidden layer of 32 units. It needs scaled
 #   features, hence the pipeline with a `StandardScaler`.
 #
-# **Sample weights.** As in notebooks 1-3, each sample counts by its confidence. All three
+# **Sample weights.** As in notebooks 1-3, each sample counts by its weight (its
+# confidence), where the dataset has a weight column (otherwise all count alike). All three
 # learners accept `sample_weight` (`MLPClassifier` since scikit-learn 1.7), but a
 # `Pipeline` refuses fit parameters it cannot route. With **metadata routing** switched on
 # (`sklearn.set_config(enable_metadata_routing=True)`, in the imports), each estimator
@@ -320,7 +327,7 @@ def read_percent(path):
 # One colour scale for the uncertainty of all years shown, fitted to their values.
 values = np.concatenate([read_percent(maps.path(tile, y_, "uncertainty")).compressed()
                          for y_ in shown_years])
-top = min(100, 5 * int(np.ceil(np.percentile(values, 99) / 5)))
+top = min(100, max(5, 5 * int(np.ceil(np.percentile(values, 99) / 5))))
 fig, axes = plt.subplots(2, len(shown_years), figsize=(5.5 * len(shown_years), 9.5),
                          squeeze=False)
 for column, y_ in enumerate(shown_years):
@@ -336,8 +343,8 @@ print(f"The learners' spread for the dominant class in tile {tile}: median "
       f"colour scale stops at {top} %).")
 
 # %% [markdown]
-# Where the learners disagree most: boundaries between patches, and the classes that look
-# alike. On simulated data we can check which uncertainty points at errors best. For the
+# Where do the learners disagree most? Often at boundaries between patches and between
+# classes that look alike. On simulated data we can check which uncertainty points at errors best. For the
 # ensemble's maps, its learners' spread and the normalized entropy of its probabilities;
 # for notebook 3's forest maps (if that notebook ran), the forest's entropy. The **ROC
 # AUC** is the probability that a wrong pixel is more uncertain than a right one (0.5:
@@ -440,8 +447,9 @@ if ds.has_truth and forest_ran:
           f"ensemble is right on {share.iloc[2]:.1%} and the forest on {share.iloc[3]:.1%} "
           "of all pixels.")
 else:
-    print("The difference map needs notebook 3's maps of this dataset and truth maps; "
-          "skipped.")
+    print("The difference map with notebook 3's forest needs truth maps and notebook 3's maps "
+          "of this dataset; skipped: " + (
+              "no truth maps." if not ds.has_truth else "notebook 3 has not run on these data."))
 
 # %%
 map_explorer(maps, classes, truth=ds if ds.has_truth else None)
@@ -475,18 +483,20 @@ found = {label: earlier_results(name) for name, label in [
     ("02_tuned_random_forest", "2. tuned Random Forest"),
     ("03_probabilistic_random_forest", "3. probabilistic Random Forest")]}
 if found["1. Random Forest"] is None:
+    del found["1. Random Forest"]  # notebook 1 has not run on these data: score its forest here
     forest = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jobs,
                                     random_state=random_state).set_fit_request(sample_weight=True)
-    found["1. Random Forest"] = cross_val_predict(forest, X, y, cv=cv, method="predict_proba",
-                                                  params=fit_params)
-if found["3. probabilistic Random Forest"] is not None and np.allclose(
-        found["3. probabilistic Random Forest"], found["1. Random Forest"]):
-    found["1. Random Forest (= 3, same forest)"] = found.pop("1. Random Forest")
+    found["1. Random Forest (scored here)"] = cross_val_predict(
+        forest, X, y, cv=cv, method="predict_proba", params=fit_params)
+first = next(label for label in found if label.startswith("1."))
+nb3 = found.get("3. probabilistic Random Forest")
+if nb3 is not None and np.allclose(nb3, found[first]):  # the same forest: one row
+    found[f"{first} (= 3, same forest)"] = found.pop(first)
     del found["3. probabilistic Random Forest"]
 found["4. ensemble (RF + HGB + MLP)"] = oof["ensemble"]
 missing = [label for label, proba in found.items() if proba is None]
 if missing:
-    print("Not run yet, left out:", ", ".join(missing))
+    print("Not run on these data (or not yet), left out:", ", ".join(missing))
 rows = {label: accuracy_report(y, codes[proba.argmax(axis=1)], proba, classes=classes,
                                proba_classes=codes)
         for label, proba in found.items() if proba is not None}
@@ -498,9 +508,9 @@ plotting.plot_model_comparison(comparison, metrics=("overall_accuracy", "f1_weig
 plt.show()
 best = comparison["f1_weighted"].idxmax()
 runner_up = comparison["f1_weighted"].drop(best).idxmax()
-print(f"Highest weighted F1: {best}, by "
-      f"{comparison.loc[best, 'f1_weighted'] - comparison.loc[runner_up, 'f1_weighted']:.3f} "
-      f"over {runner_up}.")
+lead = comparison.loc[best, "f1_weighted"] - comparison.loc[runner_up, "f1_weighted"]
+print(f"Highest weighted F1: {best}, by {lead:.3f} over {runner_up}." if round(lead, 3) else
+      f"Highest weighted F1: a tie (to 3 decimals) between {best} and {runner_up}.")
 print(gain_sentence(best, found[best], runner_up, found[runner_up])[0])
 print(f"The ensemble took {ensemble_cv_seconds:.0f} s to cross-validate.")
 
@@ -535,10 +545,11 @@ else:
     print("No truth maps for this dataset: the true accuracy of its maps is unknown.")
 
 # %% [markdown]
-# The CV scores the model against the sample labels, which are not the truth (the table
-# shows how often each source's label agrees with the true class at its pixel), and its
-# blocked folds test farther from the training data than the map predicts, since these
-# samples cover the mapped area. Notebook 5 separates the two effects and shows when the
+# Where truth maps exist, two things separate a CV estimate from the truth: the CV scores
+# the model against the sample labels, which are not the truth (the table shows how often
+# each source's label agrees with the true class at its pixel), and blocked folds test
+# farther from the training data than the map predicts when the samples cover the mapped
+# area (the simulated ones do). Notebook 5 separates the two effects and shows when the
 # picture turns around.
 #
 # ## 8. Save the results

@@ -102,6 +102,8 @@ if ds.has_truth and clustered_path.exists():
 def prepare(samples):
     """Overlay the samples on their years' layers and drop classes too rare to CV."""
     table, _ = overlay_samples(ds, samples)
+    if table.crs.is_geographic:  # block sizes and distances are in metres: project
+        table = table.to_crs(table.estimate_utm_crs())
     keep, _ = drop_rare_classes(table[cols.class_code], min_count=min_class_samples)
     return table[keep]
 
@@ -294,11 +296,14 @@ if ds.has_truth:
               f"'{best}' ({part.loc[best, 'labels - truth']:+.3f}). Label noise lowers "
               f"every estimate by {noise:.3f} on average.")
 else:
+    print("No truth maps for this dataset: the estimates cannot be put beside the truth; "
+          "choose the CV whose test distances match the prediction distances (section 4).")
     display(estimates[["vs labels", "median distance (m)", "W (m)"]].round(3))
 
 # %% [markdown]
-# How to read the table (each statement is checked on these numbers by the tutorial's
-# tests, `tests/test_claims.py`):
+# How to read the table on the bundled simulated data (each statement is checked on its
+# numbers by the tutorial's tests, `tests/test_claims.py`; on other data, trust the
+# printed sentences):
 #
 # - **Label noise.** Scored against the true class at the sample points, every CV
 #   estimate is higher than scored against the recorded labels: part of every CV's

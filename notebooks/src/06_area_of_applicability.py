@@ -105,6 +105,8 @@ output_dir.mkdir(parents=True, exist_ok=True)
 ds = load_dataset(dataset)
 cols = ds.columns
 table, _ = overlay_samples(ds)
+if table.crs.is_geographic:  # distances and radii are in metres: project
+    table = table.to_crs(table.estimate_utm_crs())
 features = list(ds.feature_names)
 xy = np.column_stack([table.geometry.x, table.geometry.y])
 rng = np.random.default_rng(random_state)
@@ -119,14 +121,19 @@ clustered = clustered[keep]
 print(f"Kept {len(clustered)} of {len(table)} samples ({len(clustered) / len(table):.0%}) in "
       f"{clustered['cluster'].nunique()} clusters of {radius / 1000:.1f} km radius; "
       f"{clustered[cols.class_code].nunique()} of {table[cols.class_code].nunique()} classes.")
+dropped = class_counts.code[~class_counts.kept].astype(str).tolist()
+if dropped:
+    print(f"Too rare in the clustered sample (fewer than {min_class_samples}), so never mapped "
+          f"(their pixels go to the kept classes they resemble): {', '.join(dropped)}.")
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 5))
 ax.scatter(xy[:, 0] / 1000, xy[:, 1] / 1000, s=4, c="0.75", label="all samples (set aside)")
 ax.scatter(clustered.geometry.x / 1000, clustered.geometry.y / 1000, s=6, c="C3",
            label="clustered training sample")
-ax.set(title="The clustered training sample", xlabel="x (km, EPSG:3035)",
-       ylabel="y (km, EPSG:3035)", aspect="equal")
+crs_name = table.crs.to_string() if table.crs else "map units"
+ax.set(title="The clustered training sample", xlabel=f"x (km, {crs_name})",
+       ylabel=f"y (km, {crs_name})", aspect="equal")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
 plt.show()
 

@@ -36,6 +36,7 @@ def _metrics(executed, name):
         "03_probabilistic_random_forest",
         "04_ensemble",
         "05_validation_against_truth",
+        "06_area_of_applicability",
     ],
 )
 def test_every_notebook_puts_its_maps_beside_the_truth(executed, name):

@@ -299,7 +299,8 @@ if ds.has_truth:
           f"({'over' if cv_outside > true_outside else 'under'}estimating it by "
           f"{abs(cv_outside - true_outside) * 100:.1f} points).")
     truth_numbers = {"true_error_inside": true_inside, "true_error_outside": true_outside,
-                     "true_error_map": float(truth.wrong.mean())}
+                     "true_error_map": float(truth.wrong.mean()),
+                     "truth": {"map_accuracy": 1 - float(truth.wrong.mean())}}
 
     edges = np.unique(np.quantile(truth.di, np.linspace(0, 1, 11)))
     truth["bin"] = pd.cut(truth.di, edges, include_lowest=True)
@@ -372,7 +373,7 @@ write_metrics(
     cv_error_rate=float(cv_wrong.mean()),
     **truth_numbers,
 )
-print((output_dir / "metrics.json").read_text())
+print(f"Saved {output_dir / 'metrics.json'} and {len(maps.paths())} map files.")
 
 # %% [markdown]
 # ## Exercises

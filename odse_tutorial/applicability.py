@@ -149,8 +149,13 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         members = [np.flatnonzero(labels == g) for g in np.unique(labels)]
         centres = np.array([Z[m].mean(axis=0) for m in members])
         radii = [_exact(Z[m], c[None], 0 * m).max() for m, c in zip(members, centres, strict=True)]
-        nns = [NearestNeighbors(n_neighbors=1, algorithm="brute").fit(Z[m]) for m in members]
-        self._index = (Z, centres, np.array(radii) * (1 + 1e-7) + 1e-9, members, nns)
+        # Per group, float32 [-2 sample; |sample|^2]: one GEMM with [point, 1] scores a point
+        # against the group's samples; _nearest re-checks the near-best ones exactly.
+        blocks = [
+            np.vstack([-2 * Z[m].T, (Z[m] ** 2).sum(axis=1)]).astype(np.float32) for m in members
+        ]
+        radii = np.array(radii) * (1 + 1e-7) + 1e-9
+        self._index = (Z, centres, radii, members, blocks, (Z**2).sum(axis=1).max())
         return self
 
     def transform(self, X: Any) -> NDArray[np.float64]:
@@ -201,19 +206,32 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         """Exact distance of each row to its nearest training sample. The training samples
         are in k-means groups; a group is searched for a point only when the group's ball
         could hold a sample nearer than the best found so far (its nearest group first)."""
-        train, centres, radii, members, nns = self._index
-        if not len(Z):
-            return np.zeros(0)
-        lower = euclidean_distances(Z, centres)
-        first = lower.argmin(axis=1)
-        lower -= radii  # no sample of group g is nearer than lower[:, g]
+        train, centres, radii, members, blocks, largest = self._index
         best = np.full(len(Z), np.inf)
-        for own in (True, False):
-            for g, (member, index) in enumerate(zip(members, nns, strict=True)):
-                rows = np.flatnonzero(first == g if own else (first != g) & (lower[:, g] < best))
-                if rows.size:
-                    i = member[index.kneighbors(Z[rows])[1][:, 0]]
-                    best[rows] = np.minimum(best[rows], _exact(Z[rows], train, i))
+        for start in range(0, len(Z), 16384):  # bounded memory: 16384 points at a time
+            part, out = Z[start : start + 16384], best[start : start + 16384]
+            lower = euclidean_distances(part, centres)
+            first = lower.argmin(axis=1)
+            lower -= radii  # no sample of group g is nearer than lower[:, g]
+            points = np.ones((len(part), part.shape[1] + 1), dtype=np.float32)
+            points[:, :-1] = part
+            size = (part**2).sum(axis=1)
+            tol = 2e-5 * (size + largest)  # bound of the float32 score's rounding errors
+            for own in (True, False):
+                for g, (member, block) in enumerate(zip(members, blocks, strict=True)):
+                    rows = np.flatnonzero(first == g if own else (first != g) & (lower[:, g] < out))
+                    if rows.size:
+                        score = points[rows] @ block  # float32 |point - sample|^2 - |point|^2
+                        j = score.argmin(axis=1)
+                        near = score[np.arange(rows.size), j] + tol[rows]
+                        # rows where a sample could beat the best: it and near-ties, exactly
+                        keep = np.flatnonzero(near - 2 * tol[rows] < out[rows] ** 2 - size[rows])
+                        score[keep, j[keep]] = np.inf
+                        sub = score if keep.size == rows.size else score[keep]
+                        tie = keep[sub.min(axis=1) <= near[keep]]
+                        r, t = np.nonzero(score[tie] <= near[tie, None])
+                        r, j = np.concatenate([keep, tie[r]]), np.concatenate([j[keep], t])
+                        np.minimum.at(out, rows[r], _exact(part[rows[r]], train, member[j]))
         return best
 
 

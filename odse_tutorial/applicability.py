@@ -15,12 +15,14 @@ measures how unlike, as CAST's ``trainDI`` / ``aoa`` do in R:
    percentile plus 1.5 times the interquartile range, capped at their maximum;
 4. a point is inside the **area of applicability** (AOA) when its DI <= threshold.
 
-The nearest training sample is found exactly with scikit-learn's ``NearestNeighbors``:
-training samples are grouped by k-means (seeded: ``KMeans(random_state=0)``), and a group
-is searched only for the points that its bounding ball could still hold a nearer sample
-for. The grouping changes only the speed, never a distance. Memory grows with the
-number of points of one call times the number of groups (at most 32), never with
-points x samples.
+The nearest training sample is found exactly: training samples are grouped by k-means
+(seeded: ``KMeans(random_state=0)``), and a group is searched only for the points that
+its bounding ball could still hold a nearer sample for. A group is scored with one
+float32 matrix product; every row whose best candidate could be beaten within float32
+rounding, and every near tie, is recomputed in float64, so the distance is the exact
+float64 minimum whatever the chunk size or thread count. The grouping changes only the
+speed, never a distance. Memory grows with the points of one chunk (16,384) times the
+samples of one group, never with all points x all samples.
 """
 
 from __future__ import annotations

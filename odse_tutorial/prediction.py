@@ -70,6 +70,18 @@ def _file_part(code: Hashable) -> str:
     return _SAFE_NAME.sub("_", str(code)).strip("_") or "class"
 
 
+def _file_name(product: str, code: Hashable | None = None) -> str:
+    """The file of a product: ``{product}.tif``, or ``{product}_{code}.tif`` per class."""
+    return f"{product}.tif" if code is None else f"{product}_{_file_part(code)}.tif"
+
+
+def _per_class(model: Any) -> tuple[str, ...]:
+    """The products a model's maps have per class code."""
+    if callable(getattr(model, "predict_proba_and_uncertainty", None)):
+        return ("probability", "uncertainty")
+    return ("probability",)
+
+
 @dataclass(frozen=True)
 class MapCatalogue:
     """The map products written by :func:`predict_maps`, by tile, year, product and class.
@@ -137,12 +149,8 @@ class MapCatalogue:
                 f"code): {wide}; per class (code= one of {list(self.classes.codes)}): "
                 f"{list(self.per_class)}."
             )
-        name = (
-            product
-            if code is None
-            else f"{product}_{_file_part(self.classes[self.classes.index_of(code)].code)}"
-        )
-        return self.root / str(tile) / str(int(year)) / f"{name}.tif"
+        code = None if code is None else self.classes[self.classes.index_of(code)].code
+        return self.root / str(tile) / str(int(year)) / _file_name(product, code)
 
     def _keys(self) -> list[tuple[str, Hashable | None]]:
         codes = self.classes.codes
@@ -152,16 +160,14 @@ class MapCatalogue:
 
     def paths(self) -> list[Path]:
         """Every file written."""
-        return self.to_frame()["path"].tolist()
+        return [
+            self.path(t, y, p, c) for t in self.tiles for y in self.years for p, c in self._keys()
+        ]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per file: ``tile``, ``year``, ``product``, ``class_code``, ``path``."""
-        rows = [
-            (t, y, p, c, self.path(t, y, p, c))
-            for t in self.tiles
-            for y in self.years
-            for p, c in self._keys()
-        ]
+        keys = [(t, y, p, c) for t in self.tiles for y in self.years for p, c in self._keys()]
+        rows = [(*key, path) for key, path in zip(keys, self.paths(), strict=True)]
         frame = pd.DataFrame(rows, columns=["tile", "year", "product", "class_code", "path"])
         frame["class_code"] = frame["class_code"].astype(object)  # ints stay ints next to None
         return frame
@@ -240,10 +246,10 @@ def _specs(table: ClassTable, per_class: tuple[str, ...], tags: Mapping[str, Any
     for product, what in (("probability", "Probability"), ("uncertainty", "Uncertainty")):
         if product not in per_class:
             continue
-        for cls, part in zip(table, parts, strict=True):
+        for cls in table:
             specs[(product, cls.code)] = {
                 **percent,
-                "file": f"{product}_{part}.tif",
+                "file": _file_name(product, cls.code),
                 "tags": {"product": product, "class_code": cls.code, "class_name": cls.name},
                 "description": f"{what} of class {cls.code} ({cls.name}), percent",
             }
@@ -559,10 +565,10 @@ def predict_map(
     table = _map_classes(model, classes)
     names = _feature_names(model, feature_names)
     paths = _match_layers(layers, names, extra_layers)
-    per_class = callable(getattr(model, "predict_proba_and_uncertainty", None))
+    per_class = _per_class(model)
     specs = _specs(
         table,
-        ("probability", "uncertainty") if per_class else ("probability",),
+        per_class,
         {"model": type(model).__name__, **(tags or {})},
     )
     if applicability is not None:
@@ -571,7 +577,7 @@ def predict_map(
         )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    predictor = _Predictor(model, names, table, per_class, applicability)
+    predictor = _Predictor(model, names, table, "uncertainty" in per_class, applicability)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHEMAX_BYTES), contextlib.ExitStack() as stack:
         sources = [stack.enter_context(_open(p)) for p in paths.values()]
         for name, src in zip(names, sources, strict=True):
@@ -715,14 +721,13 @@ def predict_maps(
     if options["classes"] is None:
         options["classes"] = getattr(dataset, "classes", None)
     user_tags = dict(options.pop("tags") or {})
-    per_class = callable(getattr(model, "predict_proba_and_uncertainty", None))
     maps = MapCatalogue(
         root=Path(out_dir),
         tiles=tuple(str(t) for t in tiles),
         years=tuple(int(y) for y in years),
         classes=_map_classes(model, options["classes"]),
         products=_PRODUCTS + (() if options["applicability"] is None else _AOA_PRODUCTS),
-        per_class=("probability", "uncertainty") if per_class else ("probability",),
+        per_class=_per_class(model),
     )
     files = maps.to_frame()
     done = files["path"].map(Path.exists).groupby([files["tile"], files["year"]]).all()

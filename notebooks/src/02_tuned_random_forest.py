@@ -268,10 +268,10 @@ plt.show()
 # Read the table from left to right: the tuned forest's nested score against the default
 # forest's, the cost of each, and the `best_score_` the search claimed. Compare every
 # change with the fold-to-fold spread printed above: a change smaller than that spread is
-# not a finding. Tuning for weighted F1 optimises hard classes; it may well make the
-# probabilities worse (the log loss line), since smaller leaves give more extreme
-# probabilities: tune for what the map will be used for (exercise 1). Notebook 4 tunes a
-# learner with more sensitive settings, gradient boosting.
+# not a finding. Tuning for weighted F1 optimises hard classes, not probabilities: the
+# log loss line says what it did to them here. Tune for what the map will be used for
+# (exercise 1). Notebook 4 tunes a learner with more sensitive settings, gradient
+# boosting.
 #
 # ## 6. Maps with the tuned model
 #

@@ -208,9 +208,7 @@ def train_aoa(folder: Path) -> Path:
 
     from odse_tutorial.applicability import AreaOfApplicability
 
-    path = folder / "aoa.joblib"
-    if path.exists():
-        return path
+    path = folder / "aoa.joblib"  # refitted every run: its search index is private state
     data = np.load(folder / "training.npz")
     model = joblib.load(folder / "model.joblib")
     aoa = AreaOfApplicability(

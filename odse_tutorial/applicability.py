@@ -15,19 +15,21 @@ measures how unlike, as CAST's ``trainDI`` / ``aoa`` do in R:
    percentile plus 1.5 times the interquartile range, capped at their maximum;
 4. a point is inside the **area of applicability** (AOA) when its DI <= threshold.
 
-The nearest training sample is found exactly: training samples are grouped by k-means
-(seeded: ``KMeans(random_state=0)``), and a group is searched only for the points that
-its bounding ball could still hold a nearer sample for. A group is scored with one
-float32 matrix product; every row whose best candidate could be beaten within float32
-rounding, and every near tie, is recomputed in float64, so the distance is the exact
-float64 minimum whatever the chunk size or thread count. The grouping changes only the
-speed, never a distance. Memory grows with the points of one chunk (16,384) times the
-samples of one group, never with all points x all samples.
+The nearest training sample is found exactly: training samples are grouped in k-means
+cells (seeded: ``KMeans(random_state=0)``; the number of cells is the one with the lowest
+estimated search cost for the training samples themselves), and a cell is searched only
+for the points that its bounding ball could still hold a nearer sample for. A cell is
+scored with one float32 matrix product; every row whose best candidate could be beaten
+within float32 rounding, and every near tie, is recomputed in float64, so the distance is
+the exact float64 minimum whatever the chunk size or thread count. The cells change only
+the speed, never a distance. Memory grows with one chunk of points times the samples of
+one cell (at most 64 MB of float32 scores), never with all points x all samples.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -35,14 +37,17 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist
 from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.inspection import permutation_importance
-from sklearn.metrics import euclidean_distances
 from sklearn.model_selection import check_cv
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 __all__ = ["AreaOfApplicability"]
+
+_CELLS = (1, 2, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64)  # k-means cells tried for the search
 
 
 class AreaOfApplicability(TransformerMixin, BaseEstimator):
@@ -119,7 +124,7 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        values = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        values = validate_data(self, X, dtype=np.float64, order="C", ensure_min_samples=2)
         folds = None
         if self.cv is not None:
             stratify = self.estimator is not None and is_classifier(self.estimator)
@@ -145,19 +150,8 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         tested = self.training_di_[np.isfinite(self.training_di_)]
         q1, q3 = np.percentile(tested, [25, 75])  # (an IndexError if no fold tests a sample)
         self.threshold_ = float(min(q3 + 1.5 * (q3 - q1), tested.max()))
-        # Groups of the search index: they change only how fast the exact search is.
-        k = int(np.clip(round(np.sqrt(len(Z)) / 4), 1, 32))
-        labels = KMeans(k, n_init=1, random_state=0).fit_predict(Z) if k > 1 else 0 * Z[:, 0]
-        members = [np.flatnonzero(labels == g) for g in np.unique(labels)]
-        centres = np.array([Z[m].mean(axis=0) for m in members])
-        radii = [_exact(Z[m], c[None], 0 * m).max() for m, c in zip(members, centres, strict=True)]
-        # Per group, float32 [-2 sample; |sample|^2]: one GEMM with [point, 1] scores a point
-        # against the group's samples; _nearest re-checks the near-best ones exactly.
-        blocks = [
-            np.vstack([-2 * Z[m].T, (Z[m] ** 2).sum(axis=1)]).astype(np.float32) for m in members
-        ]
-        radii = np.array(radii) * (1 + 1e-7) + 1e-9
-        self._index = (Z, centres, radii, members, blocks, (Z**2).sum(axis=1).max())
+        with threadpool_limits(1):  # small k-means fits: threads cost more than they save
+            self._index = _search_index(Z, self.training_di_ * self.mean_distance_)
         return self
 
     def transform(self, X: Any) -> NDArray[np.float64]:
@@ -206,35 +200,90 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
 
     def _nearest(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
         """Exact distance of each row to its nearest training sample. The training samples
-        are in k-means groups; a group is searched for a point only when the group's ball
-        could hold a sample nearer than the best found so far (its nearest group first)."""
+        are in k-means cells; a cell is searched for a point only when the cell's ball
+        could hold a sample nearer than the best found so far (its own cell first)."""
         train, centres, radii, members, blocks, largest = self._index
         best = np.full(len(Z), np.inf)
-        for start in range(0, len(Z), 16384):  # bounded memory: 16384 points at a time
-            part, out = Z[start : start + 16384], best[start : start + 16384]
-            lower = euclidean_distances(part, centres)
+        cell = max(len(m) for m in members)
+        chunk = int(np.clip((1 << 24) // cell, 256, 16384))  # float32 scores: <= 64 MB
+        buffer = np.empty(min(chunk, len(Z)) * cell, dtype=np.float32)  # reused: no page faults
+        for start in range(0, len(Z), chunk):
+            part = Z[start : start + chunk]
+            size = (part**2).sum(axis=1)
+            lower = np.sqrt(
+                np.maximum(size[:, None] - 2 * part @ centres.T + (centres**2).sum(1), 0)
+            )
             first = lower.argmin(axis=1)
-            lower -= radii  # no sample of group g is nearer than lower[:, g]
+            order = np.argsort(first, kind="stable")  # points of one cell side by side
+            ends = np.searchsorted(first[order], np.arange(len(members) + 1))
+            part, size = part[order], size[order]
+            lower = np.asfortranarray(lower[order] - radii)  # columns read one cell at a time
             points = np.ones((len(part), part.shape[1] + 1), dtype=np.float32)
             points[:, :-1] = part
-            size = (part**2).sum(axis=1)
             tol = 2e-5 * (size + largest)  # bound of the float32 score's rounding errors
+            out = np.full(len(part), np.inf)
             for own in (True, False):
                 for g, (member, block) in enumerate(zip(members, blocks, strict=True)):
-                    rows = np.flatnonzero(first == g if own else (first != g) & (lower[:, g] < out))
-                    if rows.size:
-                        score = points[rows] @ block  # float32 |point - sample|^2 - |point|^2
-                        j = score.argmin(axis=1)
-                        near = score[np.arange(rows.size), j] + tol[rows]
-                        # rows where a sample could beat the best: it and near-ties, exactly
-                        keep = np.flatnonzero(near - 2 * tol[rows] < out[rows] ** 2 - size[rows])
-                        score[keep, j[keep]] = np.inf
-                        sub = score if keep.size == rows.size else score[keep]
-                        tie = keep[sub.min(axis=1) <= near[keep]]
-                        r, t = np.nonzero(score[tie] <= near[tie, None])
-                        r, j = np.concatenate([keep, tie[r]]), np.concatenate([j[keep], t])
-                        np.minimum.at(out, rows[r], _exact(part[rows[r]], train, member[j]))
+                    if own:  # every point searches its own cell
+                        rows = slice(ends[g], ends[g + 1])
+                    else:
+                        rows = np.flatnonzero(lower[:, g] < out)
+                        rows = rows[(rows < ends[g]) | (rows >= ends[g + 1])]
+                    if own or rows.size:
+                        args = (part, points, rows, out, size, tol, train[member], block)
+                        _search_cell(*args, buffer)
+            best[start + order] = out
         return best
+
+
+def _search_index(Z: NDArray, nearest: NDArray) -> tuple:
+    """Training samples in the k-means cells that make :meth:`_nearest` fastest.
+
+    A point visits its own cell and every cell whose ball it is nearer to than its nearest
+    sample; each visit costs the cell's samples plus about 256 samples' worth of per-point
+    work (measured). That cost is estimated with the training samples themselves as points
+    (``nearest``: their distance to the nearest other sample), for a few k; the cheapest wins.
+    """
+    points, nearest = Z[np.isfinite(nearest)], nearest[np.isfinite(nearest)]
+    options = []
+    for k in (k for k in _CELLS if k <= len(Z) // 16 + 1):
+        with warnings.catch_warnings():  # fewer distinct cells than k only costs speed
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fitted = KMeans(k, n_init=1, random_state=0).fit(Z) if k > 1 else None
+        centres = Z.mean(axis=0, keepdims=True) if fitted is None else fitted.cluster_centers_
+        distances = cdist(Z, centres)  # exact: each sample in the cell of its nearest centre
+        used = np.unique(labels := distances.argmin(axis=1))
+        centres, labels = centres[used], np.searchsorted(used, labels)
+        sizes, distances = np.bincount(labels), distances[:, used]
+        radii = np.array([distances[labels == g, g].max() for g in range(len(used))])
+        radii = radii * (1 + 1e-7) + 1e-9
+        to_centres = cdist(points, centres)
+        visits = to_centres - radii < nearest[:, None]
+        visits[np.arange(len(points)), to_centres.argmin(axis=1)] = True
+        options.append(((visits * (sizes + 256)).sum(), k, centres, labels, radii))
+    _, _, centres, labels, radii = min(options, key=lambda o: o[:2])
+    members = [np.flatnonzero(labels == g) for g in range(len(centres))]
+    # Per cell, float32 [-2 sample; |sample|^2]: one GEMM with [point, 1] scores a point
+    # against the cell's samples; _search_cell re-checks the near-best ones exactly.
+    blocks = [np.vstack([-2 * Z[m].T, (Z[m] ** 2).sum(axis=1)]).astype(np.float32) for m in members]
+    return Z, centres, radii, members, blocks, (Z**2).sum(axis=1).max()
+
+
+def _search_cell(part, points, rows, out, size, tol, samples, block, buffer) -> None:
+    """Lower ``out[rows]`` to the exact distance of ``part[rows]`` to the nearest of
+    ``samples`` where that is nearer (float32 scores, near-best ones re-checked in float64)."""
+    points = points[rows]
+    score = buffer[: len(points) * block.shape[1]].reshape(len(points), block.shape[1])
+    np.matmul(points, block, out=score)  # float32 |point - sample|^2 - |point|^2
+    j = score.argmin(axis=1)
+    near = score[np.arange(len(score)), j] + tol[rows]
+    # rows where a sample could beat the best: it and its near-ties, exactly
+    keep = np.flatnonzero(near - 2 * tol[rows] < out[rows] ** 2 - size[rows])
+    score[keep, j[keep]] = np.inf
+    tie = keep[(score if keep.size == len(score) else score[keep]).min(axis=1) <= near[keep]]
+    r, t = np.nonzero(score[tie] <= near[tie, None])
+    at, j = np.arange(len(out))[rows][np.concatenate([keep, tie[r]])], np.concatenate([j[keep], t])
+    np.minimum.at(out, at, _exact(part[at], samples, j))
 
 
 def _exact(points: NDArray, reference: NDArray, index: NDArray) -> NDArray[np.float64]:

@@ -12,6 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import GroupKFold, KFold
 
+from odse_tutorial import applicability
 from odse_tutorial.applicability import AreaOfApplicability
 from odse_tutorial.prediction import predict_maps
 
@@ -103,6 +104,27 @@ def test_the_grouped_search_is_exact_on_larger_data():
     assert (aoa.transform(X[:50])[:, 0] == 0).all()
 
 
+@pytest.mark.parametrize("cells", [1, 4, 16, 64])
+def test_the_search_is_exact_with_any_number_of_cells_and_near_ties(cells, monkeypatch):
+    # Integer features: many points at equal distance from several samples (exact ties).
+    # Pairs of samples 0.01 apart, far from the origin, and points between the two of a
+    # pair, 1e-6 nearer to one: float32 cannot tell which; the exact re-check must.
+    monkeypatch.setattr(applicability, "_CELLS", (cells,))
+    rng = np.random.default_rng(4)
+    grid = rng.integers(-6, 7, (1000, 5)).astype(float)
+    centres = rng.uniform(40, 60, (100, 5))
+    step = np.zeros(5)
+    step[0] = 0.005
+    X = np.concatenate([grid, centres - step, centres + step])
+    side = rng.choice([-1e-6, 1e-6], (100, 1))
+    new = np.concatenate([rng.integers(-9, 10, (20000, 5)), centres + side * step / 0.005])
+    aoa = AreaOfApplicability().fit(X)
+    assert len(aoa._index[3]) == cells
+    np.testing.assert_allclose(
+        aoa.transform(new)[:, 0], reference(X, new)[0], rtol=1e-12, atol=1e-15
+    )
+
+
 def test_permutation_importance_weights_on_the_folds():
     rng = np.random.default_rng(4)
     X = pd.DataFrame({"signal": rng.normal(size=150), "noise": rng.normal(size=150)})
@@ -129,6 +151,10 @@ def test_mean_distance_is_exact_and_deterministic():
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
     assert aoa.mean_distance_ == pytest.approx(pdist(Z).mean(), rel=1e-12)
     assert AreaOfApplicability().fit(X).mean_distance_ == aoa.mean_distance_
+    # a frame (column-major inside) gives the same numbers as its array, to the last bit
+    frame = AreaOfApplicability().fit(pd.DataFrame(X.astype(np.float32)))
+    array = AreaOfApplicability().fit(X.astype(np.float32))
+    assert (frame.mean_distance_, frame.threshold_) == (array.mean_distance_, array.threshold_)
 
 
 def test_is_a_scikit_learn_estimator():

@@ -40,7 +40,7 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import check_cv
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import KDTree, NearestNeighbors
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
@@ -163,6 +163,29 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
     def predict(self, X: Any) -> NDArray[np.bool_]:
         """True where a row of ``X`` is inside the area of applicability (DI <= threshold)."""
         return self.transform(X)[:, 0] <= self.threshold_
+
+    def local_point_density(self, X: Any) -> NDArray[np.int64]:
+        """The local point density (LPD) of each row of ``X``: how many training samples
+        are within the AOA threshold of it (DI to that sample <= threshold), as CAST's
+        ``aoa(LPD = TRUE)`` counts them (with all samples: ``maxLPD = 1``). 0 outside the
+        AOA; a pixel inside it with a small LPD is supported by few samples.
+
+        Counted with a k-d tree (scikit-learn's ``KDTree.query_radius``): cheap for point
+        tables, as slow as a nearest-neighbour search for a whole map.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(200, 2))
+        >>> aoa = AreaOfApplicability(cv=5).fit(X)
+        >>> aoa.local_point_density([[0.0, 0.0], [8.0, 8.0]]).tolist()
+        [13, 0]
+        """
+        check_is_fitted(self, "threshold_")
+        values = validate_data(self, X, reset=False, dtype=np.float64, ensure_min_samples=0)
+        radius = self.threshold_ * self.mean_distance_
+        tree = KDTree(self._index[0])
+        return tree.query_radius(self._space(values), radius, count_only=True).astype(np.int64)
 
     # -- helpers ---------------------------------------------------------------------
     def _weights(self, X: Any, y: Any, folds: list | None) -> NDArray[np.float64]:

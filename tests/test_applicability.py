@@ -125,6 +125,23 @@ def test_the_search_is_exact_with_any_number_of_cells_and_near_ties(cells, monke
     )
 
 
+def test_local_point_density_counts_the_samples_within_the_threshold():
+    X, groups, new = clustered(seed=5)
+    folds = list(GroupKFold(3).split(X, groups=groups))
+    weights = [1.0, 2.0, 0.5, 0.0]
+    aoa = AreaOfApplicability(weights=weights, cv=folds).fit(X)
+    _, _, threshold = reference(X, new, weights, folds)
+    w = np.asarray(weights)
+    mean, sd = X.mean(axis=0), X.std(axis=0, ddof=1)
+    D = cdist((new - mean) / sd * w, (X - mean) / sd * w)
+    mean_distance = pdist((X - mean) / sd * w).mean()
+    expected = (D / mean_distance <= threshold).sum(axis=1)
+    lpd = aoa.local_point_density(new)
+    np.testing.assert_array_equal(lpd, expected)
+    assert 0 < lpd.max() and (lpd == 0).any()  # both kinds of point are in the test
+    np.testing.assert_array_equal(lpd > 0, aoa.predict(new))  # 0 exactly outside the AOA
+
+
 def test_permutation_importance_weights_on_the_folds():
     rng = np.random.default_rng(4)
     X = pd.DataFrame({"signal": rng.normal(size=150), "noise": rng.normal(size=150)})

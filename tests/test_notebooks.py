@@ -106,6 +106,11 @@ def test_area_of_applicability_lesson(executed):
     assert metrics["cv_error_estimate_outside"] > metrics["cv_error_estimate_inside"]
     with rasterio.open(executed["06_area_of_applicability"] / metrics["maps"][-1]) as src:
         assert src.tags()["product"] == "aoa" and src.nodata == 255
+    # LPD bands of the set-aside samples: 0 = outside the AOA, then disjoint rising ranges
+    bands = metrics["lpd_bands"]
+    assert bands[0]["band"] == 0 and bands[0]["LPD_to"] == 0 and len(bands) >= 3
+    assert all(a["LPD_to"] < b["LPD_from"] for a, b in zip(bands, bands[1:]))
+    assert sum(b["samples"] for b in bands) == metrics["n_set_aside"]
 
 
 def test_executed_notebooks_are_saved(executed):

@@ -34,7 +34,8 @@
 #    applicability=...)`);
 # 4. estimate the error as a function of the DI from cross-validation (an "error
 #    profile", as CAST's `errorProfiles`) and compare it with the true error;
-# 5. (optional) run the same map production on a Dask cluster.
+# 5. count the training samples near a point (the local point density, LPD);
+# 6. (optional) run the same map production on a Dask cluster.
 #
 # ## Prerequisites
 #
@@ -260,6 +261,41 @@ print(f"CV error profile: expected error rate {cv_inside:.1%} inside the AOA and
       " of the pixels lie beyond).")
 
 # %% [markdown]
+# ### Local point density
+#
+# The DI looks at the nearest training sample only. The **local point density** (LPD,
+# CAST's `aoa(LPD = TRUE)`) counts the training samples within the threshold of a point:
+# 0 outside the AOA; inside it, a point with LPD 2 rests on two samples, one with LPD 40
+# on many. Counting is cheap for a table of points, so here it is computed for the samples
+# set aside in section 1, with the model's errors on them (against their own labels).
+
+# %%
+aside = table[to_centre.min(axis=1) > radius]
+lpd = aoa.local_point_density(aside[features])
+wrong = model.predict(aside[features]) != aside[cols.class_code].to_numpy()
+# bands: 0 (outside the AOA), then the lower, middle and upper third of the LPD inside it
+cuts = np.unique(np.quantile(lpd[lpd > 0], [1 / 3, 2 / 3])) if (lpd > 0).any() else []
+band = np.where(lpd == 0, 0, 1 + np.searchsorted(cuts, lpd))
+by_lpd = pd.DataFrame({"band": band, "LPD": lpd, "wrong": wrong}).groupby("band").agg(
+    LPD_from=("LPD", "min"), LPD_to=("LPD", "max"), samples=("wrong", "size"),
+    error_rate=("wrong", "mean"))
+display(by_lpd.round(3))
+inner = by_lpd.drop(index=0, errors="ignore")
+if len(inner) >= 2:  # the sparsest and the densest band inside the AOA
+    sparse, dense = inner.iloc[0], inner.iloc[-1]
+    gap = dense.error_rate - sparse.error_rate
+    noise = 2 * np.sqrt(sum(b.error_rate * (1 - b.error_rate) / b.samples for b in (sparse, dense)))
+    verdict = "about as many" if abs(gap) <= noise else ("fewer" if gap < 0 else "more")
+    print(f"Inside the AOA, the set-aside samples with the most training samples near (LPD "
+          f"{dense.LPD_from:.0f}-{dense.LPD_to:.0f}) are misclassified {dense.error_rate:.1%} of "
+          f"the time ({dense.samples:.0f} samples), those with the fewest (LPD "
+          f"{sparse.LPD_from:.0f}-{sparse.LPD_to:.0f}) {sparse.error_rate:.1%} "
+          f"({sparse.samples:.0f} samples): {verdict} errors where the training data are dense "
+          f"(difference {abs(gap) * 100:.1f} points; twice its standard error {noise * 100:.1f}).")
+else:
+    print("Too few set-aside samples inside the AOA to compare LPD bands.")
+
+# %% [markdown]
 # ## 6. Checked against the truth
 #
 # The simulated landscape comes with its true land cover, so we can measure the true
@@ -371,6 +407,8 @@ write_metrics(
     cv_error_estimate_inside=cv_inside,
     cv_error_estimate_outside=cv_outside,
     cv_error_rate=float(cv_wrong.mean()),
+    n_set_aside=len(aside),
+    lpd_bands=by_lpd.reset_index().to_dict("records"),
     **truth_numbers,
 )
 print(f"Saved {output_dir / 'metrics.json'} and {len(maps.paths())} map files.")
@@ -430,6 +468,8 @@ if ds.has_truth:
 #   has seen; its threshold depends on the folds: use spatial folds that mimic the map.
 # - An **error profile** from cross-validation turns the DI into an expected error;
 #   beyond the training DI it cannot see, and the truth shows how far off it can be.
+# - The **local point density** says how many training samples support a point inside
+#   the AOA, not just whether one is near; compare its bands with their errors.
 # - The DI and AOA are map products like the others: written window by window, with
 #   nodata where any input is nodata, and on a Dask cluster with the same code.
 #

@@ -183,8 +183,9 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "threshold_")
         values = validate_data(self, X, reset=False, dtype=np.float64, ensure_min_samples=0)
-        radius = self.threshold_ * self.mean_distance_
-        tree = KDTree(self._index[0])
+        if not len(values):
+            return np.zeros(0, dtype=np.int64)
+        tree, radius = KDTree(self._index[0]), self.threshold_ * self.mean_distance_
         return tree.query_radius(self._space(values), radius, count_only=True).astype(np.int64)
 
     # -- helpers ---------------------------------------------------------------------

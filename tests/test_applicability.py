@@ -140,6 +140,7 @@ def test_local_point_density_counts_the_samples_within_the_threshold():
     np.testing.assert_array_equal(lpd, expected)
     assert 0 < lpd.max() and (lpd == 0).any()  # both kinds of point are in the test
     np.testing.assert_array_equal(lpd > 0, aoa.predict(new))  # 0 exactly outside the AOA
+    assert aoa.local_point_density(new[:0]).shape == aoa.transform(new[:0]).shape[:1] == (0,)
 
 
 def test_permutation_importance_weights_on_the_folds():

@@ -272,7 +272,7 @@ print(f"CV error profile: expected error rate {cv_inside:.1%} inside the AOA and
 # %%
 aside = table[to_centre.min(axis=1) > radius]
 lpd = aoa.local_point_density(aside[features])
-wrong = model.predict(aside[features]) != aside[cols.class_code].to_numpy()
+wrong = (model.predict(aside[features]) if len(aside) else []) != aside[cols.class_code].to_numpy()
 # bands: 0 (outside the AOA), then the lower, middle and upper third of the LPD inside it
 cuts = np.unique(np.quantile(lpd[lpd > 0], [1 / 3, 2 / 3])) if (lpd > 0).any() else []
 band = np.where(lpd == 0, 0, 1 + np.searchsorted(cuts, lpd))
@@ -293,7 +293,8 @@ if len(inner) >= 2:  # the sparsest and the densest band inside the AOA
           f"({sparse.samples:.0f} samples): {verdict} errors where the training data are dense "
           f"(difference {abs(gap) * 100:.1f} points; twice its standard error {noise * 100:.1f}).")
 else:
-    print("Too few set-aside samples inside the AOA to compare LPD bands.")
+    print(f"Too few set-aside samples inside the AOA ({(lpd > 0).sum()} of {len(aside)}) to "
+          "compare LPD bands.")
 
 # %% [markdown]
 # ## 6. Checked against the truth

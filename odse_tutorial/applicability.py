@@ -234,9 +234,9 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         for start in range(0, len(Z), chunk):
             part = Z[start : start + chunk]
             size = (part**2).sum(axis=1)
-            lower = np.sqrt(
-                np.maximum(size[:, None] - 2 * part @ centres.T + (centres**2).sum(1), 0)
-            )
+            # distance to each centre, minus a bound of the rounding of this expansion
+            reach = size[:, None] + (centres**2).sum(axis=1)
+            lower = np.sqrt(np.maximum(reach - 2 * part @ centres.T - 1e-13 * reach, 0))
             first = lower.argmin(axis=1)
             order = np.argsort(first, kind="stable")  # points of one cell side by side
             ends = np.searchsorted(first[order], np.arange(len(members) + 1))

@@ -72,8 +72,9 @@ def run_tile_years(
                       key=f"{function.__name__}-{tile}-{year}-{os.urandom(4).hex()}"): (tile, year)
         for (tile, year), kwargs in calls.items()
     }  # fmt: skip
-    failed = [
-        f"tile {futures[f][0]}, year {futures[f][1]}: {f.exception()!r}"
+    failed = [  # an error dask cannot pickle (rasterio's) comes as Exception(repr(error))
+        f"tile {futures[f][0]}, year {futures[f][1]}: "
+        f"{e if type(e := f.exception()) is Exception else repr(e)}"
         for f in tqdm(as_completed(futures), total=len(futures), desc=desc, unit="tile-year",
                       disable=not progress)
         if f.status == "error"

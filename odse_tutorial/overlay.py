@@ -219,19 +219,13 @@ def _overlay(
         read = [_read_points(**call, names=names) for call in calls.values()]
     else:
         read = run_tile_years(client, _read_points, calls, shared={"names": names}, desc="Overlay",
-                              progress=progress,
-                              advice="Nothing was returned; fix the cause and call again.")  # fmt: skip
+                              progress=progress, advice="Fix the cause and call again.")  # fmt: skip
     for pos, group_values in zip(where.values(), read, strict=True):
         values[pos] = group_values
 
     bad = np.isnan(values).any(axis=1) & ~out_mask
-    nodata_frame = pd.DataFrame(
-        {
-            "year": years.to_numpy()[bad],
-            "layers": [", ".join(np.asarray(names)[np.isnan(v)]) for v in values[bad]],
-        },
-        index=source.index[bad],
-    )
+    nodata_frame = pd.DataFrame({"year": years.to_numpy()[bad], "layers": [", ".join(
+        np.asarray(names)[np.isnan(v)]) for v in values[bad]]}, index=source.index[bad])  # fmt: skip
     if bad.any() and nodata == "raise":
         raise ValueError(
             f"{bad.sum()} samples have nodata in some layer (index {_head(nodata_frame.index)}); "

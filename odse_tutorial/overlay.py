@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ import rasterio
 from odse_tutorial import raster_io
 from odse_tutorial._checks import check_sample_weight
 from odse_tutorial._dataset import Dataset, _head, _sample_problems, survey_year
+from odse_tutorial._tasks import run_tile_years
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.raster_io import _grid, _open, _same_crs, check_same_grid, read_at_points
@@ -79,6 +81,8 @@ def overlay_samples(
     class_column: str | None = None,
     outside: str = "drop",
     nodata: str = "drop",
+    client: Any = None,
+    progress: bool = True,
 ) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     """Read, for every sample, the layers of its survey year and the static layers.
 
@@ -97,6 +101,15 @@ def overlay_samples(
     nodata : {"drop", "raise", "keep"}
         Samples with nodata in a layer (cloud gaps, borders): drop them (and report),
         raise, or keep them with NaN features (for models that handle missing values).
+    client : dask.distributed.Client or "current", optional
+        Read the samples of each tile and survey year as one task on this Dask cluster
+        (``"current"``: the client made last in this process), as
+        :func:`odse_tutorial.prediction.predict_maps` does; the layers must be on a file
+        system every worker sees. The table and report are exactly those of the serial
+        run. A failed tile-year raises an error naming it and its cause, after the others
+        finished; nothing is returned.
+    progress : bool, default True
+        With a client: a progress bar over finished tasks.
 
     Returns
     -------
@@ -117,6 +130,8 @@ def overlay_samples(
         Samples without a CRS, or an invalid ``outside`` / ``nodata`` option.
     OSError
         An unreadable raster (naming the file).
+    RuntimeError
+        With a client: failed tile-years, each named with its error (naming the file).
 
     Examples
     --------
@@ -149,35 +164,31 @@ def overlay_samples(
     # One GDAL environment for all reads (cheaper than one per file), and no listing of
     # each raster's folder for side-car files when it is opened.
     with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
-        return _overlay(dataset, source, date_column, class_column, outside, nodata)
+        return _overlay(dataset, source, date_column, outside, nodata, client, progress)
 
 
 def _overlay(
     dataset: Dataset,
     source: gpd.GeoDataFrame,
     date_column: str,
-    class_column: str,
     outside: str,
     nodata: str,
+    client: Any,
+    progress: bool,
 ) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     years = survey_year(source, date_column)
     xs, ys = np.full(len(source), np.nan), np.full(len(source), np.nan)
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
     grids, projected = {}, {}
     for tile in dataset.tiles:  # each tile in its own CRS (a dataset across UTM zones)
-        with _open(
-            next(iter(dataset.layers(tile, min(dataset.year_layers[tile])).values()))
-        ) as src:
-            grid = grids[tile] = SimpleNamespace(
-                **_grid(src), name=src.name
-            )  # every read is checked against it
-        if grid.crs.to_wkt() not in projected:
+        first = next(iter(dataset.layers(tile, min(dataset.year_layers[tile])).values()))
+        with _open(first) as src:  # every read is checked against this grid
+            grid = grids[tile] = SimpleNamespace(**_grid(src), name=src.name)
+        crs = grid.crs.to_wkt()
+        if crs not in projected:
             points = source if _same_crs(source.crs, grid.crs) else source.to_crs(grid.crs)
-            projected[grid.crs.to_wkt()] = (
-                points.geometry.x.to_numpy(),
-                points.geometry.y.to_numpy(),
-            )
-        px, py = projected[grid.crs.to_wkt()]
+            projected[crs] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
+        px, py = projected[crs]
         inside = raster_io._pixel_of(grid, px, py)[2] & tile_of.isna().to_numpy()
         tile_of[inside] = tile
         xs[inside], ys[inside] = px[inside], py[inside]
@@ -198,23 +209,23 @@ def _overlay(
     inside_idx = np.flatnonzero(~out_mask)
     groups = pd.DataFrame({"tile": tile_of.to_numpy()[inside_idx], "year": years.to_numpy()[inside_idx],
                            "pos": inside_idx})  # fmt: skip
-    for (tile, year), group in groups.groupby(["tile", "year"], sort=True):
-        layers = dataset.layers(tile, int(year))  # raises naming the year and files
-        pos = group["pos"].to_numpy()
-        for j, name in enumerate(names):
-            with _open(layers[name]) as src:
-                check_same_grid({"the tile's first layer": grids[tile], name: src})
-                read = read_at_points(src, xs[pos], ys[pos])
-            values[pos, j] = read.astype(np.float32).filled(np.nan)
+    where = {key: pos.to_numpy() for key, pos in groups.groupby(["tile", "year"], sort=True)["pos"]}
+    calls = {  # dataset.layers raises naming the year and files
+        (tile, year): {"layers": dataset.layers(tile, int(year)), "grid": grids[tile],
+                       "xs": xs[pos], "ys": ys[pos]}
+        for (tile, year), pos in where.items()
+    }  # fmt: skip
+    if client is None:
+        read = [_read_points(**call, names=names) for call in calls.values()]
+    else:
+        read = run_tile_years(client, _read_points, calls, shared={"names": names}, desc="Overlay",
+                              progress=progress, advice="Fix the cause and call again.")  # fmt: skip
+    for pos, group_values in zip(where.values(), read, strict=True):
+        values[pos] = group_values
 
     bad = np.isnan(values).any(axis=1) & ~out_mask
-    nodata_frame = pd.DataFrame(
-        {
-            "year": years.to_numpy()[bad],
-            "layers": [", ".join(np.asarray(names)[np.isnan(v)]) for v in values[bad]],
-        },
-        index=source.index[bad],
-    )
+    nodata_frame = pd.DataFrame({"year": years.to_numpy()[bad], "layers": [", ".join(
+        np.asarray(names)[np.isnan(v)]) for v in values[bad]]}, index=source.index[bad])  # fmt: skip
     if bad.any() and nodata == "raise":
         raise ValueError(
             f"{bad.sum()} samples have nodata in some layer (index {_head(nodata_frame.index)}); "
@@ -236,6 +247,19 @@ def _overlay(
     if len(outside_frame) or len(nodata_frame):
         logger.warning("%s", report)
     return table, report
+
+
+def _read_points(
+    layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray
+) -> np.ndarray:
+    """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata)."""
+    values = np.empty((len(xs), len(names)), dtype=np.float32)
+    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):  # also on a Dask worker
+        for j, name in enumerate(names):
+            with _open(layers[name]) as src:
+                check_same_grid({"the tile's first layer": grid, name: src})
+                values[:, j] = read_at_points(src, xs, ys).astype(np.float32).filled(np.nan)
+    return values
 
 
 @dataclass(frozen=True)
@@ -269,11 +293,13 @@ class _TrainingData:
     class_counts: pd.DataFrame
 
 
-def training_data(dataset: Dataset, *, min_class_samples: int = 10) -> _TrainingData:
+def training_data(
+    dataset: Dataset, *, min_class_samples: int = 10, client: Any = None
+) -> _TrainingData:
     """Overlay a dataset's samples and drop classes too rare to cross-validate.
 
-    The steps of notebook 1 in one call: :func:`overlay_samples`, then
-    :func:`odse_tutorial.labels.drop_rare_classes`.
+    The steps of notebook 1 in one call: :func:`overlay_samples` (on a Dask ``client``,
+    when given), then :func:`odse_tutorial.labels.drop_rare_classes`.
 
     Returns
     -------
@@ -291,7 +317,7 @@ def training_data(dataset: Dataset, *, min_class_samples: int = 10) -> _Training
     (26, 10)
     """
     columns = dataset.columns
-    table, overlay_report = overlay_samples(dataset)
+    table, overlay_report = overlay_samples(dataset, client=client)
     keep, class_counts = drop_rare_classes(table[columns.class_code], min_count=min_class_samples)
     table = table[keep]
     weights = table[columns.weight] if columns.weight in table else None  # optional

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from odse_tutorial import raster_io
 from odse_tutorial._atomic import _atomic_outputs
+from odse_tutorial._tasks import run_tile_years
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.persistence import _check_feature_names
 from odse_tutorial.raster_io import _open, _open_work_file, _reading, _write_cog, check_same_grid
@@ -732,47 +733,24 @@ def predict_maps(
     files = maps.to_frame()
     done = files["path"].map(Path.exists).groupby([files["tile"], files["year"]]).all()
     calls = {
-        (tile, year): (dataset.layers(tile, year), Path(out_dir) / str(tile) / str(year),
-                       {**options, "tags": {**user_tags, "tile": tile, "year": year}})
+        (tile, year): {**options, "layers": dataset.layers(tile, year),
+                       "out_dir": Path(out_dir) / str(tile) / str(year),
+                       "tags": {**user_tags, "tile": tile, "year": year}}
         for tile in tiles for year in years if not (skip_existing and done[(str(tile), int(year))])
     }  # fmt: skip
-    if client is not None:
-        _predict_on_dask(client, model, calls, progress)
+    if client is not None:  # the model and the applicability are sent to the workers once
+        run_tile_years(client, predict_map, {k: c | {"progress": False} for k, c in calls.items()},
+                       shared={"model": model, "applicability": options["applicability"]},
+                       progress=progress, advice="The failed ones wrote no products; the others "
+                       "are complete: fix the cause and call again with skip_existing=True to "
+                       "make only the missing ones.")  # fmt: skip
         return maps
-    for (tile, year), (layers, out, opts) in tqdm(
+    for (tile, year), call in tqdm(
         calls.items(), desc="Tiles and years", unit="map", disable=not progress
     ):
-        logger.info("Tile %s, year %s -> %s", tile, year, out)
-        predict_map(model, layers, out, **opts)
+        logger.info("Tile %s, year %s -> %s", tile, year, call["out_dir"])
+        predict_map(model, **call)
     return maps
-
-
-def _predict_on_dask(client: Any, model: Any, calls: dict, progress: bool) -> None:
-    """One dask.distributed task per tile-year; the model and applicability are sent once."""
-    from distributed import Client, as_completed
-
-    client = Client.current() if client == "current" else client
-    aoa = next(iter(calls.values()), (None, None, {}))[2].get("applicability")
-    model, aoa = client.scatter([model, aoa], hash=False)
-    futures = {
-        client.submit(
-            predict_map, model, layers, out, **{**opts, "applicability": aoa, "progress": False},
-            key=f"predict_map-{tile}-{year}-{os.urandom(4).hex()}",
-        ): (tile, year)
-        for (tile, year), (layers, out, opts) in calls.items()
-    }  # fmt: skip
-    failed = [
-        f"tile {futures[f][0]}, year {futures[f][1]}: {f.exception()!r}"
-        for f in tqdm(as_completed(futures), total=len(futures), desc="Tiles and years",
-                      unit="map", disable=not progress)
-        if f.status == "error"
-    ]  # fmt: skip
-    if failed:
-        raise RuntimeError(
-            f"{len(failed)} of {len(futures)} tile-year(s) failed and wrote no products: "
-            f"{'; '.join(failed)}. The others are complete: fix the cause and call again "
-            "with skip_existing=True to make only the missing ones."
-        )
 
 
 def _select(label: str, wanted: Any, available: tuple) -> tuple:

@@ -23,6 +23,7 @@ LAYERS = {
     "_atomic": 0,
     "_checks": 0,
     "_fetch": 0,
+    "_tasks": 0,
     "classes": 0,
     "raster_io": 0,
     "_dataset": 1,

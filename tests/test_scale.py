@@ -1,14 +1,22 @@
-"""Map production on a dask.distributed cluster: the same bytes as the serial run."""
+"""Map production and the overlay on a dask.distributed cluster: the same results as the
+serial run; and notebook 6's optional Dask section, run."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
+
 import pandas as pd
 import pytest
+from shapely.affinity import translate
 from sklearn.ensemble import RandomForestClassifier
 
 from odse_tutorial.applicability import AreaOfApplicability
 from odse_tutorial.datasets import load_dataset
+from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.prediction import predict_maps
+from odse_tutorial.tutorial import find_notebooks, run_notebook
 
 distributed = pytest.importorskip("distributed")
 
@@ -96,3 +104,60 @@ def test_skip_existing_also_works_without_a_cluster(small_copy, fitted, tmp_path
     changed = [p for p in maps.paths() if p.stat().st_mtime_ns != stamps[p]]
     assert first.exists() and changed and all(p.parent == first.parent for p in changed)
     assert pd.Series(changed).map(lambda p: p.parent.name).eq("2012").all()
+
+
+@pytest.mark.slow
+def test_overlay_on_two_workers_equals_the_serial_overlay(client, simulated):
+    samples = simulated.samples.to_crs("EPSG:4326")  # reprojected, as in the report
+    samples.loc[samples.index[:3], "geometry"] = samples.geometry[:3].map(
+        lambda p: translate(p, 5, 0)
+    )  # outside every tile
+    before = samples.copy()
+    serial, serial_report = overlay_samples(simulated, samples)
+    table, report = overlay_samples(simulated, samples, client=client, progress=False)
+    pd.testing.assert_frame_equal(table, serial, check_exact=True)
+    for name in ("outside", "nodata"):
+        expected = getattr(serial_report, name)
+        assert len(expected)  # the report has something to compare
+        pd.testing.assert_frame_equal(getattr(report, name), expected, check_exact=True)
+    for name in ("n_input", "n_output", "reprojected_from"):
+        assert getattr(report, name) == getattr(serial_report, name)
+    pd.testing.assert_frame_equal(samples, before, check_exact=True)  # never modified
+
+
+@pytest.mark.slow
+def test_a_broken_layer_in_one_tile_year_is_named_by_the_overlay(client, small_copy):
+    ds = load_dataset(small_copy)  # the headers are checked here; break one afterwards
+    path = small_copy / "tiles" / "9529" / "2018" / "red_summer.tif"
+    path.write_bytes(b"not a tiff")
+    samples = ds.samples
+    before = samples.copy()
+    message = (
+        r"1 of 2 tile-year\(s\) failed: tile 9529, year 2018: "
+        rf"OSError\(.Could not read raster {re.escape(str(path))}"
+    )
+    with pytest.raises(RuntimeError, match=message):
+        overlay_samples(ds, samples, client=client, progress=False)
+    pd.testing.assert_frame_equal(samples, before, check_exact=True)
+
+
+def _printed(notebook):
+    """Everything an executed notebook printed, after checking that no cell failed."""
+    texts = []
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", "".join(output.get("traceback", []))
+            texts.append("".join(output.get("text", "")))
+    return "\n".join(texts)
+
+
+@pytest.mark.slow
+@pytest.mark.notebooks
+def test_notebook_6_makes_the_same_maps_on_dask(tmp_path):
+    notebook = next(nb for nb in find_notebooks() if nb.stem == "06_area_of_applicability")
+    start = time.perf_counter()
+    folder = run_notebook(notebook, tmp_path, {"use_dask": True})
+    printed = _printed(folder / notebook.name)
+    assert "identical to the serial maps: True" in printed
+    assert "the same features as the serial overlay: True" in printed
+    assert time.perf_counter() - start < 90  # the notebooks' budget

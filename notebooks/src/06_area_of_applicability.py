@@ -367,10 +367,12 @@ else:
 #
 # Map production is embarrassingly parallel over tiles and years. `predict_maps(...,
 # client=client)` sends each tile-year to a worker of a `dask.distributed` cluster (the
-# model is sent once), and the maps are the same, byte for byte. Here a `LocalCluster`
-# with one worker (what mybinder.org can offer; there, open the dashboard through
-# `/proxy/<port>/status` of the Jupyter server); on a real cluster only the line that makes
-# the client changes (see `docs/architecture.md`). Set `use_dask = True` to run it.
+# model is sent once), and the maps are the same, byte for byte; `overlay_samples(ds,
+# client=client)` reads the samples of each tile and survey year as one task in the same
+# way. Here a `LocalCluster` with one worker (what mybinder.org can offer; there, open the
+# dashboard through `/proxy/<port>/status` of the Jupyter server); on a real cluster only
+# the line that makes the client changes (see `docs/architecture.md`). Set
+# `use_dask = True` to run it.
 
 # %%
 if use_dask:
@@ -387,9 +389,13 @@ if use_dask:
             print("The dashboard needs bokeh (pip install bokeh); the cluster works without.")
         dask_maps = predict_maps(model, ds, output_dir / "maps_dask", classes=classes,
                                  applicability=aoa, client=client)
+        dask_table, _ = overlay_samples(ds, client=client)
     same = all(a.read_bytes() == b.read_bytes()
                for a, b in zip(maps.paths(), dask_maps.paths(), strict=True))
     print(f"{len(dask_maps.paths())} files; identical to the serial maps: {same}")
+    same_table = dask_table[features].equals(table[features])
+    print(f"Overlay on the cluster: {len(dask_table)} samples, the same features as the "
+          f"serial overlay: {same_table}")
 
 # %% [markdown]
 # ## 8. Save the results

@@ -244,8 +244,10 @@ def _overlay(
         nodata=nodata_frame,
         reprojected_from=reprojected_from,
     )
-    if len(outside_frame) or len(nodata_frame):
-        logger.warning("%s", report)
+    if len(outside_frame) or len(nodata_frame):  # one line; print(report) lists the samples
+        logger.warning("Overlay: %d of %d samples dropped (%d outside every tile, %d with nodata);"
+                       " print the returned report for which.", len(source) - len(table),
+                       len(source), len(outside_frame), len(nodata_frame))  # fmt: skip
     return table, report
 
 

@@ -7,6 +7,7 @@ reuse the results of notebooks 1-3. A failing cell fails the test with the cell'
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def test_area_of_applicability_lesson(executed):
     # LPD bands of the set-aside samples: 0 = outside the AOA, then disjoint rising ranges
     bands = metrics["lpd_bands"]
     assert bands[0]["band"] == 0 and bands[0]["LPD_to"] == 0 and len(bands) >= 3
-    assert all(a["LPD_to"] < b["LPD_from"] for a, b in zip(bands, bands[1:]))
+    assert all(a["LPD_to"] < b["LPD_from"] for a, b in itertools.pairwise(bands))
     assert sum(b["samples"] for b in bands) == metrics["n_set_aside"]
 
 

@@ -235,6 +235,19 @@ def test_samples_without_geometry_are_refused_naming_the_rows(simulated):
         overlay_samples(simulated, samples)
 
 
+def test_dropped_samples_are_logged_in_one_line_and_listed_in_the_report(simulated, caplog):
+    caplog.set_level("WARNING", logger="odse_tutorial")
+    table, report = overlay_samples(simulated)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "odse_tutorial.overlay"]
+    dropped = report.n_input - report.n_output
+    assert dropped == len(report.nodata) + len(report.outside) > 0
+    assert warnings == [
+        f"Overlay: {dropped} of {report.n_input} samples dropped ({len(report.outside)} outside "
+        f"every tile, {len(report.nodata)} with nodata); print the returned report for which."
+    ]
+    assert str(report.nodata.index[0]) in str(report)
+
+
 def test_weights_are_optional_and_logged_once(small_copy, caplog):
     samples = gpd.read_file(small_copy / "samples.gpkg").drop(columns="confidence")
     samples.to_file(small_copy / "samples.gpkg")

@@ -47,6 +47,7 @@ from threadpoolctl import threadpool_limits
 
 __all__ = ["AreaOfApplicability"]
 
+_SCORES = 1 << 24
 _CELLS = (1, 2, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64)  # k-means cells tried for the search
 
 
@@ -206,7 +207,7 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         ], axis=0)  # fmt: skip
 
     def _space(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
-        used = self.weights_ > 0  # weight-0 features add nothing to any distance
+        used = slice(None) if self.weights_.all() else self.weights_ > 0  # 0: adds nothing
         Z = values[:, used] - self.center_[used]  # then in place: few window-sized temporaries
         return np.multiply(Z, self.weights_[used] / self.scale_[used], out=Z)
 
@@ -226,10 +227,10 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         """Exact distance of each row to its nearest training sample. The training samples
         are in k-means cells; a cell is searched for a point only when the cell's ball
         could hold a sample nearer than the best found so far (its own cell first)."""
-        train, centres, radii, members, blocks, largest = self._index
+        _, centres, radii, cells, blocks, largest = self._index
         best = np.full(len(Z), np.inf)
-        cell = max(len(m) for m in members)
-        chunk = int(np.clip((1 << 24) // cell, 256, 16384))  # float32 scores: <= 64 MB
+        cell = max(len(c) for c in cells)
+        chunk = int(np.clip(_SCORES // cell, 256, 16384))  # float32 scores: <= 64 MB
         buffer = np.empty(min(chunk, len(Z)) * cell, dtype=np.float32)  # reused: no page faults
         for start in range(0, len(Z), chunk):
             part = Z[start : start + chunk]
@@ -239,7 +240,7 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
             lower = np.sqrt(np.maximum(reach - 2 * part @ centres.T - 1e-13 * reach, 0))
             first = lower.argmin(axis=1)
             order = np.argsort(first, kind="stable")  # points of one cell side by side
-            ends = np.searchsorted(first[order], np.arange(len(members) + 1))
+            ends = np.searchsorted(first[order], np.arange(len(cells) + 1))
             part, size = part[order], size[order]
             lower = np.asfortranarray(lower[order] - radii)  # columns read one cell at a time
             points = np.ones((len(part), part.shape[1] + 1), dtype=np.float32)
@@ -247,14 +248,14 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
             tol = 2e-5 * (size + largest)  # bound of the float32 score's rounding errors
             out = np.full(len(part), np.inf)
             for own in (True, False):
-                for g, (member, block) in enumerate(zip(members, blocks, strict=True)):
+                for g, (samples, block) in enumerate(zip(cells, blocks, strict=True)):
                     if own:  # every point searches its own cell
                         rows = slice(ends[g], ends[g + 1])
                     else:
                         rows = np.flatnonzero(lower[:, g] < out)
                         rows = rows[(rows < ends[g]) | (rows >= ends[g + 1])]
                     if own or rows.size:
-                        args = (part, points, rows, out, size, tol, train[member], block)
+                        args = (part, points, rows, out, size, tol, samples, block)
                         _search_cell(*args, buffer)
             best[start + order] = out
         return best
@@ -286,11 +287,11 @@ def _search_index(Z: NDArray, nearest: NDArray) -> tuple:
         visits[np.arange(len(points)), to_centres.argmin(axis=1)] = True
         options.append(((visits * (sizes + 256)).sum(), k, centres, labels, radii))
     _, _, centres, labels, radii = min(options, key=lambda o: o[:2])
-    members = [np.flatnonzero(labels == g) for g in range(len(centres))]
+    cells = [Z[labels == g] for g in range(len(centres))]
     # Per cell, float32 [-2 sample; |sample|^2]: one GEMM with [point, 1] scores a point
     # against the cell's samples; _search_cell re-checks the near-best ones exactly.
-    blocks = [np.vstack([-2 * Z[m].T, (Z[m] ** 2).sum(axis=1)]).astype(np.float32) for m in members]
-    return Z, centres, radii, members, blocks, (Z**2).sum(axis=1).max()
+    blocks = [np.vstack([-2 * c.T, (c**2).sum(axis=1)]).astype(np.float32) for c in cells]
+    return Z, centres, radii, cells, blocks, (Z**2).sum(axis=1).max()
 
 
 def _search_cell(part, points, rows, out, size, tol, samples, block, buffer) -> None:

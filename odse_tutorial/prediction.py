@@ -412,7 +412,8 @@ class _Predictor:
 def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
     """The dissimilarity index (float32) and the area of applicability (0/1) of pixels."""
     wanted = getattr(aoa, "feature_names_in_", None)
-    X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
+    X = features if wanted is None else pd.DataFrame(features, columns=names, copy=False)
+    X = X if wanted is None or list(wanted) == names else X[list(wanted)]
     rows = range(0, max(len(X), 1), _POST_ROWS)  # slices: small float64 temporaries
     di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS])[:, 0] for i in rows])
     inside = (di <= aoa.threshold_).astype(np.uint8)

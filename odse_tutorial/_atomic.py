@@ -10,6 +10,9 @@ from pathlib import Path
 
 __all__ = ["atomic_output"]
 
+_UMASK = os.umask(0o022)  # read once, at import (reading it means setting it)
+os.umask(_UMASK)
+
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
@@ -79,6 +82,7 @@ def _atomic_outputs(
             if old is not None:
                 os.replace(final, old)
             moved.append((final, old))
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would hide the file from others
             os.replace(tmp, final)
     except BaseException:
         for final, old in reversed(moved):  # put every old file back

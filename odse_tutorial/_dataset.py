@@ -394,7 +394,7 @@ def _same_layers(
 def _raster_problems(dataset: Dataset) -> list[str]:
     """Headers only: readable, one band, a CRS, and one grid per tile."""
     problems = []
-    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+    with rasterio.Env():
         for tile in dataset.tiles:
             reference = None
             for path in [*(p for layers in dataset.year_layers.get(tile, {}).values()

@@ -161,9 +161,9 @@ def overlay_samples(
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
-    # One GDAL environment for all reads (cheaper than one per file), and no listing of
-    # each raster's folder for side-car files when it is opened.
-    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):
+    # One GDAL environment for all reads (cheaper than one per file). Side-car files are
+    # read, as predict_map reads them: nodata in .aux.xml and .msk masks count the same.
+    with rasterio.Env():
         return _overlay(dataset, source, date_column, outside, nodata, client, progress)
 
 
@@ -256,7 +256,7 @@ def _read_points(
 ) -> np.ndarray:
     """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata)."""
     values = np.empty((len(xs), len(names)), dtype=np.float32)
-    with rasterio.Env(GDAL_DISABLE_READDIR_ON_OPEN="EMPTY_DIR"):  # also on a Dask worker
+    with rasterio.Env():  # also on a Dask worker
         for j, name in enumerate(names):
             with _open(layers[name]) as src:
                 check_same_grid({"the tile's first layer": grid, name: src})

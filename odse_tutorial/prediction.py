@@ -422,9 +422,15 @@ def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
 
 def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) -> dict:
     """Work-file options of ``dissimilarity.tif`` and ``aoa.tif``."""
-    missing = sorted(set(getattr(aoa, "feature_names_in_", names)) - set(names))
-    if missing:
-        raise KeyError(f"The applicability uses feature(s) {missing} the model does not have.")
+    if not hasattr(aoa, "threshold_"):
+        raise ValueError("The applicability is not fitted: call its fit(X) on the model's "
+                         "training features first.")  # fmt: skip
+    wanted = getattr(aoa, "feature_names_in_", None)
+    missing = [] if wanted is None else sorted(set(wanted) - set(names))
+    if missing or (wanted is None and aoa.n_features_in_ != len(names)):
+        raise KeyError(f"The applicability was fitted on {missing or aoa.n_features_in_} "
+                       f"feature(s) the model does not have; the model has {len(names)}: "
+                       f"{names}. Fit it on the model's training table.")  # fmt: skip
     tags = {k: str(v) for k, v in {**tags, "aoa_threshold": aoa.threshold_}.items()}
     return {
         (name, None): {"dtype": dtype, "nodata": nodata, "resampling": resampling,

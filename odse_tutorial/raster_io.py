@@ -59,7 +59,7 @@ def _same_crs(a: Any, b: Any) -> bool:
         raise ValueError(
             f"Cannot compare CRS {a!r} with {b!r}: {err}. Give an EPSG code, WKT or PROJ string."
         ) from err
-    return a == b or a.to_dict() == b.to_dict()
+    return a == b or (bool(proj := a.to_dict()) and proj == b.to_dict())  # {}: no PROJ form
 
 
 def _grid(layer: Any) -> dict[str, Any]:
@@ -221,8 +221,8 @@ def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.
                 values = src.read(1, window=window, masked=True)[rr - top, cc - left]
             data[at[pick]] = values.data
             mask[at[pick]] = np.ma.getmaskarray(values)
-    if np.issubdtype(data.dtype, np.floating):
-        mask |= np.isnan(data)
+    if np.issubdtype(data.dtype, np.floating):  # NaN and inf are nodata, as in predict_map
+        mask |= ~np.isfinite(data)
     return np.ma.MaskedArray(data, mask=mask)
 
 

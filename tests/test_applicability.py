@@ -257,4 +257,11 @@ def test_the_applicability_needs_the_model_features(simulated, fitted, tmp_path)
     with pytest.raises(KeyError, match="rain"):
         predict_maps(model, simulated, tmp_path, tiles="9529", years=2018,
                      applicability=other, progress=False)  # fmt: skip
+    array_fitted = AreaOfApplicability().fit(np.eye(3))  # 3 features, no names
+    with pytest.raises(KeyError, match="fitted on 3 feature"):
+        predict_maps(model, simulated, tmp_path, tiles="9529", years=2018,
+                     applicability=array_fitted, progress=False)  # fmt: skip
+    with pytest.raises(ValueError, match="applicability is not fitted"):
+        predict_maps(model, simulated, tmp_path, tiles="9529", years=2018,
+                     applicability=AreaOfApplicability(), progress=False)  # fmt: skip
     assert not list(tmp_path.rglob("*.tif"))

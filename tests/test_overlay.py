@@ -248,6 +248,26 @@ def test_dropped_samples_are_logged_in_one_line_and_listed_in_the_report(simulat
     assert str(report.nodata.index[0]) in str(report)
 
 
+def test_nodata_recorded_in_a_side_car_file_is_nodata_for_the_overlay_too(tmp_path):
+    # QGIS or gdal_edit may record nodata in ndvi.tif.aux.xml; the maps honour it, so must
+    # the overlay, or models would train on the fill value.
+    folder = tmp_path / "tiles" / "T1" / "2018"
+    folder.mkdir(parents=True)
+    with rasterio.open(folder / "ndvi.tif", "w", driver="GTiff", width=10, height=10, count=1,
+                       dtype="uint8", crs="EPSG:3035",
+                       transform=rasterio.transform.from_origin(0, 300, 30, 30)) as dst:  # fmt: skip
+        dst.write(np.full((1, 10, 10), 200, dtype="uint8"))
+    (folder / "ndvi.tif.aux.xml").write_text(
+        '<PAMDataset><PAMRasterBand band="1"><NoDataValue>200</NoDataValue></PAMRasterBand>'
+        "</PAMDataset>"
+    )
+    gpd.GeoDataFrame({"lc_code": [1, 2], "survey_date": ["2018-06-01"] * 2},
+                     geometry=gpd.points_from_xy([45, 105], [255, 255]),
+                     crs="EPSG:3035").to_file(tmp_path / "points.gpkg")  # fmt: skip
+    table, report = overlay_samples(load_dataset(tmp_path))
+    assert len(table) == 0 and report.nodata.index.tolist() == [0, 1]
+
+
 def test_weights_are_optional_and_logged_once(small_copy, caplog):
     samples = gpd.read_file(small_copy / "samples.gpkg").drop(columns="confidence")
     samples.to_file(small_copy / "samples.gpkg")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -688,3 +689,14 @@ def test_predict_maps_rejects_unknown_tiles_years_and_options(tmp_path):
         predict_maps(None, dataset, tmp_path, tiles="C")
     with pytest.raises(TypeError, match=r"unknown option\(s\) \['windowsize'\]"):
         predict_maps(None, dataset, tmp_path, windowsize=64)
+
+
+def test_outputs_get_the_usual_permissions_not_those_of_a_temporary_file(tmp_path):
+    # mkstemp makes 0600 files: others on a shared cluster folder could not read the maps
+    from odse_tutorial._atomic import atomic_output
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    with atomic_output(tmp_path / "metrics.json") as tmp:
+        tmp.write_text("{}")
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -65,6 +65,12 @@ def test_same_crs_different_definitions(other):
     assert not _same_crs("EPSG:3035", other)
 
 
+def test_same_crs_without_a_proj_form_is_not_equal_to_another():
+    site = 'LOCAL_CS["site A",LOCAL_DATUM["A",0],UNIT["metre",1],AXIS["X",EAST],AXIS["Y",NORTH]]'
+    other = site.replace("site A", "site B").replace('UNIT["metre",1]', 'UNIT["foot",0.3048]')
+    assert not _same_crs(site, other) and _same_crs(site, site)
+
+
 def test_same_crs_none_only_equals_none():
     assert _same_crs(None, None)
     assert not _same_crs(None, "EPSG:3035")
@@ -169,6 +175,22 @@ def test_read_at_points_masks_nan_in_float_rasters_and_refuses_bad_input(tmp_pat
         dst.nodata = None
         dst.write(np.full((1, 20, 30), np.nan, dtype="float32"))
     assert read_at_points(single, [4_000_001], [2_999_999]).mask.all()
+    with rasterio.open(single, "r+") as dst:  # inf is nodata too, as in predict_map
+        dst.write(np.full((1, 20, 30), np.inf, dtype="float32"))
+    assert read_at_points(single, [4_000_001], [2_999_999]).mask.all()
+
+
+def test_read_at_points_honours_nodata_recorded_in_a_side_car_file(tmp_path):
+    path = tmp_path / "u.tif"  # no nodata in the file itself
+    with rasterio.open(path, "w", driver="GTiff", width=30, height=20, count=1, dtype="uint8",
+                       crs="EPSG:3035", transform=TRANSFORM) as dst:  # fmt: skip
+        dst.write(np.full((1, 20, 30), 200, dtype="uint8"))
+    path.with_name("u.tif.aux.xml").write_text(
+        '<PAMDataset><PAMRasterBand band="1"><NoDataValue>200</NoDataValue></PAMRasterBand>'
+        "</PAMDataset>"
+    )
+    with rasterio.Env():  # as the overlay reads: side-car files count
+        assert read_at_points(path, [4_000_001], [2_999_999]).mask.all()
 
 
 # -- writing COGs --------------------------------------------------------------------------

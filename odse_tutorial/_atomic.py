@@ -21,6 +21,11 @@ def atomic_output(path: str | os.PathLike, *, suffix: str | None = None) -> Iter
     The temporary file lives in the same folder, so the final :func:`os.replace` is
     atomic on POSIX and Windows. If the block raises (or the process is killed), the
     final path is left untouched and the temporary file is removed when possible.
+    A set of files (``_atomic_outputs``) is replaced one rename after another: an
+    exception puts every old file back, but a process killed during those milliseconds
+    can leave some new and some old files (and hidden ``.part`` files). As
+    ``predict_maps(..., skip_existing=True)`` re-makes a tile-year only when one of its
+    products is missing, delete the folder of a tile-year that a killed run was writing.
 
     Parameters
     ----------

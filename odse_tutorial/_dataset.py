@@ -364,6 +364,11 @@ def _scan_layers(
         per_year.setdefault(sub.parent.name, {})[int(sub.name)] = layers
     static_layers = {sub.parent.name: layers
                      for sub, layers in _same_layers(static, meta.get("static_layers"), problems).items()}  # fmt: skip
+    both = sorted({n for t, ls in static_layers.items() for y in per_year.get(t, {}).values()
+                   for n in set(ls) & set(y)})  # fmt: skip
+    if both:
+        problems.append(f"Layer(s) {both} are both static and yearly (<tile>/static/ and "
+                        "<tile>/<year>/): rename or remove one of each pair.")  # fmt: skip
     return static_layers, per_year
 
 

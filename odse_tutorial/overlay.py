@@ -124,10 +124,11 @@ def overlay_samples(
     Raises
     ------
     KeyError
-        A missing column (with the closest existing name), or a survey year without
-        layers (naming the year and the expected files).
+        A survey year without layers (naming the year and the expected files).
     ValueError
-        Samples without a CRS, or an invalid ``outside`` / ``nodata`` option.
+        Samples that cannot be overlaid, each problem named (a missing column, with the
+        closest existing name; no CRS; no geometry; bad dates), or an invalid
+        ``outside`` / ``nodata`` option.
     OSError
         An unreadable raster (naming the file).
     RuntimeError

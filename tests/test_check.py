@@ -69,6 +69,8 @@ def break_folder(folder, kind):
         write_raster(
             folder / "tiles" / "T1" / "static" / "elevation.tif", np.ones((24, 24), "int16")
         )
+    elif kind == "layer both static and yearly":
+        write_raster(folder / "tiles" / "T1" / "static" / "nir.tif", np.ones((24, 24), "uint16"))
     elif kind == "unreadable header":
         (year / "green.tif").write_bytes(b"GIF89a, not a GeoTIFF")
     elif kind == "raster without CRS":
@@ -103,6 +105,7 @@ BROKEN = {  # kind -> what the one message must say (the problem, where, and the
     "missing layer in a year": r"{root}/T1/2022 lacks layer\(s\) that the other folders have: swir2.tif; add them",
     "tile missing a year": r"different years \(\{'T1': \[2021, 2022\], 'T2': \[2021\]\}\); every tile",
     "tile missing a static layer": r"{root}/T2/static lacks layer\(s\) .*: elevation.tif",
+    "layer both static and yearly": r"Layer\(s\) \['nir'\] are both static and yearly .*rename or remove",
     "unreadable header": r"Could not read raster {year}/green.tif: .*valid GeoTIFF",
     "raster without CRS": r"{year}/blue.tif has no CRS; set it \(`rio edit-info --crs",
     "samples without CRS": r"The samples have no CRS.*set_crs",

@@ -657,8 +657,8 @@ def _pair_counts(
 
 
 def map_accuracy(
-    predicted: Iterable[str | os.PathLike],
-    truth: Iterable[str | os.PathLike],
+    predicted: str | os.PathLike | Iterable[str | os.PathLike],
+    truth: str | os.PathLike | Iterable[str | os.PathLike],
     *,
     classes: ClassTable | None = None,
 ) -> AccuracyReport:
@@ -670,8 +670,8 @@ def map_accuracy(
 
     Parameters
     ----------
-    predicted, truth : iterables of path-like
-        Pairs of class maps (``dominant_class.tif`` and the matching truth map), on the
+    predicted, truth : path-like or iterables of path-like
+        One class map and its truth map, or lists of pairs of class maps (``dominant_class.tif`` and the matching truth map), on the
         same grids. Their legends (:meth:`ClassTable.from_tags`) map pixel values to
         class codes.
     classes : ClassTable, optional
@@ -690,9 +690,12 @@ def map_accuracy(
     >>> truth = [ds.truth("9529", 2018)]
     >>> map_accuracy(truth, truth).summary["overall_accuracy"]
     1.0
+    >>> map_accuracy(truth[0], truth[0]).summary["overall_accuracy"]  # one pair
+    1.0
     """
     pairs: Counter = Counter()
-    for pred_path, truth_path in zip(predicted, truth, strict=True):
+    one = [[p] if isinstance(p, str | os.PathLike) else p for p in (predicted, truth)]
+    for pred_path, truth_path in zip(*one, strict=True):  # one path each, or lists of paths
         pairs.update(_pair_counts(truth_path, pred_path, classes))
     if not pairs:
         raise ValueError("No valid pixels to compare; are the maps all nodata?")

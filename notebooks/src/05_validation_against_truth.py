@@ -367,7 +367,7 @@ if ds.has_truth:
 else:
     print("No truth maps for this dataset: the estimates cannot be put beside the truth; "
           "choose the CV whose test distances match the prediction distances (section 4).")
-    display(estimates[["vs labels", "median distance (m)", "W (m)"]].round(3))
+    display(estimates[["vs labels", "SE", "median distance (m)", "W (m)"]].round(3))
 
 # %% [markdown]
 # How to read the table on the bundled simulated data (each statement is checked on its

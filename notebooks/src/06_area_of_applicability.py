@@ -469,8 +469,10 @@ random_aoa = AreaOfApplicability(weights=aoa.weights_, cv=random_cv(5, random_st
 print(f"threshold: leave-cluster-out {aoa.threshold_:.3f}, random folds "
       f"{random_aoa.threshold_:.3f}")
 random_share = float((pixels.di <= random_aoa.threshold_).mean())
-print(f"share of the map inside: {share_inside:.0%} (leave-cluster-out) -> {random_share:.0%} "
-      f"(random folds): the AOA {'shrinks' if random_share < share_inside else 'does not shrink'}.")
+change = (random_share - share_inside) * 100
+print(f"share of the map inside: {share_inside:.1%} (leave-cluster-out) -> {random_share:.1%} "
+      f"(random folds): the AOA " + (f"shrinks by {-change:.1f} points." if change < 0 else
+                                     "does not shrink."))
 # With random folds each test sample has cluster mates in the training part, so its DI
 # is small, and so is the upper whisker of those DIs: the threshold only knows how far
 # apart samples of one cluster are, not how far the model can carry to a new cluster.
@@ -517,16 +519,18 @@ def paired(difference):
 
 
 def verdict(mean, half, larger, smaller):
-    if not np.isfinite(half):
-        return "one tile-year only: no noise estimate, no verdict"
     return f"{larger if mean > 0 else smaller}" if abs(mean) > half else "within the noise"
 
 
 mean, half, n = paired(by_tile_year["importance: inside"] - by_tile_year["equal: inside"])
-print(f"Share inside the AOA, importance minus equal weights, paired over {n} tile-years: "
-      f"{mean * 100:+.1f} +- {half * 100:.1f} points (95% t interval): "
-      f"{verdict(mean, half, 'importance weights keep more', 'equal weights keep more')}.")
-if ds.has_truth:
+if n < 2:
+    print("One tile-year only: no noise estimate across tile-years, so no verdict; compare the "
+          "table's numbers, knowing that another tile or year could turn them around.")
+else:
+    print(f"Share inside the AOA, importance minus equal weights, paired over {n} tile-years: "
+          f"{mean * 100:+.1f} +- {half * 100:.1f} points (95% t interval): "
+          f"{verdict(mean, half, 'importance weights keep more', 'equal weights keep more')}.")
+if ds.has_truth and n >= 2:
     gaps = {name: by_tile_year[f"{name}: error outside"] - by_tile_year[f"{name}: error inside"]
             for name in flags}
     mean, half, n = paired(gaps["importance"] - gaps["equal"])
@@ -538,7 +542,7 @@ if ds.has_truth:
                     "equal weights separate the errors better") + ".")
     print("(The tile-years share their tiles, so they are not independent: the interval is "
           "if anything too narrow.)")
-else:
+elif not ds.has_truth:
     print("No truth maps: the error rates inside and outside cannot be compared here.")
 # Importance weights are meant to focus the DI on the features the model uses, so that
 # "outside" means "the model's inputs are new to it"; equal weights let every feature

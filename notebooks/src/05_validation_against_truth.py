@@ -441,6 +441,7 @@ if len(clustered_ids) >= 4 and ds.has_truth:
     for _ in range(n_halves):
         chosen = draw.choice(clustered_ids, size=len(clustered_ids) // 2, replace=False)
         half = full[full["cluster"].isin(chosen)]
+        half = half[drop_rare_classes(half[cols.class_code], min_count=min_class_samples)[0]]
         model = fit_forest(half)
         true_half = np.mean(model.predict(pixels[features]) == pixels["truth"].to_numpy())
         random_half = np.mean(cross_val_predict(

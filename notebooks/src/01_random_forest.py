@@ -461,6 +461,12 @@ if ds.has_truth:
     beside = beside.to_frame().assign(**{"estimate - truth": beside - true_oa})
     print(f"True map accuracy: {true_oa:.3f}")
 print(beside.round(3))
+small_oa, base_oa, large_oa = block_estimates.values()
+print("With larger blocks the estimate " + ("went down" if small_oa > base_oa > large_oa else
+      "went up" if small_oa < base_oa < large_oa else "did not move in one direction")
+      + f" (from {small_oa:.3f} to {large_oa:.3f}; single estimates, each with fold-to-fold "
+      "noise)." + (f" Closest to the truth: {(beside['estimate - truth'].abs()).idxmin()}."
+                   if ds.has_truth else ""))
 # Larger blocks put test points farther from training points: the model must extrapolate
 # more, and the estimate usually drops. Whether that brings it closer to the truth depends
 # on how far the map predicts from the training data (notebook 5).

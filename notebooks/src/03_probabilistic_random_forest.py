@@ -562,8 +562,8 @@ if ds.has_truth:
               "are rarely met by their sample: the interval comes out too narrow.")
     if set(low_cover) - set(narrow_se):
         print(f"For {', '.join(c for c in low_cover if c not in narrow_se)}, the standard "
-              "error matches the spread of the estimates (SE / SD >= 0.8): the formula's SE "
-              "is not the cause of the shortfall.")
+              "error is close to the spread of the estimates (SE / SD >= 0.8): a too small "
+              "standard error explains only part of the shortfall.")
 
 # %% [markdown]
 # In a real project every year needs its own reference sample (the truth changes). Here

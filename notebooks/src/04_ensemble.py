@@ -71,7 +71,6 @@ from scipy import stats
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
-    PrecisionRecallDisplay,
     accuracy_score,
     f1_score,
     make_scorer,
@@ -348,16 +347,17 @@ plt.show()
 # the most probable class and use no threshold, so we leave it out.)
 
 # %%
+per_class = reports["ensemble"].per_class.set_index("code")
 fig, ax = plt.subplots(figsize=(7, 6))
 for j, code in enumerate(codes):
     precision, recall, _ = precision_recall_curve((y == code).to_numpy(), oof["ensemble"][:, j])
-    PrecisionRecallDisplay(precision=precision, recall=recall).plot(
-        ax=ax, name=classes.name_of(code), color=classes.colour_of(code))
-ax.set(title="Ensemble: precision-recall per class (out-of-fold)",
+    ax.step(recall, precision, where="post", color=classes.colour_of(code),
+            label=f"{classes.name_of(code)} (AP {per_class.loc[code, 'average_precision']:.2f})")
+ax.set(title="Ensemble: precision-recall per class (out-of-fold)", xlim=(0, 1.02), ylim=(0, 1.02),
        xlabel="recall (producer's accuracy)", ylabel="precision (users' accuracy)")
 ax.legend(fontsize=7, loc="lower left")
 plt.show()
-reports["ensemble"].per_class.set_index("code")[["name", "support", "average_precision"]].round(2)
+per_class[["name", "support", "average_precision"]].round(2)
 
 # %% [markdown]
 # ## 5. Maps with uncertainty

@@ -25,7 +25,7 @@
 #
 # 1. explain stacking: out-of-fold probabilities of base learners feed a meta-learner;
 # 2. build an ensemble of a Random Forest, gradient boosting and a neural network;
-# 3. tune a sensitive learner (gradient boosting) inside the cross-validation;
+# 3. tune a learner (gradient boosting) inside the cross-validation that scores it;
 # 4. score the ensemble with nested, spatially blocked cross-validation, and weigh its gain
 #    against the fold-to-fold noise;
 # 5. read per-class precision-recall curves;
@@ -286,8 +286,9 @@ changes = class_changes(reports["ensemble"], reports[best_member])
 worst_class = changes["producer's change"].idxmin()
 loss = changes.loc[worst_class, "producer's change"]
 before = reports[best_member].per_class.set_index("code").loc[worst_class]
+label = " ".join(dict.fromkeys([str(worst_class), str(before["name"])]))  # code and name
 print(f"Per class (producer's accuracy = recall), {best_member} -> ensemble: the largest "
-      f"loss is {worst_class} {before['name']}, {before['producers_accuracy']:.2f} -> "
+      f"loss is {label}, {before['producers_accuracy']:.2f} -> "
       f"{before['producers_accuracy'] + loss:.2f} ({int(before['support'])} samples)."
       if loss < 0 else f"Per class, no producer's accuracy falls from {best_member} to the "
       "ensemble.")
@@ -673,7 +674,7 @@ display(versus.round(3))
 for metric in versus.columns:  # each difference, fold by fold, against the noise
     print(gain_sentence("stacking", oof["ensemble"], "average", average, metric=metric)[0])
 # The meta-learner can weigh each learner per class; a plain average cannot, but it needs
-# no extra fitting at all, and with few samples per class it is often as good.
+# no extra fitting at all. The lines above say whether that extra fitting paid off here.
 
 # %% [markdown]
 # **Exercise 2.** The meta-learner's coefficients show how much each learner's probability
@@ -698,7 +699,7 @@ print(f"class {common}: the largest weights on", row.sort_values(ascending=False
 #   automatically the best one: check it against the errors where you can, beside the
 #   entropy of the ensemble's probabilities (section 5 prints both ROC AUCs).
 # - Compare approaches on **identical** folds, and weigh gains against fold-to-fold noise
-#   and cost; tune sensitive learners inside the CV that scores them.
+#   and cost; tune learners inside the CV that scores them.
 # - Metadata routing passes sample weights through pipelines and stacking.
 # - Per-class precision-recall curves show how well each class's probability ranks the
 #   samples of that class.

@@ -268,7 +268,7 @@ def gain_sentence(name_a, proba_a, name_b, proba_b, metric="accuracy"):
 
 
 def class_changes(report_a, report_b):
-    """Per class: users' and producer's accuracy of B and A, and A minus B."""
+    """Per class: the change (A minus B) in producer's and users' accuracy."""
     a, b = report_a.per_class.set_index("code"), report_b.per_class.set_index("code")
     table = pd.DataFrame({"name": a["name"], "samples": a["support"]})
     for column, label in [("producers_accuracy", "producer's"), ("users_accuracy", "users'")]:

@@ -61,6 +61,58 @@ def test_nb2_compares_every_metric_with_its_paired_noise(executed):
 
 
 # -- notebook 5 and the closing sentences of notebook 1 ----------------------------------
+# -- notebook 4 -------------------------------------------------------------------------
+def test_nb4_the_learners_spread_is_checked_against_the_entropy(executed):
+    """Section 5, section 6 and key points: the learners' spread is "one more, per-class
+    uncertainty layer, not automatically the best one"; both it and the entropy of the
+    ensemble's probabilities point at the ensemble's errors (AUC above chance), and the
+    printed comparison of the two is the one the notebook shows."""
+    auc = _metrics(executed, "04_ensemble")["truth"]["uncertainty_auc"]
+    spread, entropy = auc["ensemble: learners' spread"], auc["ensemble: entropy"]
+    assert 0.5 < spread <= 1 and 0.5 < entropy <= 1
+    text = _outputs(executed, "04_ensemble")
+    relation = (
+        "about as good a predictor"
+        if abs(spread - entropy) < 0.02
+        else ("a better predictor" if spread > entropy else "a worse predictor")
+    )
+    assert f"the learners' spread (AUC {spread:.2f}) is {relation}" in text
+    assert "where they disagree, the map is uncertain" not in text
+    assert "gives a per-class uncertainty that points at" not in text
+
+
+def test_nb4_gains_are_weighed_with_the_t_critical_value(executed):
+    """Section 4: a gain counts as beyond the noise only above t(0.975, 4) x paired SE; the
+    largest per-class loss in producer's accuracy is printed beside the headline."""
+    from scipy import stats
+
+    metrics = _metrics(executed, "04_ensemble")
+    gain, best = metrics["ensemble_gain"], metrics["best_member"]
+    threshold = stats.t.ppf(0.975, 4) * gain["standard_error"]
+    lines = _outputs(executed, "04_ensemble").splitlines()
+    line = next(line for line in lines if line.startswith(f"accuracy, ensemble minus {best}:"))
+    assert f"noise threshold t x SE = {threshold:.3f})" in line
+    within = abs(gain["accuracy"]) <= threshold or round(gain["accuracy"], 3) == 0
+    assert line.endswith("within the fold-to-fold noise.") == within
+    assert any(
+        line.startswith(("Per class (producer's", "Per class, no producer")) for line in lines
+    )
+
+
+def _outputs(executed, name):
+    """The printed text of an executed notebook (stream outputs)."""
+    cells = json.loads((executed[name] / f"{name}.ipynb").read_text())["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    streams = [
+        "".join(o["text"])
+        for c in cells
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+        if o["output_type"] == "stream"
+    ]
+    return "\n".join(markdown + streams)
+
+
 @pytest.fixture(scope="module")
 def validation(executed):
     return _metrics(executed, "05_validation_against_truth")

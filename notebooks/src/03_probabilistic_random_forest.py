@@ -247,17 +247,19 @@ comparison.round(3)
 
 # %%
 lower_is_better = {"log_loss", "brier_score", "ece", "cv_seconds"}
-effects = {"made better": [], "made worse": [], "left unchanged": []}
+effects = {"better": [], "worse": [], "unchanged": []}
 for metric in comparison.columns.drop("cv_seconds"):
     before, after = comparison.loc[["Random Forest", "calibrated"], metric]
     if abs(after - before) < 0.0005:
-        effects["left unchanged"].append(metric)
+        effects["unchanged"].append(metric)
     else:
         improved = (after < before) if metric in lower_is_better else (after > before)
-        effects["made better" if improved else "made worse"].append(
+        effects["better" if improved else "worse"].append(
             f"{metric} {before:.3f} -> {after:.3f}")
+print(f"The calibrated model (an average of {inner_cv.get_n_splits()} calibrated forests) against "
+      "the forest, before the noise check below:")
 for effect, metrics in effects.items():
-    print(f"Calibration {effect}: {', '.join(metrics) or 'nothing'}")
+    print(f"  {effect}: {', '.join(metrics) or 'nothing'}")
 print("The calibrated forest is\n" + describe_calibration(calibrated_proba))
 print(f"It costs {calibrated_seconds / forest_seconds:.1f} times the forest's CV time.")
 fold_of = np.zeros(len(X), dtype=int)

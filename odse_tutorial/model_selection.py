@@ -163,6 +163,10 @@ class SpatialKFold(BaseCrossValidator):
                 )
         if n_rows == len(carried):
             return np.asarray(carried, dtype=object)
+        if isinstance(carried, pd.Series) and not carried.index.is_unique:
+            raise ValueError("The samples table the splitter was built from has a duplicated "
+                             "index: rows cannot be matched. Build it from "
+                             "samples.reset_index(drop=True), or pass groups= explicitly.")  # fmt: skip
         raise ValueError(
             f"X has {n_rows} rows but the splitter holds groups for {len(carried)} samples, "
             "and the rows cannot be matched to them: X has no pandas index whose labels "

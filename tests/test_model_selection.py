@@ -313,7 +313,7 @@ def test_a_subset_that_cannot_be_matched_asks_for_groups(samples, X):
 def test_an_ambiguous_index_or_missing_groups_are_errors():
     repeated = SpatialKFold(pd.Series([1, 2, 3, 4], index=[0, 0, 1, 2]), n_splits=2)
     assert len(list(repeated.split(np.zeros((4, 1))))) == 2  # all rows: by position
-    with pytest.raises(ValueError, match="Pass groups="):
+    with pytest.raises(ValueError, match="duplicated index.*pass groups="):
         list(repeated.split(pd.DataFrame({"a": [1, 2]}, index=[0, 1])))
     with pytest.raises(ValueError, match="no group id"):
         list(SpatialKFold(pd.Series([1.0, np.nan, 2.0]), n_splits=2).split(np.zeros((3, 1))))
@@ -437,3 +437,15 @@ def test_block_ids_pad_to_four_digits_and_keep_the_sign():
         geometry=gpd.points_from_xy([-2500, 12_345_000], [500, 500]), crs="EPSG:3035"
     )
     assert _block_ids(pts, 1000).tolist() == ["E-003N0000", "E12345N0000"]
+
+
+def test_a_duplicated_samples_index_is_named_when_rows_cannot_be_matched():
+    samples = gpd.GeoDataFrame(
+        {"location_id": range(6)},
+        geometry=gpd.points_from_xy(np.arange(6) * 1000.0, [0.0] * 6),
+        crs="EPSG:3035",
+        index=[0, 0, 1, 2, 3, 4],
+    )
+    cv = block_cv(samples, 1000, n_splits=2)
+    with pytest.raises(ValueError, match=r"duplicated index.*reset_index\(drop=True\)"):
+        list(cv.split(samples.iloc[:3]))

@@ -511,3 +511,18 @@ def test_calibration_takes_the_column_classes_as_labels_and_does_not_round():
     ece = expected_calibration_error([1, 2, 2], proba, labels=[1, 2], n_bins=3)
     gap = (table.accuracy - table.mean_confidence).abs().dropna()
     assert ece == float(np.average(gap, weights=table.n_samples[gap.index]))
+
+
+def test_paired_difference_is_the_t_interval_of_the_mean_difference():
+    from scipy import stats
+
+    from odse_tutorial.evaluation import paired_difference
+
+    a, b = np.array([0.81, 0.84, 0.80, np.nan, 0.83]), np.array([0.79, 0.80, 0.80, 0.7, 0.79])
+    d = (a - b)[:3].tolist() + [(a - b)[4]]  # the missing pair is dropped
+    result = paired_difference(a, b)
+    se = np.std(d, ddof=1) / 2
+    assert result["n"] == 4 and result["mean"] == pytest.approx(np.mean(d))
+    assert result["se"] == pytest.approx(se) and result["t"] == pytest.approx(stats.t.ppf(0.975, 3))
+    assert result["half_width"] == pytest.approx(stats.t.ppf(0.975, 3) * se)
+    assert np.isnan(paired_difference([1.0], [0.5])["half_width"])

@@ -57,7 +57,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from scipy.stats import randint
-from scipy.stats import t as t_dist
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import (
     RandomizedSearchCV,
@@ -69,7 +68,13 @@ from sklearn.tree import DecisionTreeClassifier
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
-from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy, write_metrics
+from odse_tutorial.evaluation import (
+    accuracy_report,
+    compare_models,
+    map_accuracy,
+    paired_difference,
+    write_metrics,
+)
 from odse_tutorial.model_selection import block_cv
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
@@ -200,8 +205,8 @@ for repeat in range(curse_repeats):
     curse_rows.append({"best_score_": tree_search.best_score_, "fresh folds": np.mean(fresh)})
 curse_table = pd.DataFrame(curse_rows).rename_axis("repeat")
 curse_table["curse"] = curse_table["best_score_"] - curse_table["fresh folds"]
-curse, curse_se = curse_table["curse"].mean(), curse_table["curse"].std(ddof=1) / np.sqrt(curse_repeats)
-curse_t = t_dist.ppf(0.975, curse_repeats - 1)
+curse_noise = paired_difference(curse_table["best_score_"], curse_table["fresh folds"])
+curse, curse_se, curse_t = curse_noise["mean"], curse_noise["se"], curse_noise["t"]
 print(f"Over {curse_repeats} repeated searches, best_score_ averaged "
       f"{curse_table['best_score_'].mean():.3f}; the winning settings on fresh folds "
       f"{curse_table['fresh folds'].mean():.3f}. best_score_ was the higher in "
@@ -297,14 +302,11 @@ def fold_metrics(proba):
 
 metrics = {"overall_accuracy": "higher", "f1_weighted": "higher", "log_loss": "lower",
            "brier_score": "lower"}
-per_fold = fold_metrics(tuned_proba)[list(metrics)] - fold_metrics(default_proba)[list(metrics)]
-n_folds = len(per_fold)
-t_crit = t_dist.ppf(0.975, n_folds - 1)
-paired = pd.DataFrame({"mean change": per_fold.mean(),
-                       "paired SE": per_fold.std(ddof=1) / np.sqrt(n_folds)})
-paired["t x SE"] = t_crit * paired["paired SE"]
+tuned_folds, default_folds = fold_metrics(tuned_proba), fold_metrics(default_proba)
+paired = {m: paired_difference(tuned_folds[m], default_folds[m]) for m in metrics}
+n_folds, t_crit = paired["overall_accuracy"]["n"], paired["overall_accuracy"]["t"]
 for metric, better in metrics.items():
-    change, margin = paired.loc[metric, "mean change"], paired.loc[metric, "t x SE"]
+    change, margin = paired[metric]["mean"], paired[metric]["half_width"]
     improved = change > 0 if better == "higher" else change < 0
     verdict = (f"{'better' if improved else 'worse'}, beyond the noise" if abs(change) > margin
                else "within the noise")
@@ -390,7 +392,8 @@ write_metrics(
     search_seconds=search_seconds,
     winners_curse={"mean": curse, "standard_error": curse_se, "t_critical": curse_t,
                    "repeats": curse_repeats, "n_iter": curse_iter, "n_samples": len(small)},
-    tuned_vs_default=paired.to_dict(orient="index"),
+    tuned_vs_default={m: {"mean change": p["mean"], "paired SE": p["se"], "t x SE": p["half_width"]}
+                      for m, p in paired.items()},
     default_metrics={k: default_report.summary[k]
                      for k in ("overall_accuracy", "f1_weighted", "log_loss", "brier_score")},
     tuned_brier_score=tuned_report.summary["brier_score"],

@@ -64,7 +64,6 @@ import numpy as np
 import pandas as pd
 import rasterio
 from IPython.display import display
-from scipy import stats
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
@@ -80,6 +79,7 @@ from odse_tutorial.evaluation import (
     error_rate_by_uncertainty,
     expected_calibration_error,
     map_accuracy,
+    paired_difference,
     reliability_table,
     write_metrics,
 )
@@ -280,12 +280,10 @@ def per_fold(proba_, metric):
 
 beyond_noise = {}
 for metric in ("accuracy", "log_loss"):
-    diff = per_fold(calibrated_proba, metric) - per_fold(forest_proba, metric)
-    se = diff.std(ddof=1) / np.sqrt(len(diff))
-    threshold = stats.t.ppf(0.975, len(diff) - 1) * se
-    beyond_noise[metric] = bool(abs(diff.mean()) > threshold and round(diff.mean(), 3) != 0)
-    print(f"{metric}, calibrated minus forest: {diff.mean():+.3f} on average over the "
-          f"{len(diff)} folds (paired SE {se:.3f}, noise threshold {threshold:.3f}): "
+    d = paired_difference(per_fold(calibrated_proba, metric), per_fold(forest_proba, metric))
+    beyond_noise[metric] = bool(abs(d["mean"]) > d["half_width"] and round(d["mean"], 3) != 0)
+    print(f"{metric}, calibrated minus forest: {d['mean']:+.3f} on average over the "
+          f"{d['n']} folds (paired SE {d['se']:.3f}, noise threshold {d['half_width']:.3f}): "
           + ("beyond" if beyond_noise[metric] else "within") + " the fold-to-fold noise.")
 ll_gain = comparison.loc["Random Forest", "log_loss"] - comparison.loc["calibrated", "log_loss"]
 cost = calibrated_seconds / forest_seconds

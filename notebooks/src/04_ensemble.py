@@ -67,7 +67,6 @@ import pandas as pd
 import rasterio
 import sklearn
 from IPython.display import display
-from scipy import stats
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
@@ -86,7 +85,13 @@ from odse_tutorial import plotting
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.ensemble import StackingEnsemble
-from odse_tutorial.evaluation import accuracy_report, compare_models, map_accuracy, write_metrics
+from odse_tutorial.evaluation import (
+    accuracy_report,
+    compare_models,
+    map_accuracy,
+    paired_difference,
+    write_metrics,
+)
 from odse_tutorial.model_selection import block_cv
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
@@ -251,12 +256,11 @@ def fold_scores(proba, metric="accuracy"):
 
 def gain_sentence(name_a, proba_a, name_b, proba_b, metric="accuracy"):
     """How much A beats B in a metric, and whether that is beyond the folds' noise."""
-    diff = fold_scores(proba_a, metric) - fold_scores(proba_b, metric)
-    n, mean = len(diff), diff.mean()
-    noise = diff.std(ddof=1) / np.sqrt(n)  # standard error of the mean difference
-    threshold = stats.t.ppf(0.975, n - 1) * noise
+    scores_a, scores_b = fold_scores(proba_a, metric), fold_scores(proba_b, metric)
+    paired = paired_difference(scores_a, scores_b)
+    n, mean, noise, threshold = paired["n"], paired["mean"], paired["se"], paired["half_width"]
     sign = -1 if metric == "log_loss" else 1  # lower log loss is better
-    wins = int((sign * diff > 0).sum())
+    wins = int((sign * (scores_a - scores_b) > 0).sum())
     if round(mean, 3) == 0 or abs(mean) <= threshold:
         verdict = "within the fold-to-fold noise"
     else:

@@ -71,14 +71,13 @@ from IPython.display import display
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
-from scipy.stats import t as student_t
 from scipy.stats import wasserstein_distance
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_predict
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
-from odse_tutorial.evaluation import accuracy_report, write_metrics
+from odse_tutorial.evaluation import accuracy_report, paired_difference, write_metrics
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.model_selection import block_cv, location_cv, random_cv
 from odse_tutorial.overlay import overlay_samples
@@ -451,14 +450,14 @@ if len(clustered_ids) >= 4 and ds.has_truth:
         print(f"{len(chosen)} of {len(clustered_ids)} clusters ({len(half)} samples): random CV "
               f"{random_half:.3f}, true map accuracy {true_half:.3f}, optimism "
               f"{random_half - true_half:+.3f}")
-    change = np.array(optimism_half) - optimism_all
-    half_width = student_t.ppf(0.975, n_halves - 1) * change.std(ddof=1) / np.sqrt(n_halves)
+    change = paired_difference(optimism_half, np.full(n_halves, optimism_all))
+    mean_change, half_width = change["mean"], change["half_width"]
     verdict = ("within the noise: these halves do not tell whether fewer campaigns change it"
-               if abs(change.mean()) <= half_width else
-               f"with half the campaigns the optimism {'grows' if change.mean() > 0 else 'shrinks'}"
-               f", so with more campaigns it would {'shrink' if change.mean() > 0 else 'grow'}")
+               if abs(mean_change) <= half_width else
+               f"with half the campaigns the optimism {'grows' if mean_change > 0 else 'shrinks'}"
+               f", so with more campaigns it would {'shrink' if mean_change > 0 else 'grow'}")
     print(f"All {len(clustered_ids)} clusters: optimism {optimism_all:+.3f}. Half of them, mean "
-          f"of {n_halves} draws: {np.mean(optimism_half):+.3f}; change {change.mean():+.3f} "
+          f"of {n_halves} draws: {np.mean(optimism_half):+.3f}; change {mean_change:+.3f} "
           f"+- {half_width:.3f} (95% t interval over the draws): {verdict}.")
 else:
     print("Needs the clustered sample with at least 4 clusters and the truth maps: skipped.")

@@ -77,7 +77,6 @@ from IPython.display import display
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 from scipy.spatial import cKDTree
-from scipy.stats import t as student_t
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import cross_val_predict
@@ -85,7 +84,7 @@ from sklearn.model_selection import cross_val_predict
 from odse_tutorial import plotting
 from odse_tutorial.applicability import AreaOfApplicability
 from odse_tutorial.datasets import load_dataset
-from odse_tutorial.evaluation import accuracy_report, write_metrics
+from odse_tutorial.evaluation import accuracy_report, paired_difference, write_metrics
 from odse_tutorial.labels import drop_rare_classes
 from odse_tutorial.model_selection import SpatialKFold
 from odse_tutorial.overlay import overlay_samples
@@ -510,19 +509,12 @@ by_tile_year = pd.DataFrame(rows).set_index(["tile", "year"])
 display(by_tile_year.round(3))
 
 
-def paired(difference):
-    """Mean and 95% t half-width of a difference paired over the tile-years."""
-    difference = difference.dropna()
-    n = len(difference)
-    half = student_t.ppf(0.975, n - 1) * difference.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-    return difference.mean(), half, n
-
-
 def verdict(mean, half, larger, smaller):
     return f"{larger if mean > 0 else smaller}" if abs(mean) > half else "within the noise"
 
 
-mean, half, n = paired(by_tile_year["importance: inside"] - by_tile_year["equal: inside"])
+shares = paired_difference(by_tile_year["importance: inside"], by_tile_year["equal: inside"])
+mean, half, n = shares["mean"], shares["half_width"], shares["n"]  # paired over tile-years
 if n < 2:
     print("One tile-year only: no noise estimate across tile-years, so no verdict; compare the "
           "table's numbers, knowing that another tile or year could turn them around.")
@@ -533,7 +525,8 @@ else:
 if ds.has_truth and n >= 2:
     gaps = {name: by_tile_year[f"{name}: error outside"] - by_tile_year[f"{name}: error inside"]
             for name in flags}
-    mean, half, n = paired(gaps["importance"] - gaps["equal"])
+    separation = paired_difference(gaps["importance"], gaps["equal"])
+    mean, half, n = separation["mean"], separation["half_width"], separation["n"]
     print(f"Error rate outside minus inside the AOA: {gaps['importance'].mean():.1%} with "
           f"importance weights, {gaps['equal'].mean():.1%} with equal weights (means over the "
           f"tile-years); difference {mean * 100:+.1f} +- {half * 100:.1f} points over {n} "

@@ -686,6 +686,11 @@ def _pair_counts(
     return Counter({(codes[a], codes[b]): n for (a, b), n in counts.items()})
 
 
+def _path_lists(*maps: Any) -> list[list]:
+    """Each argument as a list of paths: one path, or an iterable of paths."""
+    return [[m] if isinstance(m, str | os.PathLike) else list(m) for m in maps]
+
+
 def map_accuracy(
     predicted: str | os.PathLike | Iterable[str | os.PathLike],
     truth: str | os.PathLike | Iterable[str | os.PathLike],
@@ -724,8 +729,7 @@ def map_accuracy(
     1.0
     """
     pairs: Counter = Counter()
-    one = [[p] if isinstance(p, str | os.PathLike) else p for p in (predicted, truth)]
-    for pred_path, truth_path in zip(*one, strict=True):  # one path each, or lists of paths
+    for pred_path, truth_path in zip(*_path_lists(predicted, truth), strict=True):
         pairs.update(_pair_counts(truth_path, pred_path, classes))
     if not pairs:
         raise ValueError("No valid pixels to compare; are the maps all nodata?")
@@ -853,8 +857,7 @@ def error_rate_by_uncertainty(
     """
     _check_bins(n_bins)
     n, errors = np.zeros(101, dtype=np.int64), np.zeros(101, dtype=np.int64)
-    paths = [uncertainty_path, predicted_path, truth_path]
-    paths = [[p] if isinstance(p, str | os.PathLike) else list(p) for p in paths]
+    paths = _path_lists(uncertainty_path, predicted_path, truth_path)
     if len({len(p) for p in paths}) > 1:
         raise ValueError(f"Give as many maps of each kind; got {[len(p) for p in paths]}.")
     for u_path, pred_path, true_path in zip(*paths, strict=True):

@@ -27,6 +27,21 @@ def overlay_table(simulated):
     return table
 
 
+@pytest.fixture(scope="session")
+def fitted(simulated, overlay_table):
+    """A small forest on a third of the overlay, and its area of applicability."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from odse_tutorial.applicability import AreaOfApplicability
+
+    features = list(simulated.feature_names)
+    table = overlay_table.iloc[::3]
+    X, y = table[features], table[simulated.columns.class_code]
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
+    aoa = AreaOfApplicability(weights=model.feature_importances_, cv=3).fit(X)
+    return model, aoa
+
+
 def copy_dataset(target: Path, tiles=("9529",), years=(2012, 2018)) -> Path:
     """Copy a slice of the bundled dataset (some tiles and years) to ``target``."""
     source = load_dataset("simulated").samples_path.parent

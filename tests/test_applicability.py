@@ -208,16 +208,7 @@ def test_other_features_are_refused():
 
 
 # -- map products ------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def fitted(simulated, overlay_table):
-    features = list(simulated.feature_names)
-    table = overlay_table.iloc[::3]
-    X, y = table[features], table[simulated.columns.class_code]
-    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y)
-    aoa = AreaOfApplicability(weights=model.feature_importances_, cv=3).fit(X)
-    return model, aoa
-
-
+# (the model and its applicability: the `fitted` fixture of conftest.py)
 def test_predict_maps_writes_dissimilarity_and_aoa(simulated, fitted, tmp_path):
     model, aoa = fitted
     maps = predict_maps(model, simulated, tmp_path, tiles="9529", years=2018, window_size=64,

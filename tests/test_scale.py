@@ -10,9 +10,7 @@ import time
 import pandas as pd
 import pytest
 from shapely.affinity import translate
-from sklearn.ensemble import RandomForestClassifier
 
-from odse_tutorial.applicability import AreaOfApplicability
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.prediction import predict_maps
@@ -29,15 +27,6 @@ def client():
         distributed.Client(cluster) as client,
     ):  # fmt: skip
         yield client
-
-
-@pytest.fixture(scope="module")
-def fitted(overlay_table, simulated):
-    features = list(simulated.feature_names)
-    table = overlay_table.iloc[::4]
-    X, y = table[features], table[simulated.columns.class_code]
-    model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)
-    return model, AreaOfApplicability(cv=3).fit(X)
 
 
 class Broken:

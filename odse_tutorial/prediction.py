@@ -167,8 +167,9 @@ class MapCatalogue:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per file: ``tile``, ``year``, ``product``, ``class_code``, ``path``."""
-        keys = [(t, y, p, c) for t in self.tiles for y in self.years for p, c in self._keys()]
-        rows = [(*key, path) for key, path in zip(keys, self.paths(), strict=True)]
+        keys = self._keys()
+        rows = [(t, y, p, c, self.path(t, y, p, c)) for t in self.tiles for y in self.years
+                for p, c in keys]  # fmt: skip
         frame = pd.DataFrame(rows, columns=["tile", "year", "product", "class_code", "path"])
         frame["class_code"] = frame["class_code"].astype(object)  # ints stay ints next to None
         return frame
@@ -338,8 +339,10 @@ def _read_window(sources: Sequence[Any], window: Window) -> tuple[NDArray, NDArr
 class _Predictor:
     """One window's valid pixels -> the window of every product (thread-safe)."""
 
-    def __init__(self, model: Any, names: list[str], table: ClassTable, per_class: bool, aoa=None):
-        self.model, self.names, self.per_class, self.aoa = model, names, per_class, aoa
+    def __init__(self, model: Any, names: list[str], table: ClassTable, specs: dict, aoa=None):
+        self.model, self.names, self.aoa = model, names, aoa
+        self.nodata = {key: spec["nodata"] for key, spec in specs.items()}
+        self.per_class = ("uncertainty", table.codes[0]) in specs
         self.values = np.asarray(table.raster_values, dtype=np.uint16)
         self.codes = table.codes
         self.as_frame = getattr(model, "feature_names_in_", None) is not None
@@ -399,10 +402,7 @@ class _Predictor:
             out |= _applicability(self.aoa, features[good], self.names)
 
         def place(key: tuple, values: NDArray) -> NDArray:
-            nodata = {"dominant_class": _CLASS_NODATA, "dissimilarity": np.nan}.get(
-                key[0], _PERCENT_NODATA
-            )
-            full = np.full(valid.size, nodata, dtype=values.dtype)
+            full = np.full(valid.size, self.nodata[key], dtype=values.dtype)
             full[valid] = values
             return full.reshape(shape)
 
@@ -434,7 +434,7 @@ def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) ->
     tags = {k: str(v) for k, v in {**tags, "aoa_threshold": aoa.threshold_}.items()}
     return {
         (name, None): {"dtype": dtype, "nodata": nodata, "resampling": resampling,
-                       "file": f"{name}.tif", "tags": {**tags, "product": name}, "description": text}
+                       "file": _file_name(name), "tags": {**tags, "product": name}, "description": text}
         for name, dtype, nodata, resampling, text in (
             ("dissimilarity", "float32", float("nan"), "average", "Dissimilarity index (DI)"),
             ("aoa", "uint8", _PERCENT_NODATA, "mode", "Area of applicability: 1 inside, 0 outside"),
@@ -573,19 +573,13 @@ def predict_map(
     table = _map_classes(model, classes)
     names = _feature_names(model, feature_names)
     paths = _match_layers(layers, names, extra_layers)
-    per_class = _per_class(model)
-    specs = _specs(
-        table,
-        per_class,
-        {"model": type(model).__name__, **(tags or {})},
-    )
+    tags = {"model": type(model).__name__, **(tags or {})}
+    specs = _specs(table, _per_class(model), tags)
     if applicability is not None:
-        specs |= _applicability_specs(
-            applicability, names, {"model": type(model).__name__, **(tags or {})}
-        )
+        specs |= _applicability_specs(applicability, names, tags)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    predictor = _Predictor(model, names, table, "uncertainty" in per_class, applicability)
+    predictor = _Predictor(model, names, table, specs, applicability)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHEMAX_BYTES), contextlib.ExitStack() as stack:
         sources = [stack.enter_context(_open(p)) for p in paths.values()]
         for name, src in zip(names, sources, strict=True):
@@ -737,13 +731,13 @@ def predict_maps(
         products=_PRODUCTS + (() if options["applicability"] is None else _AOA_PRODUCTS),
         per_class=_per_class(model),
     )
-    files = maps.to_frame()
-    done = files["path"].map(Path.exists).groupby([files["tile"], files["year"]]).all()
+    keys = maps._keys()
     calls = {
         (tile, year): {**options, "layers": dataset.layers(tile, year),
                        "out_dir": Path(out_dir) / str(tile) / str(year),
                        "tags": {**user_tags, "tile": tile, "year": year}}
-        for tile in tiles for year in years if not (skip_existing and done[(str(tile), int(year))])
+        for tile in tiles for year in years
+        if not (skip_existing and all(maps.path(tile, year, *k).exists() for k in keys))
     }  # fmt: skip
     if client is not None:  # the model and the applicability are sent to the workers once
         run_tile_years(client, predict_map, {k: c | {"progress": False} for k, c in calls.items()},

@@ -162,10 +162,7 @@ def overlay_samples(
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
-    # One GDAL environment for all reads (cheaper than one per file). Side-car files are
-    # read, as predict_map reads them: nodata in .aux.xml and .msk masks count the same.
-    with rasterio.Env():
-        return _overlay(dataset, source, date_column, outside, nodata, client, progress)
+    return _overlay(dataset, source, date_column, outside, nodata, client, progress)
 
 
 def _overlay(
@@ -187,14 +184,14 @@ def _overlay(
             grid = grids[tile] = SimpleNamespace(**_grid(src), name=src.name)
         crs = grid.crs.to_wkt()
         if crs not in projected:
-            points = source if _same_crs(source.crs, grid.crs) else source.to_crs(grid.crs)
-            projected[crs] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy()
-        px, py = projected[crs]
+            same = _same_crs(source.crs, grid.crs)
+            points = source if same else source.to_crs(grid.crs)
+            projected[crs] = points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), same
+        px, py, _ = projected[crs]
         inside = raster_io._pixel_of(grid, px, py)[2] & tile_of.isna().to_numpy()
         tile_of[inside] = tile
         xs[inside], ys[inside] = px[inside], py[inside]
-    same = all(_same_crs(source.crs, g.crs) for g in grids.values())
-    reprojected_from = None if same else source.crs.to_string()
+    reprojected_from = None if all(p[2] for p in projected.values()) else source.crs.to_string()
 
     out_mask = tile_of.isna().to_numpy()
     outside_frame = pd.DataFrame({"x": source.geometry.x[out_mask], "y": source.geometry.y[out_mask],
@@ -257,7 +254,9 @@ def _read_points(
 ) -> np.ndarray:
     """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata)."""
     values = np.empty((len(xs), len(names)), dtype=np.float32)
-    with rasterio.Env():  # also on a Dask worker
+    # One GDAL environment for the tile-year's reads (also on a Dask worker). Side-car files
+    # are read, as predict_map reads them: nodata in .aux.xml and .msk masks count the same.
+    with rasterio.Env():
         for j, name in enumerate(names):
             with _open(layers[name]) as src:
                 check_same_grid({"the tile's first layer": grid, name: src})

@@ -201,7 +201,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def train_aoa(folder: Path) -> Path:
+def train_aoa(folder: Path) -> None:
     import joblib
     import pandas as pd
     from sklearn.model_selection import KFold
@@ -218,7 +218,6 @@ def train_aoa(folder: Path) -> Path:
     aoa.fit(pd.DataFrame(data["x"], columns=FEATURES))
     log.info("Fitted the AOA in %.1f s (threshold %.3f)", time.perf_counter() - t0, aoa.threshold_)
     joblib.dump(aoa, path)
-    return path
 
 
 def run_engine(folder: Path, n_jobs: int, window_size: int, aoa: bool = False) -> dict:

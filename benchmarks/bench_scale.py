@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("distributed").setLevel(logging.WARNING)
 
     import dask
+    import distributed
     import joblib
     from distributed import Client, LocalCluster
 
@@ -120,8 +121,6 @@ def main(argv: list[str] | None = None) -> None:
                 if _files(out / name) != reference:
                     raise AssertionError(f"{name}: maps differ from the serial maps")
     best = {name: min(values) for name, values in times.items()}
-    import distributed
-
     result = {
         "tile_years": n_tasks,
         "pixels_per_tile_year": args.size**2,

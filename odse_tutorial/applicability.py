@@ -247,16 +247,13 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
             points[:, :-1] = part
             tol = 2e-5 * (size + largest)  # bound of the float32 score's rounding errors
             out = np.full(len(part), np.inf)
-            for own in (True, False):
-                for g, (samples, block) in enumerate(zip(cells, blocks, strict=True)):
-                    if own:  # every point searches its own cell
-                        rows = slice(ends[g], ends[g + 1])
-                    else:
-                        rows = np.flatnonzero(lower[:, g] < out)
-                        rows = rows[(rows < ends[g]) | (rows >= ends[g + 1])]
-                    if own or rows.size:
-                        args = (part, points, rows, out, size, tol, samples, block)
-                        _search_cell(*args, buffer)
+            work = [(cells[g], blocks[g], slice(ends[g], ends[g + 1])) for g in range(len(cells))]
+            for samples, block, own in work:  # every point searches its own cell first
+                _search_cell(part, points, own, out, size, tol, samples, block, buffer)
+            lower[np.arange(len(part)), first[order]] = np.inf  # ... and only once
+            for g, (samples, block, _) in enumerate(work):
+                if (rows := np.flatnonzero(lower[:, g] < out)).size:
+                    _search_cell(part, points, rows, out, size, tol, samples, block, buffer)
             best[start + order] = out
         return best
 

@@ -53,8 +53,8 @@ class _LandCoverClass:
 class ClassTable(Sequence[_LandCoverClass]):
     """An ordered, immutable table of land-cover classes.
 
-    The order is the order of the codes given (use :meth:`sorted` for ascending
-    codes); it is the order of probability columns, probability layers and legends.
+    The order is the order of the codes given; it is the order of probability
+    columns, probability layers and legends.
 
     Parameters
     ----------

@@ -246,11 +246,8 @@ def _read_class_layer(
         return _ClassLayer(index, table, _frame(bounds, crs), "Land cover")
     raster = _read_raster(source)
     name = str(raster.path)
-    if table is None:
-        table = ClassTable.from_tags(raster.tags, name)
-    index, table = _index_map(
-        raster.data, ClassTable.of_map(raster.tags, name, classes), table, name
-    )
+    legend = ClassTable.of_map(raster.tags, name, classes)  # table is None: classes is too
+    index, table = _index_map(raster.data, legend, legend if table is None else table, name)
     what = "Dominant class" if raster.tags.get("product") == "dominant_class" else None
     title = _map_title(raster.path, raster.tags, what)
     return _ClassLayer(index, table, raster.frame, title, _where(raster.path, raster.tags))

@@ -344,15 +344,6 @@ def plot_composite(
 CORRECT_COLOUR = "#e6e6e6"
 
 
-def _read_pair(first: Any, second: Any, classes: ClassTable | None) -> tuple:
-    """Two class maps of one grid, as positions in one class table, and where both are valid."""
-    check_same_grid({str(first): first, str(second): second})
-    table = evaluation._legend_table([first, second], classes)
-    a, b = _read_class_layer(first, classes, table), _read_class_layer(second, classes, table)
-    valid = ~(np.ma.getmaskarray(a.index) | np.ma.getmaskarray(b.index))
-    return a, b, valid, table
-
-
 def plot_error_map(
     predicted_path: str | os.PathLike,
     truth_path: str | os.PathLike,
@@ -386,7 +377,11 @@ def plot_error_map(
     >>> ax.get_legend().get_texts()[1].get_text()
     'map ≠ reference (error)'
     """
-    layer, truth, valid, _ = _read_pair(predicted_path, truth_path, None)
+    check_same_grid({str(predicted_path): predicted_path, str(truth_path): truth_path})
+    table = evaluation._legend_table([predicted_path, truth_path], None)  # one for both maps
+    layer = _read_class_layer(predicted_path, None, table)
+    truth = _read_class_layer(truth_path, None, table)
+    valid = ~(np.ma.getmaskarray(layer.index) | np.ma.getmaskarray(truth.index))
     wrong = np.asarray(layer.index) != np.asarray(truth.index)
     errors = np.ma.MaskedArray(wrong.astype(np.intp), mask=~valid)
     ax = _axes(ax, (8.0, 5.5))

@@ -206,14 +206,14 @@ class _DatasetReport:
         Every problem, each naming the file or ``dataset.json`` line to fix.
     skipped : tuple of str
         What the notebooks will skip with these data (no truth maps, one year...).
-    dataset : Dataset or None
-        The dataset, when it could be read.
+    dataset : Dataset
+        The dataset as read (usable only when there is no problem).
     """
 
     source: str
     problems: tuple[str, ...]
-    skipped: tuple[str, ...] = ()
-    dataset: Dataset | None = field(default=None, repr=False)
+    skipped: tuple[str, ...]
+    dataset: Dataset = field(repr=False)
 
     @property
     def ok(self) -> bool:
@@ -229,7 +229,7 @@ class _DatasetReport:
 
     def dataset_or_raise(self) -> Dataset:
         """The dataset; a ValueError listing every problem when there is one."""
-        if self.problems or self.dataset is None:
+        if self.problems:
             raise ValueError(str(self))
         return self.dataset
 
@@ -247,12 +247,10 @@ def check_folder(
             problems.append(f"{folder / 'dataset.json'} is not valid JSON: {err}; fix that line.")
     if not isinstance(columns, SampleColumns):
         mapping = dict(columns or meta.get("columns", {}))
-        if set(mapping) - set(_COLUMN_KEYS):
+        if unknown := sorted(set(mapping) - set(_COLUMN_KEYS)):  # reported; the rest is used
             problems.append(f"{folder / 'dataset.json'}: unknown keys in \"columns\": "
-                            f"{sorted(set(mapping) - set(_COLUMN_KEYS))}; use {sorted(_COLUMN_KEYS)}.")  # fmt: skip
-        columns = SampleColumns.from_mapping(
-            {k: v for k, v in mapping.items() if k in _COLUMN_KEYS}
-        )
+                            f"{unknown}; use {sorted(_COLUMN_KEYS)}.")  # fmt: skip
+        columns = SampleColumns.from_mapping({k: mapping[k] for k in mapping if k in _COLUMN_KEYS})
     static, per_year = _scan_layers(folder, meta, problems)
     dataset = Dataset(
         name=meta.get("name", folder.name),

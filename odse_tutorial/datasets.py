@@ -109,6 +109,11 @@ def _check(
 ) -> _DatasetReport:
     """Open a data source or folder and check it, once."""
     if isinstance(source, str) and source in SOURCES:
+        if columns is not None:
+            raise ValueError(
+                f"The {source!r} dataset has fixed column names; 'columns' is only for "
+                "folders of your own."
+            )
         found = SOURCES[source]()
         return check_folder(found) if isinstance(found, Path) else check_catalogue(found)
     return check_folder(_folder(source), columns)
@@ -143,12 +148,6 @@ def load_dataset(
     >>> ds.layers("9529", 2018)["nir_summer"].name
     'nir_summer.tif'
     """
-    if isinstance(source, str) and source in SOURCES:
-        if columns is not None:
-            raise ValueError(
-                f"The {source!r} dataset has fixed column names; 'columns' is only for "
-                "folders of your own."
-            )
     return _check(source, columns).dataset_or_raise()
 
 

@@ -687,8 +687,11 @@ def _pair_counts(
 
 
 def _path_lists(*maps: Any) -> list[list]:
-    """Each argument as a list of paths: one path, or an iterable of paths."""
-    return [[m] if isinstance(m, str | os.PathLike) else list(m) for m in maps]
+    """Each argument as a list of paths (one path, or an iterable of paths), as many each."""
+    lists = [[m] if isinstance(m, str | os.PathLike) else list(m) for m in maps]
+    if len({len(paths) for paths in lists}) > 1:
+        raise ValueError(f"Give as many maps of each kind; got {[len(p) for p in lists]}.")
+    return lists
 
 
 def map_accuracy(
@@ -858,8 +861,6 @@ def error_rate_by_uncertainty(
     _check_bins(n_bins)
     n, errors = np.zeros(101, dtype=np.int64), np.zeros(101, dtype=np.int64)
     paths = _path_lists(uncertainty_path, predicted_path, truth_path)
-    if len({len(p) for p in paths}) > 1:
-        raise ValueError(f"Give as many maps of each kind; got {[len(p) for p in paths]}.")
     for u_path, pred_path, true_path in zip(*paths, strict=True):
         check_same_grid({"uncertainty": u_path, "predicted": pred_path})
         strips = _read_classes([pred_path, true_path], {}, None)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pooch
 
@@ -94,8 +94,7 @@ def _year_layers(folder: Path, fnames: list[str], ndvi: str) -> dict[int, dict[s
     return {year: {name: found[year][name] for name in order} for year in sorted(found)}
 
 
-def _classes(samples_path: Path, columns: SampleColumns):
-    samples = _read_samples(samples_path)
+def _classes(samples: Any, columns: SampleColumns):
     counts = samples[columns.class_code].value_counts()
     codes = sorted(str(c) for c in counts.index)
     names = [
@@ -105,7 +104,7 @@ def _classes(samples_path: Path, columns: SampleColumns):
     spare = iter(c for c in _DEFAULT_PALETTE if c not in _CORINE_COLOURS.values())
     colours = [_CORINE_COLOURS.get(code) or next(spare) for code in codes]
     rare = {str(code): int(n) for code, n in counts.items() if n < _MIN_CV_COUNT}
-    return ClassTable(codes, names, colours), dict(sorted(rare.items())), len(samples)
+    return ClassTable(codes, names, colours), dict(sorted(rare.items()))
 
 
 def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
@@ -156,12 +155,13 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
         class_code="code", date="date", class_name="label", weight=None, location=None, tile=None
     )
     samples_path = folder / _SAMPLES
-    classes, rare, n_samples = _classes(samples_path, columns)
+    samples = _read_samples(samples_path)  # read once: the dataset check reads it from the cache
+    classes, rare = _classes(samples, columns)
     per_year = _year_layers(folder, sorted(registry), ndvi)
     years = sorted(per_year)
     description = (
         f"Real data: a 256 x 256 window of 30 m pixels (7.68 km a side) near Wageningen, "
-        f"the Netherlands, in ETRS89-LAEA (EPSG:3035). {n_samples} points labelled with "
+        f"the Netherlands, in ETRS89-LAEA (EPSG:3035). {len(samples)} points labelled with "
         f"{len(classes)} CORINE level-3 classes for {years[0]}-{years[-1]}; quarterly GLAD "
         f"Landsat NDVI ({'gap-filled' if ndvi == 'filled' else 'before gap filling'}) and "
         f"SWIR1 composites; terrain (elevation, slope). The toy dataset of scikit-map (MIT "
@@ -192,7 +192,7 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
         "three different ways (an unnamed LAEA, EPSG:3035, IGNF:ETRS89LAEA); the package "
         "compares CRSs by meaning, so nothing is reprojected.",
     )
-    return Dataset(
+    dataset = Dataset(
         name="netherlands",
         samples_path=samples_path,
         classes=classes,
@@ -203,3 +203,5 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
         description=description,
         notes=notes,
     )
+    dataset.__dict__["_samples"] = samples  # the cached property, as check_catalogue sets it
+    return dataset

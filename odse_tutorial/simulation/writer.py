@@ -218,7 +218,7 @@ def generate_dataset(
     logger.info("Simulating the landscape (seed %s)", config.seed)
     elevation, slope, land, valid, composites, points, campaign = _simulate(config)
     size, n = config.pixel_size, config.tile_size
-    colormap = {code: CORINE_CLASSES.rgba(code) for code in CORINE_CLASSES.codes}
+    colormap = CORINE_CLASSES.colormap(0)  # truth maps: nodata 0
     class_tags = CORINE_CLASSES.to_tags()  # the legend of predicted class maps too
 
     for i, tile in enumerate(config.tiles):

@@ -186,11 +186,15 @@ print(f"{len(pixels)} random pixels (nodata and cloud gaps left out), "
       f"{len(ds.tiles)} tiles x {len(ds.years)} years")
 
 
+def forest():
+    """The notebook's model (unfitted)."""
+    return RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=2, n_jobs=n_jobs,
+                                  random_state=random_state)
+
+
 def fit_forest(table):
     """The notebook's model, fitted on one design's samples."""
-    model = RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=2, n_jobs=n_jobs,
-                                   random_state=random_state)
-    return model.fit(table[features], table[cols.class_code], sample_weight=weights_of(table))
+    return forest().fit(table[features], table[cols.class_code], sample_weight=weights_of(table))
 
 
 def weights_of(table):
@@ -260,7 +264,7 @@ for name, table in tables.items():
     truth = truth_at(table) if ds.has_truth else None
     distances[name] = {"prediction": nearest(xy, np.c_[pixels.geometry.x, pixels.geometry.y])}
     for cv_name, cv in splitters(table).items():
-        predicted = cross_val_predict(fit_forest(table), X, y, cv=cv,
+        predicted = cross_val_predict(forest(), X, y, cv=cv,
                                       params={"sample_weight": weights_of(table)})
         to_train = np.zeros(len(X))
         for train, test in cv.split(X, y):

@@ -273,8 +273,8 @@ cv_table.round(3)
 
 # %% [markdown]
 # We keep the **blocked** estimate as the headline of notebooks 1-4, on the same folds in
-# every notebook. It is not always the conservative one: notebook 5 shows a sample design
-# where blocked folds are optimistic. The line below says which estimate is lower here, and
+# every notebook. It is not always the conservative one: notebook 5 compares both with the
+# truth on two sample designs. The line above says which estimate is lower here, and
 # section 7 checks both against the truth.
 #
 # ## 5. The accuracy report

@@ -84,10 +84,9 @@ from odse_tutorial.evaluation import (
     write_metrics,
 )
 from odse_tutorial.model_selection import block_cv
-from odse_tutorial.overlay import training_data
+from odse_tutorial.overlay import overlay_samples, training_data
 from odse_tutorial.persistence import save_model
 from odse_tutorial.prediction import predict_maps
-from odse_tutorial.raster_io import read_at_points
 from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -268,14 +267,13 @@ for k, test in enumerate(folds["indices"]["test"]):
 
 
 def per_fold(proba_, metric):
-    """Accuracy or log loss of out-of-fold probabilities, per outer fold."""
-    truth_ = y.to_numpy()
-    if metric == "log_loss":
-        p_true = proba_[np.arange(len(truth_)), np.searchsorted(codes, truth_)]
-        values_ = -np.log(np.clip(p_true, np.finfo(float).eps, 1))
-    else:
-        values_ = codes[proba_.argmax(axis=1)] == truth_
-    return pd.Series(values_).groupby(fold_of).mean()
+    """Accuracy or log loss of out-of-fold probabilities, per outer fold (as in notebook 2)."""
+    key = "overall_accuracy" if metric == "accuracy" else metric
+    return pd.Series([
+        accuracy_report(y[fold_of == k], codes[proba_[fold_of == k].argmax(axis=1)],
+                        proba_[fold_of == k], classes=classes, proba_classes=codes).summary[key]
+        for k in np.unique(fold_of)
+    ])
 
 
 beyond_noise = {}
@@ -357,10 +355,10 @@ def read_classes(path):
         values_ = src.read(1, masked=True)
         legend = ClassTable.from_tags(src.tags(), path)
         pixel_ha = abs(src.transform.a * src.transform.e) / 1e4
-    lookup = np.full(max(legend.raster_values) + 1, -1)
-    lookup[list(legend.raster_values)] = [ds.classes.index_of(c) for c in legend.codes]
-    positions = lookup[np.asarray(values_.filled(0))]
-    positions[np.ma.getmaskarray(values_)] = -1
+    found, inverse = legend.decode(values_.compressed(), path)  # the codes of the values
+    positions = np.full(values_.shape, -1)
+    where = np.array([ds.classes.index_of(c) for c in found], dtype=int)
+    positions[~np.ma.getmaskarray(values_)] = where[inverse]
     return positions, pixel_ha
 
 
@@ -442,21 +440,21 @@ def olofsson(counts, N, pixel_ha):
 
 def map_and_truth(t, y_):
     """Mapped and true classes (positions in ds.classes) of the pixels valid in both,
-    the summed probabilities per class (pixels) and the pixel area (ha)."""
+    where both are valid, and the pixel area (ha)."""
     mapped, pixel_ha = read_classes(maps.path(t, y_, "dominant_class"))
     true, _ = read_classes(ds.truth(t, y_))
     valid = (mapped >= 0) & (true >= 0)
-    soft = np.zeros(len(ds.classes))
-    for code in classes.codes:
-        soft[ds.classes.index_of(code)] = read_percent(
-            maps.path(t, y_, "probability", code))[valid].sum() / 100
-    return mapped[valid], true[valid], soft, pixel_ha
+    return mapped[valid], true[valid], valid, pixel_ha
 
 
 if ds.has_truth:
     rng = np.random.default_rng(random_state)
     K = len(ds.classes)
-    mapped, true, soft, pixel_ha = map_and_truth(tile, year)
+    mapped, true, valid, pixel_ha = map_and_truth(tile, year)
+    soft = np.zeros(len(ds.classes))  # the summed probabilities per class (pixels)
+    for code in classes.codes:
+        soft[ds.classes.index_of(code)] = read_percent(
+            maps.path(tile, year, "probability", code))[valid].sum() / 100
     counts, population = stratified_counts(mapped, true, K, rng)
     N = population.sum(axis=1)
     result = area_adjusted_accuracy(counts[0].T, N * pixel_ha)  # rows reference, cols map
@@ -465,7 +463,7 @@ if ds.has_truth:
     assert np.allclose(se[0], result.per_class.adjusted_area_se)
     present = (population.sum(axis=0) > 0) | (N > 0)
     areas = pd.DataFrame({
-        "class": [f"{c.code} {c.name}" for c in ds.classes],
+        "class": ds.classes.labels(),
         "true (ha)": population.sum(axis=0) * pixel_ha,
         "pixel counting (ha)": N * pixel_ha,
         "summed probabilities (ha)": soft * pixel_ha,
@@ -509,7 +507,7 @@ if ds.has_truth:
     held = (estimates - 1.96 * ses <= true_ha) & (true_ha <= estimates + 1.96 * ses)
     coverage = float(held[:, present].mean())
     draws = pd.DataFrame({
-        "class": [f"{c.code} {c.name}" for c in ds.classes],
+        "class": ds.classes.labels(),
         "true (ha)": true_ha,
         "pixel counting - true (ha)": N * pixel_ha - true_ha,
         "mean estimate - true (ha)": estimates.mean(axis=0) - true_ha,
@@ -731,21 +729,18 @@ if truth_years:
     table = data.table.reset_index(drop=True).rename_axis("row").reset_index()
     sites = table.drop_duplicates(location).set_index(location)
     site_proba = np.full((len(ds.years), len(codes), len(sites)), np.nan)
-    site_features = {}
-    for t in ds.tiles:
-        here = np.flatnonzero((sites[ds.columns.tile] == t).to_numpy())
-        xs, ys = sites.geometry.x.to_numpy()[here], sites.geometry.y.to_numpy()[here]
-        for i, y_ in enumerate(ds.years):
-            layers = ds.layers(t, y_)
-            site_features[(t, i)] = (here, pd.DataFrame(
-                {f: read_at_points(layers[f], xs, ys).astype(float).filled(np.nan)
-                 for f in X.columns}))
+    # An overlay of every location in every year (a visit on a cloud gap is dropped: that
+    # location then lacks a year and is left out).
+    visits = pd.concat([sites[[ds.columns.class_code, sites.geometry.name]].reset_index()
+                        .assign(year=y_) for y_ in ds.years], ignore_index=True)
+    visited, _ = overlay_samples(ds, visits, date_column="year")
+    site_features = {ds.years.index(y_): (sites.index.get_indexer(v[location]), v[X.columns])
+                     for y_, v in visited.groupby("year")}
     # Each fold's forest predicts the locations of its test fold, in every year.
     test_sites = [set(table[location].iloc[test]) for test in folds["indices"]["test"]]
     for forest, in_test in zip(folds["estimator"], test_sites, strict=True):
-        for (_, i), (here, features) in site_features.items():
-            mine = (np.isin(sites.index[here], list(in_test))
-                    & features.notna().all(axis=1).to_numpy())
+        for i, (here, features) in site_features.items():
+            mine = np.isin(sites.index[here], list(in_test))
             if mine.any():
                 site_proba[i][np.ix_(np.searchsorted(codes, forest.classes_), here[mine])] = (
                     forest.predict_proba(features[mine]).T)
@@ -855,10 +850,7 @@ map_explorer(maps, classes, truth=ds if ds.has_truth else None)
 
 # %%
 save_model(output_dir / "model.joblib", model, classes=classes, feature_names=list(X.columns))
-fold = np.zeros(len(X), dtype=int)
-for k, (_, test) in enumerate(cv.split(X)):
-    fold[test] = k
-cv_predictions = {"fold": fold, "y_true": y, "y_pred": codes[forest_proba.argmax(axis=1)]}
+cv_predictions = {"fold": fold_of, "y_true": y, "y_pred": codes[forest_proba.argmax(axis=1)]}
 cv_predictions.update({f"proba_{code}": forest_proba[:, j] for j, code in enumerate(codes)})
 pd.DataFrame(cv_predictions, index=X.index).to_csv(output_dir / "cv_predictions.csv")
 truth = {}

@@ -71,7 +71,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassif
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
-    f1_score,
     make_scorer,
     precision_recall_curve,
     roc_auc_score,
@@ -240,18 +239,13 @@ compare_models(reports)[["overall_accuracy", "f1_weighted", "log_loss", "brier_s
 
 # %%
 def fold_scores(proba, metric="accuracy"):
-    """A metric of out-of-fold probabilities, per outer fold."""
-    truth, predicted = y.to_numpy(), codes[proba.argmax(axis=1)]
-    if metric == "f1_weighted":
-        return pd.Series({k: f1_score(truth[fold_of == k], predicted[fold_of == k],
-                                      average="weighted", zero_division=0)
-                          for k in np.unique(fold_of)})
-    if metric == "log_loss":
-        p_true = proba[np.arange(len(truth)), np.searchsorted(codes, truth)]
-        values = -np.log(np.clip(p_true, np.finfo(float).eps, 1))
-    else:
-        values = predicted == truth
-    return pd.Series(values).groupby(fold_of).mean()
+    """A metric of out-of-fold probabilities, per outer fold (as in notebook 2)."""
+    key = "overall_accuracy" if metric == "accuracy" else metric
+    return pd.Series([
+        accuracy_report(y[fold_of == k], codes[proba[fold_of == k].argmax(axis=1)],
+                        proba[fold_of == k], classes=classes, proba_classes=codes).summary[key]
+        for k in np.unique(fold_of)
+    ])
 
 
 def gain_sentence(name_a, proba_a, name_b, proba_b, metric="accuracy"):
@@ -422,10 +416,10 @@ def read_classes(path):
     with rasterio.open(path) as src:
         values_ = src.read(1, masked=True)
         legend = ClassTable.from_tags(src.tags(), path)
-    lookup = np.full(max(legend.raster_values) + 1, -1)
-    lookup[list(legend.raster_values)] = [ds.classes.index_of(c) for c in legend.codes]
-    positions = lookup[np.asarray(values_.filled(0))]
-    positions[np.ma.getmaskarray(values_)] = -1
+    found, inverse = legend.decode(values_.compressed(), path)  # the codes of the values
+    positions = np.full(values_.shape, -1)
+    where = np.array([ds.classes.index_of(c) for c in found], dtype=int)
+    positions[~np.ma.getmaskarray(values_)] = where[inverse]
     return positions
 
 

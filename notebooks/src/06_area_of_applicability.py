@@ -78,8 +78,9 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 from scipy.spatial import cKDTree
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.inspection import permutation_importance
 from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import cross_val_predict
+from sklearn.model_selection import cross_validate
 
 from odse_tutorial import plotting
 from odse_tutorial.applicability import AreaOfApplicability
@@ -158,8 +159,13 @@ model = RandomForestClassifier(n_estimators=100, min_samples_leaf=2, n_jobs=n_jo
                                random_state=random_state)
 cv = SpatialKFold(clustered["cluster"], n_splits=None, random_state=random_state)
 codes = np.unique(y)
-proba = cross_val_predict(model, X, y, cv=cv, method="predict_proba",
-                          params={"sample_weight": weights})
+# One forest per fold (fitted as the map's model, with the sample weights): its
+# out-of-fold probabilities here, its permutation importance in section 3.
+folds = cross_validate(model, X, y, cv=cv, params={"sample_weight": weights},
+                       return_estimator=True, return_indices=True)
+proba = np.zeros((len(y), len(codes)))  # a class missing from a training part: probability 0
+for forest, test in zip(folds["estimator"], folds["indices"]["test"], strict=True):
+    proba[np.ix_(test, np.searchsorted(codes, forest.classes_))] = forest.predict_proba(X.iloc[test])
 cv_pred = codes[proba.argmax(axis=1)]
 report = accuracy_report(y, cv_pred, proba, classes=classes, proba_classes=codes)
 print(f"Leave-cluster-out CV: overall accuracy {report.summary['overall_accuracy']:.3f} "
@@ -205,8 +211,12 @@ print(f"Nearest-neighbour distances to the training points (median, quartiles): 
 # 4. the threshold is the upper whisker of those values (75th percentile + 1.5 IQR).
 
 # %%
-aoa = AreaOfApplicability(estimator=model, cv=cv, n_repeats=3, random_state=random_state)
-aoa.fit(X, y)
+importance = np.mean([  # each fold's forest, on the cluster it did not see
+    permutation_importance(forest, X.iloc[test], y.iloc[test], n_repeats=3,
+                           random_state=random_state).importances_mean
+    for forest, test in zip(folds["estimator"], folds["indices"]["test"], strict=True)
+], axis=0)
+aoa = AreaOfApplicability(weights=importance, cv=cv).fit(X, y)
 print(f"Threshold: DI <= {aoa.threshold_:.3f}. Mean distance between training samples: "
       f"{aoa.mean_distance_:.2f} (weighted, standardised units).")
 

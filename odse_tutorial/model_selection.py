@@ -15,7 +15,8 @@ Each returns a :class:`SpatialKFold`, which carries its groups. It works whereve
 scikit-learn takes ``cv`` (``cross_val_predict``, ``cross_validate``,
 ``GridSearchCV(cv=...)``, ``StackingClassifier(cv=...)``), also inside an outer
 cross-validation (nested CV), without anybody passing ``groups``.
-:func:`fold_overlap` counts the locations that leak between training and test folds.
+:func:`fold_overlap` counts the locations that leak between training and test folds;
+:func:`fold_ids` gives the test fold of each sample.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
 
 from odse_tutorial._checks import missing_column, n_rows
 
-__all__ = ["SpatialKFold", "block_cv", "fold_overlap", "location_cv", "random_cv", "tile_cv"]
+__all__ = [
+    "SpatialKFold",
+    "block_cv",
+    "fold_ids",
+    "fold_overlap",
+    "location_cv",
+    "random_cv",
+    "tile_cv",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -583,3 +592,46 @@ def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None =
         shared = pd.Index(locations[test]).intersection(pd.Index(locations[train]))
         leaked.update(shared)
     return len(leaked)
+
+
+def fold_ids(
+    cv: Any, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None
+) -> NDArray:
+    """The test fold of each sample: ``k`` for the ``k``-th split of ``cv``, -1 if none.
+
+    Parameters
+    ----------
+    cv : cross-validation splitter
+        Anything with ``split(X, y, groups)`` that tests each sample at most once.
+    X : pandas.DataFrame or array-like
+        The rows to split, as passed to scikit-learn.
+    y : array-like, optional
+        Class codes, for splitters that need them (``random_cv`` stratifies on ``y``).
+    groups : array-like, optional
+        Group ids, for splitters that need them.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One fold number per row of ``X``; -1 for rows that no split tests.
+
+    Raises
+    ------
+    ValueError
+        If a row is tested by more than one split (repeated cross-validation).
+
+    Examples
+    --------
+    >>> samples = pd.DataFrame({"location_id": [1, 1, 2, 2, 3, 4]})
+    >>> fold_ids(location_cv(samples, n_splits=2), samples).tolist()
+    [1, 1, 0, 0, 0, 1]
+    """
+    folds = np.full(n_rows(X), -1, dtype=np.intp)
+    for k, (_, test) in enumerate(cv.split(X, y, groups)):
+        if (folds[test] >= 0).any():
+            raise ValueError(
+                f"Split {k} tests rows that an earlier split tested already (repeated "
+                "cross-validation?): a row needs exactly one test fold."
+            )
+        folds[test] = k
+    return folds

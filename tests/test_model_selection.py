@@ -449,3 +449,23 @@ def test_a_duplicated_samples_index_is_named_when_rows_cannot_be_matched():
     cv = block_cv(samples, 1000, n_splits=2)
     with pytest.raises(ValueError, match=r"duplicated index.*reset_index\(drop=True\)"):
         list(cv.split(samples.iloc[:3]))
+
+
+def test_fold_ids_match_the_splits_and_mark_untested_rows():
+    from sklearn.model_selection import PredefinedSplit, RepeatedKFold
+
+    from odse_tutorial.model_selection import fold_ids
+
+    samples = make_samples()
+    cv = block_cv(samples, BLOCK)
+    folds = fold_ids(cv, samples)
+    for k, (_, test) in enumerate(cv.split(samples)):
+        assert set(np.flatnonzero(folds == k)) == set(test)
+    assert folds.min() == 0 and folds.max() == 4
+    assert fold_ids(PredefinedSplit([-1, 0, 0, 1]), np.zeros((4, 1))).tolist() == [-1, 0, 0, 1]
+    stratified = fold_ids(random_cv(3), samples, samples["class"])
+    assert (stratified >= 0).all() and np.bincount(stratified).tolist() == [
+        len(test) for _, test in random_cv(3).split(samples, samples["class"])
+    ]
+    with pytest.raises(ValueError, match="exactly one test fold"):
+        fold_ids(RepeatedKFold(n_splits=2, n_repeats=2), np.zeros((6, 1)))

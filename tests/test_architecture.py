@@ -137,8 +137,8 @@ def test_the_helper_stays_small():
         [sys.executable, str(CODELINES), str(PACKAGE)], capture_output=True, text=True, check=True
     )
     code_lines, public_names, _ = map(int, out.stdout.split())
-    assert code_lines <= 5000, f"{code_lines} code lines (budget 5,000)"
-    assert public_names <= 70, f"{public_names} public names (budget 70)"
+    assert code_lines <= 5600, f"{code_lines} code lines (budget 5,600, issue 17)"
+    assert public_names <= 80, f"{public_names} public names (budget 80, issue 17)"
 
 
 def test_dead_helpers_stay_removed():

@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	touch $@
 
 tutorial: $(VENV)/.installed
@@ -26,9 +26,11 @@ tutorial: $(VENV)/.installed
 # JupyterLab with the tutorial's settings (binder/overrides.json: widget state is saved
 # with the notebook, so a reopened notebook still shows its map explorer).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
+# The Dask dashboard is linked through the Jupyter server (jupyter-server-proxy), so the
+# link a notebook prints opens wherever JupyterLab does (also over SSH port forwarding).
 lab: $(VENV)/.installed
 	mkdir -p $(LAB_SETTINGS) && cp binder/overrides.json $(LAB_SETTINGS)/overrides.json
-	$(BIN)/jupyter lab notebooks/
+	DASK_DISTRIBUTED__DASHBOARD__LINK='/proxy/{port}/status' $(BIN)/jupyter lab notebooks/
 
 test: lint
 	$(BIN)/python -m pytest
@@ -43,10 +45,15 @@ benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_predict.py --size 1000
 	$(BIN)/python benchmarks/bench_notebooks.py
 
-# Rebuild notebooks/*.ipynb (without outputs) from their sources in notebooks/src/.
+# Rebuild notebooks/*.ipynb (without outputs) from their sources in notebooks/src/, with
+# the kernelspec and language_info that JupyterLab writes when it starts the kernel, so an
+# untouched notebook opens (and closes) unmodified.
+LANGUAGE_INFO = $(BIN)/python -c 'import json; from ipykernel.ipkernel import IPythonKernel; \
+	print(json.dumps({"language_info": IPythonKernel.language_info}))'
 notebooks: $(VENV)/.installed
-	for src in notebooks/src/*.py; do \
-		$(BIN)/jupytext --to ipynb --output notebooks/$$(basename $$src .py).ipynb $$src; \
+	metadata="$$($(LANGUAGE_INFO))"; for src in notebooks/src/*.py; do \
+		$(BIN)/jupytext --to ipynb --set-kernel python3 --update-metadata "$$metadata" \
+			--output notebooks/$$(basename $$src .py).ipynb $$src || exit 1; \
 	done
 
 # Regenerate the bundled dataset (it is committed; a test checks it is reproducible).

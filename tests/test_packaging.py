@@ -40,11 +40,16 @@ def _conda_dependencies(path: Path) -> dict[str, str]:
     return deps
 
 
+def _lab_extra() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return dict(_normalise(r) for r in project["optional-dependencies"]["lab"])
+
+
 @pytest.mark.parametrize("env_file", ["environment.yml", "binder/environment.yml"])
 def test_environment_files_match_pyproject(env_file):
-    conda = _conda_dependencies(ROOT / env_file)
-    conda.pop("jupyterlab", None)  # Binder's user interface, not a dependency of the package
-    assert conda == _pyproject_dependencies()
+    """The package's dependencies, plus JupyterLab, the Dask dashboard and its proxy
+    (the `lab` extra: the user interface, not dependencies of the package)."""
+    assert _conda_dependencies(ROOT / env_file) == {**_pyproject_dependencies(), **_lab_extra()}
 
 
 def test_every_dependency_is_bounded():

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import html
 import json
+import logging
 import math
 import os
 from collections import Counter
@@ -67,10 +68,12 @@ from odse_tutorial.raster_io import _windows, check_same_grid
 __all__ = [
     "AccuracyReport",
     "AreaAdjustedAccuracy",
+    "FoldComparison",
     "accuracy_report",
     "area_adjusted_accuracy",
     "change_matrix",
     "compare_models",
+    "compare_on_folds",
     "error_rate_by_uncertainty",
     "expected_calibration_error",
     "map_accuracy",
@@ -79,6 +82,7 @@ __all__ = [
     "write_metrics",
 ]
 
+logger = logging.getLogger(__name__)
 _FLOAT_FORMAT = "{:.3f}".format
 
 
@@ -424,14 +428,32 @@ def compare_models(
     return frame
 
 
-def paired_difference(a: ArrayLike, b: ArrayLike, *, confidence: float = 0.95) -> dict:
+def paired_difference(
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    confidence: float = 0.95,
+    test_train_ratio: float | None = None,
+) -> dict:
     """The mean of paired differences ``a - b`` (two models on the same folds, or two
     settings on the same tile-years) with its noise: the standard error of that mean and
     the half-width of its Student-t confidence interval (n - 1 degrees of freedom).
 
-    A difference is beyond the noise when ``abs(mean) > half_width``. Overlapping training
-    parts of cross-validation folds make even this standard error a little too small
-    (Nadeau & Bengio 2003): read such a verdict as suggestive. Missing pairs are dropped.
+    A difference is beyond the noise when ``abs(mean) > half_width``. The folds of a
+    cross-validation share most of their training data, so their scores are correlated and
+    the plain standard error ``std / sqrt(n)`` is too small. Pass ``test_train_ratio``
+    (test samples / training samples of a fold) for the corrected resampled t-test of
+    Nadeau & Bengio (2003): ``se = std * sqrt(1 / n + test_train_ratio)``.
+    Missing pairs are dropped.
+
+    Parameters
+    ----------
+    a, b : array-like of shape (n,)
+        Paired scores (one per fold).
+    confidence : float, default 0.95
+        Coverage of the interval ``mean +- half_width``.
+    test_train_ratio : float, optional
+        ``n_test / n_train`` of the folds; None for independent pairs (no correction).
 
     Returns
     -------
@@ -444,12 +466,230 @@ def paired_difference(a: ArrayLike, b: ArrayLike, *, confidence: float = 0.95) -
     >>> d = paired_difference([0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79])
     >>> round(d["mean"], 3), round(d["se"], 4), round(d["t"], 2), d["n"]
     (0.024, 0.0068, 2.78, 5)
+    >>> round(paired_difference([0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79],
+    ...                         test_train_ratio=0.25)["se"], 4)
+    0.0102
     """
     diff = pd.Series(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).dropna()
     n = len(diff)
-    se = diff.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+    factor = 1 / max(n, 1) + (test_train_ratio or 0.0)
+    se = diff.std(ddof=1) * np.sqrt(factor) if n > 1 else np.nan
     t = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) if n > 1 else np.nan
     return {"mean": float(diff.mean()), "se": float(se), "t": t, "half_width": t * se, "n": n}
+
+
+# -- models compared on the same folds ------------------------------------------------------
+_LOWER_IS_BETTER = frozenset({"log_loss", "brier_score"})
+
+
+@dataclass
+class FoldComparison:
+    """Models scored on the same cross-validation folds, and their paired differences.
+
+    Attributes
+    ----------
+    per_fold : pandas.DataFrame
+        One row per model and fold: ``model``, ``fold``, ``n_test`` and each metric.
+    table : pandas.DataFrame
+        Index ``model``: the mean over the folds of each metric.
+    differences : pandas.DataFrame
+        One row per compared model and metric: ``model``, ``baseline``, ``metric``,
+        ``difference`` (mean over the folds of model minus baseline), ``se`` (corrected
+        standard error), ``ci_low``, ``ci_high``, ``wins`` (folds where the model is the
+        better) and ``beyond_noise`` (the interval excludes 0).
+    sentence : str
+        One verdict line per row of ``differences``, printed from its numbers.
+    test_train_ratio : float
+        The mean ``n_test / n_train`` of the folds used in the correction.
+    """
+
+    per_fold: pd.DataFrame
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    sentence: str
+    test_train_ratio: float
+
+    def _note(self) -> str:
+        k = self.per_fold["fold"].nunique()
+        return (
+            f"Intervals: corrected resampled t-test (Nadeau & Bengio 2003) over {k} folds, "
+            f"{k - 1} degrees of freedom, n_test / n_train = {self.test_train_ratio:.3f}."
+        )
+
+    def to_dict(self) -> dict:
+        """Plain, JSON-ready values (for ``metrics.json``)."""
+        return _plain(
+            {
+                "table": self.table.to_dict(orient="index"),
+                "differences": self.differences.to_dict(orient="records"),
+                "sentence": self.sentence,
+                "test_train_ratio": self.test_train_ratio,
+            }
+        )
+
+    def __str__(self) -> str:
+        table = self.table.to_string(float_format=_FLOAT_FORMAT)
+        return f"{table}\n\n{self.sentence}\n{self._note()}"
+
+    def _repr_html_(self) -> str:
+        lines = "<br>".join(html.escape(line) for line in self.sentence.splitlines())
+        table = self.table.to_html(float_format=_FLOAT_FORMAT)
+        return f"{table}<p>{lines}</p><p><small>{html.escape(self._note())}</small></p>"
+
+
+def _verdict(row: Mapping[str, Any], n_folds: int, confidence: float) -> str:
+    metric = row["metric"].replace("_", " ")
+    if row["metric"] in _LOWER_IS_BETTER:
+        metric += " (lower is better)"
+    if row["beyond_noise"]:
+        sign = -1 if row["metric"] in _LOWER_IS_BETTER else 1
+        better = row["model"] if sign * row["difference"] > 0 else row["baseline"]
+        verdict = f"{better} is better, beyond the noise of the folds"
+    else:
+        verdict = "within the noise of the folds"
+    return (
+        f"{row['model']} vs {row['baseline']}: {metric} {row['difference']:+.3f} "
+        f"({100 * confidence:g} % CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; "
+        f"{row['model']} better in {row['wins']} of {n_folds} folds): {verdict}."
+    )
+
+
+def compare_on_folds(
+    probas: Mapping[str, ArrayLike],
+    y: ArrayLike,
+    folds: ArrayLike,
+    *,
+    classes: Sequence[Hashable] | None = None,
+    metrics: Sequence[str] = ("overall_accuracy", "f1_weighted", "log_loss", "brier_score"),
+    baseline: str | None = None,
+    sample_weight: ArrayLike | None = None,
+    confidence: float = 0.95,
+) -> FoldComparison | None:
+    """Compare models fold by fold: means, paired differences and a verdict for each.
+
+    Each model's out-of-fold probabilities are scored on each fold (any summary metric of
+    :func:`accuracy_report`). Every model is compared with ``baseline`` on the paired fold
+    scores, with the corrected resampled t-test of Nadeau & Bengio (2003): the folds share
+    most of their training data, so the variance of the fold differences is multiplied by
+    ``1 / k + n_test / n_train`` (not ``1 / k``), with ``k - 1`` degrees of freedom
+    (:func:`paired_difference`). A difference is beyond the noise when its interval
+    excludes 0.
+
+    Parameters
+    ----------
+    probas : mapping of str to array-like of shape (n_samples, n_classes)
+        Model name -> out-of-fold probabilities, all from the same folds.
+    y : array-like of shape (n_samples,)
+        Reference class codes.
+    folds : array-like of int, shape (n_samples,)
+        Test fold of each sample (:func:`odse_tutorial.model_selection.fold_ids`); -1 for
+        samples that no fold tests (left out).
+    classes : sequence, optional
+        Class code of each probability column (the model's ``classes_``); by default the
+        sorted codes of ``y``.
+    metrics : sequence of str
+        Keys of :attr:`AccuracyReport.summary`; ``log_loss`` and ``brier_score`` are
+        better when lower, the others when higher.
+    baseline : str, optional
+        The model the others are compared with; by default the first.
+    sample_weight : array-like of shape (n_samples,), optional
+        Weight of each sample in the fold scores.
+    confidence : float, default 0.95
+        Coverage of the intervals.
+
+    Returns
+    -------
+    FoldComparison or None
+        None (and a logged sentence) with fewer than two folds or two models.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree or a metric is unknown.
+
+    Examples
+    --------
+    >>> y = np.array([1, 2] * 10)
+    >>> folds = np.repeat(np.arange(5), 4)
+    >>> sure = np.where(y[:, None] == [1, 2], 0.9, 0.1)
+    >>> coin = np.full((20, 2), 0.5)
+    >>> result = compare_on_folds({"coin": coin, "model": sure}, y, folds, metrics=["log_loss"])
+    >>> print(result.sentence)
+    model vs coin: log loss (lower is better) -0.588 (95 % CI -0.588 to -0.588; model better in 5 of 5 folds): model is better, beyond the noise of the folds.
+    """
+    y_codes = _as_codes(y, "y").to_numpy()
+    folds = np.asarray(folds)
+    if folds.shape != y_codes.shape:
+        raise ValueError(
+            f"folds has {folds.size} values, y has {y_codes.size}: one fold per sample."
+        )
+    w = check_sample_weight(sample_weight, len(y_codes))
+    fold_list = np.unique(folds[folds >= 0])
+    if len(fold_list) < 2 or len(probas) < 2:
+        logger.warning(
+            "Comparing models on folds needs two folds and two models (here %d and %d): no "
+            "comparison.",
+            len(fold_list),
+            len(probas),
+        )
+        return None
+    codes = np.asarray(
+        sorted(_unique_codes(pd.Series(y_codes))) if classes is None else list(classes)
+    )
+    rows = []
+    for name, proba in probas.items():
+        proba = np.asarray(proba, dtype=float)
+        if proba.shape != (len(y_codes), len(codes)):
+            raise ValueError(
+                f"probas[{name!r}] has shape {proba.shape}, expected ({len(y_codes)}, "
+                f"{len(codes)}): one row per sample, one column per class of classes={list(codes)}."
+            )
+        for k in fold_list:
+            test = folds == k
+            summary = accuracy_report(
+                y_codes[test],
+                codes[proba[test].argmax(axis=1)],
+                proba[test],
+                proba_classes=codes,
+                sample_weight=None if w is None else w[test],
+            ).summary
+            unknown = [m for m in metrics if m not in summary]
+            if unknown:
+                raise ValueError(f"Unknown metrics {unknown}; choose from {list(summary)}.")
+            rows.append({"model": name, "fold": k, "n_test": int(test.sum())})
+            rows[-1].update({m: summary[m] for m in metrics})
+    per_fold = pd.DataFrame(rows)
+    n_test = per_fold.groupby("fold")["n_test"].first().to_numpy()
+    ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
+    baseline = next(iter(probas)) if baseline is None else baseline
+    if baseline not in probas:
+        raise ValueError(f"baseline {baseline!r} is not a model; models: {list(probas)}.")
+    scores = per_fold.set_index(["model", "fold"])
+    differences = []
+    for name in probas:
+        for metric in metrics if name != baseline else ():
+            a, b = scores.loc[name, metric].to_numpy(), scores.loc[baseline, metric].to_numpy()
+            d = paired_difference(a, b, confidence=confidence, test_train_ratio=ratio)
+            sign = -1 if metric in _LOWER_IS_BETTER else 1
+            differences.append(
+                {
+                    "model": name,
+                    "baseline": baseline,
+                    "metric": metric,
+                    "difference": d["mean"],
+                    "se": d["se"],
+                    "ci_low": d["mean"] - d["half_width"],
+                    "ci_high": d["mean"] + d["half_width"],
+                    "wins": int((sign * (a - b) > 0).sum()),
+                    "beyond_noise": bool(abs(d["mean"]) > d["half_width"]),
+                }
+            )
+    differences = pd.DataFrame(differences)
+    sentence = "\n".join(
+        _verdict(row, len(fold_list), confidence) for row in differences.to_dict("records")
+    )
+    table = per_fold.groupby("model", sort=False)[list(metrics)].mean()
+    return FoldComparison(per_fold, table, differences, sentence, ratio)
 
 
 # -- area-adjusted accuracy (Olofsson et al. 2014) -----------------------------------------

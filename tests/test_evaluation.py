@@ -526,3 +526,87 @@ def test_paired_difference_is_the_t_interval_of_the_mean_difference():
     assert result["se"] == pytest.approx(se) and result["t"] == pytest.approx(stats.t.ppf(0.975, 3))
     assert result["half_width"] == pytest.approx(stats.t.ppf(0.975, 3) * se)
     assert np.isnan(paired_difference([1.0], [0.5])["half_width"])
+
+
+def test_paired_difference_corrects_the_variance_as_nadeau_and_bengio():
+    from odse_tutorial.evaluation import paired_difference
+
+    # Worked by hand: d = 0.02, 0.04, 0.00, 0.03, 0.03; mean 0.024; sum of squared
+    # deviations 0.00092, variance 0.00092 / 4 = 0.00023; n_test / n_train = 0.25, so
+    # se = sqrt(0.00023 x (1/5 + 0.25)) and t(0.975, 4 df) = 2.7764451.
+    result = paired_difference(
+        [0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79], test_train_ratio=0.25
+    )
+    assert result["mean"] == pytest.approx(0.024)
+    assert result["se"] == pytest.approx(np.sqrt(0.00023 * 0.45))
+    assert result["half_width"] == pytest.approx(2.7764451 * np.sqrt(0.00023 * 0.45))
+
+
+def _folds_with_accuracies(accuracies, sizes):
+    """y alternating 1/2, fold ids, and probabilities right on the first acc x n of each fold."""
+    folds = np.repeat(np.arange(len(sizes)), sizes)
+    y = np.tile([1, 2], len(folds) // 2 + 1)[: len(folds)]
+    right = np.concatenate(
+        [np.arange(n) < round(a * n) for a, n in zip(accuracies, sizes, strict=True)]
+    )
+    mapped = np.where(right, y, 3 - y)
+    return y, folds, np.where(mapped[:, None] == [1, 2], 0.8, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("new", "beyond"),
+    [([0.7, 0.8, 0.7, 0.75], True), ([0.6, 0.7, 0.6, 0.55], False)],
+)
+def test_compare_on_folds_is_the_corrected_t_test_of_the_fold_accuracies(new, beyond):
+    from odse_tutorial.evaluation import compare_on_folds
+
+    sizes = [10, 10, 10, 20]
+    y, folds, base = _folds_with_accuracies([0.5] * 4, sizes)
+    _, _, model = _folds_with_accuracies(new, sizes)
+    result = compare_on_folds({"base": base, "new": model}, y, folds, metrics=["overall_accuracy"])
+    # by hand: fold differences, their variance x (1/k + mean n_test / n_train), 3 df
+    d = np.array(new) - 0.5
+    ratio = (10 / 40 + 10 / 40 + 10 / 40 + 20 / 30) / 4
+    se = np.sqrt(np.var(d, ddof=1) * (1 / 4 + ratio))
+    row = result.differences.iloc[0]
+    assert result.test_train_ratio == pytest.approx(ratio)
+    assert row["difference"] == pytest.approx(d.mean()) and row["se"] == pytest.approx(se)
+    assert row["ci_low"] == pytest.approx(d.mean() - 3.1824463 * se)
+    assert row["beyond_noise"] == beyond and row["wins"] == 4
+    assert result.table.loc["new", "overall_accuracy"] == pytest.approx(np.mean(new))
+    verdict = "new is better, beyond the noise" if beyond else "within the noise of the folds"
+    assert verdict in result.sentence
+    if not beyond:  # the uncorrected t-test would have called this gain real
+        assert d.mean() > 3.1824463 * np.std(d, ddof=1) / 2
+
+
+def test_compare_on_folds_names_the_better_model_for_lower_is_better_metrics():
+    from odse_tutorial.evaluation import compare_on_folds
+
+    sizes = [10, 10, 10, 20]
+    y, folds, worse = _folds_with_accuracies([0.5] * 4, sizes)
+    _, _, better = _folds_with_accuracies([0.7, 0.8, 0.7, 0.75], sizes)
+    result = compare_on_folds({"better": better, "worse": worse}, y, folds, metrics=["log_loss"])
+    row = result.differences.iloc[0]
+    assert row["model"] == "worse" and row["difference"] > 0 and row["beyond_noise"]
+    assert "better is better, beyond the noise" in result.sentence
+    assert json.loads(json.dumps(result.to_dict()))["differences"][0]["wins"] == 0
+    left_out = compare_on_folds(  # samples no fold tests (-1) change nothing
+        {"better": np.vstack([better, [[0.5, 0.5]]]), "worse": np.vstack([worse, [[1, 0]]])},
+        np.append(y, 2),
+        np.append(folds, -1),
+        metrics=["log_loss"],
+    )
+    pd.testing.assert_frame_equal(left_out.differences, result.differences)
+
+
+def test_compare_on_folds_says_why_it_cannot_compare(caplog):
+    from odse_tutorial.evaluation import compare_on_folds
+
+    y, folds, proba = _folds_with_accuracies([0.5, 0.7], [10, 10])
+    with caplog.at_level("WARNING"):
+        assert compare_on_folds({"a": proba, "b": proba}, y, np.zeros(20, int)) is None
+        assert compare_on_folds({"a": proba}, y, folds) is None
+    assert "two folds and two models" in caplog.text
+    with pytest.raises(ValueError, match="Unknown metrics"):
+        compare_on_folds({"a": proba, "b": proba}, y, folds, metrics=["accuracy"])

@@ -16,7 +16,9 @@ scikit-learn takes ``cv`` (``cross_val_predict``, ``cross_validate``,
 ``GridSearchCV(cv=...)``, ``StackingClassifier(cv=...)``), also inside an outer
 cross-validation (nested CV), without anybody passing ``groups``.
 :func:`fold_overlap` counts the locations that leak between training and test folds;
-:func:`fold_ids` gives the test fold of each sample.
+:func:`fold_ids` gives the test fold of each sample; :func:`nn_distances` compares where
+the folds test with where the map predicts (nearest-neighbour distances, as CAST's
+``geodist``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.stats import wasserstein_distance
 from sklearn.model_selection import BaseCrossValidator, StratifiedKFold
+from sklearn.neighbors import KDTree
 
 from odse_tutorial._checks import missing_column, n_rows
 
@@ -42,6 +46,7 @@ __all__ = [
     "fold_ids",
     "fold_overlap",
     "location_cv",
+    "nn_distances",
     "random_cv",
     "tile_cv",
 ]
@@ -329,17 +334,7 @@ def _block_ids(
             "block_size is in metres. Project them first, e.g. "
             "samples.to_crs(samples.estimate_utm_crs()) or samples.to_crs('EPSG:3035')."
         )
-    geometry = samples.geometry
-    if len(geometry) and not (geometry.geom_type == "Point").all():
-        geometry = geometry.centroid
-    x = geometry.x.to_numpy(dtype=float)
-    y = geometry.y.to_numpy(dtype=float)
-    missing = ~(np.isfinite(x) & np.isfinite(y))
-    if missing.any():
-        raise ValueError(
-            f"{int(missing.sum())} samples have an empty or missing geometry; drop them first, "
-            "e.g. samples[~samples.geometry.is_empty & samples.geometry.notna()]."
-        )
+    x, y = _xy(samples.geometry).T
     column = np.floor((x - origin[0]) / block_size).astype(np.int64)
     row = np.floor((y - origin[1]) / block_size).astype(np.int64)
     ids = (
@@ -349,6 +344,20 @@ def _block_ids(
         + pd.Series(row).astype(str).str.zfill(4)
     )
     return pd.Series(ids.to_numpy(), index=samples.index, name="block")
+
+
+def _xy(geometry: Any) -> NDArray[np.float64]:
+    """Coordinates (n x 2) of points (centroids of other geometries); none may be missing."""
+    if len(geometry) and not (geometry.geom_type == "Point").all():
+        geometry = geometry.centroid
+    xy = np.column_stack([geometry.x.to_numpy(dtype=float), geometry.y.to_numpy(dtype=float)])
+    missing = ~np.isfinite(xy).all(axis=1)
+    if missing.any():
+        raise ValueError(
+            f"{int(missing.sum())} samples have an empty or missing geometry; drop them first, "
+            "e.g. samples[~samples.geometry.is_empty & samples.geometry.notna()]."
+        )
+    return xy
 
 
 def _merge_by_location(
@@ -635,3 +644,147 @@ def fold_ids(
             )
         folds[test] = k
     return folds
+
+
+# -- where the folds test, where the map predicts -------------------------------------------
+def _pixel_centres(dataset: Any, n: int, rng: np.random.Generator, crs: Any) -> NDArray:
+    """Up to ``n`` random centres of valid pixels (not nodata in the first layer of the
+    first year) of the dataset's tiles, spread over the tiles by their pixel counts."""
+    import geopandas as gpd
+    import rasterio
+
+    paths = [next(iter(dataset.layers(t, dataset.years[0]).values())) for t in dataset.tiles]
+    sizes = []
+    for path in paths:
+        with rasterio.open(path) as src:
+            sizes.append(src.width * src.height)
+    found = []
+    for path, count in zip(paths, rng.multinomial(n, np.divide(sizes, sum(sizes))), strict=True):
+        with rasterio.open(path) as src:
+            rows, cols = (
+                rng.integers(src.height, size=4 * count),
+                rng.integers(src.width, size=4 * count),
+            )
+            xs, ys = rasterio.transform.xy(src.transform, rows, cols)
+            values = np.ma.stack(list(src.sample(zip(xs, ys, strict=True), indexes=1, masked=True)))
+            valid = ~np.ma.getmaskarray(values).ravel()
+            points = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=src.crs)[valid][:count]
+        found.append(points.to_crs(crs) if crs is not None and points.crs is not None else points)
+    return _xy(pd.concat(found)) if found else np.empty((0, 2))
+
+
+def _nearest(train: NDArray, query: NDArray) -> NDArray[np.float64]:
+    """Distance from each query point to its nearest training point."""
+    return KDTree(train).query(query, k=1)[0][:, 0]
+
+
+def _compare(cv_m: NDArray, prediction_m: NDArray) -> str:
+    ratio = np.median(cv_m) / max(np.median(prediction_m), 1.0)
+    return (
+        "about as far as" if 0.5 <= ratio <= 2 else "farther than" if ratio > 2 else "closer than"
+    )
+
+
+def nn_distances(
+    cv: Any,
+    samples: Any,
+    prediction_points: Any,
+    *,
+    X: Any = None,
+    y: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
+    n_prediction: int = 2000,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Nearest-neighbour distances: where the folds test against where the map predicts.
+
+    As CAST's ``geodist`` (Meyer & Pebesma 2022; Milà et al. 2022): for each split of
+    ``cv``, the distance from every test sample to its nearest training sample of that
+    split; and from every prediction point to its nearest sample. A CV whose test
+    distances are much shorter than the prediction distances measures interpolation
+    while the map extrapolates: it is optimistic.
+
+    Parameters
+    ----------
+    cv : cross-validation splitter or dict of str to splitter
+        Anything with ``split(X, y, groups)``; a dict compares several, by name.
+    samples : geopandas.GeoDataFrame or GeoSeries
+        The training samples (one per row of ``X``). In a geographic CRS they are projected
+        to their UTM zone, so that distances are in metres.
+    prediction_points : GeoDataFrame, GeoSeries or Dataset
+        Where the map predicts. A :class:`~odse_tutorial.datasets.Dataset`: random centres
+        of valid pixels of its tiles (seeded).
+    X : pandas.DataFrame or array-like, optional
+        The rows given to ``cv.split`` (default ``samples``).
+    y, groups : array-like, optional
+        Class codes and group ids, for splitters that need them (``random_cv`` needs ``y``).
+    n_prediction : int, default 2000
+        Number of prediction points drawn from a Dataset, or kept (drawn) from more points.
+    random_state : int, default 0
+        Seed of those draws.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per distance: ``what`` (``"CV: test to training"``, or
+        ``"CV <name>: test to training"`` for a dict, and ``"prediction to training"``)
+        and ``distance_m``. ``attrs``: ``median_m`` (median per ``what``),
+        ``wasserstein_m`` (per CV: the Wasserstein distance between its distances and the
+        prediction distances, 0 when they match; the statistic kNNDM minimises), ``closest``
+        (the name of the CV with the smallest one; "" for a single CV) and ``summary`` (a
+        sentence from these numbers).
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> samples = gpd.GeoSeries(gpd.points_from_xy([0, 100, 1000, 1100], [0, 0, 0, 0]),
+    ...                         crs="EPSG:3035")
+    >>> where = gpd.GeoSeries(gpd.points_from_xy([500], [0]), crs="EPSG:3035")
+    >>> cv = SpatialKFold(pd.Series(["west", "west", "east", "east"]), n_splits=2)
+    >>> d = nn_distances(cv, samples, where)
+    >>> d.groupby("what")["distance_m"].median().to_dict()
+    {'CV: test to training': 950.0, 'prediction to training': 400.0}
+    >>> print(d.attrs["summary"])
+    The CV tests at a median 950 m from the training samples, the map predicts at 400 m: the CV tests farther than the map predicts (medians within a factor 2 count as about; Wasserstein distance 550 m).
+    """
+    rng = np.random.default_rng(random_state)
+    geometry = getattr(samples, "geometry", samples)
+    if geometry.crs is not None and geometry.crs.is_geographic:
+        geometry = geometry.to_crs(geometry.estimate_utm_crs())
+    xy = _xy(geometry)
+    if hasattr(prediction_points, "tiles"):
+        where = _pixel_centres(prediction_points, n_prediction, rng, geometry.crs)
+    else:
+        points = getattr(prediction_points, "geometry", prediction_points)
+        if geometry.crs is not None and points.crs is not None:
+            points = points.to_crs(geometry.crs)
+        where = _xy(points)
+        if len(where) > n_prediction:
+            where = where[np.sort(rng.choice(len(where), n_prediction, replace=False))]
+    prediction = _nearest(xy, where)
+    cvs = cv if isinstance(cv, dict) else {"": cv}
+    by_cv = {}
+    for name, splitter in cvs.items():
+        splits = splitter.split(samples if X is None else X, y, groups)
+        by_cv[name] = np.concatenate([_nearest(xy[train], xy[test]) for train, test in splits])
+    labels = {name: f"CV {name}".strip() + ": test to training" for name in cvs}
+    table = pd.concat(
+        [pd.DataFrame({"what": labels[name], "distance_m": d}) for name, d in by_cv.items()]
+        + [pd.DataFrame({"what": "prediction to training", "distance_m": prediction})],
+        ignore_index=True,
+    )
+    w = {name: float(wasserstein_distance(d, prediction)) for name, d in by_cv.items()}
+    best = min(w, key=w.get)
+    which = f"CV that tests most like the map ({best})" if best else "CV"
+    table.attrs = {
+        "median_m": table.groupby("what")["distance_m"].median().to_dict(),
+        "wasserstein_m": w,
+        "closest": best,
+        "summary": (
+            f"The {which} tests at a median {np.median(by_cv[best]):,.0f} m from the training "
+            f"samples, the map predicts at {np.median(prediction):,.0f} m: the CV tests "
+            f"{_compare(by_cv[best], prediction)} the map predicts (medians within a factor 2 "
+            f"count as about; Wasserstein distance {w[best]:,.0f} m)."
+        ),
+    }
+    return table

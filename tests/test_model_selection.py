@@ -469,3 +469,74 @@ def test_fold_ids_match_the_splits_and_mark_untested_rows():
     ]
     with pytest.raises(ValueError, match="exactly one test fold"):
         fold_ids(RepeatedKFold(n_splits=2, n_repeats=2), np.zeros((6, 1)))
+
+
+def test_nn_distances_match_a_brute_force_computation():
+    from scipy.spatial.distance import cdist
+
+    from odse_tutorial.model_selection import nn_distances
+
+    samples = make_samples(60)
+    rng = np.random.default_rng(1)
+    where = gpd.GeoSeries(
+        gpd.points_from_xy(X0 + rng.uniform(0, 30_000, 50), Y0 + rng.uniform(0, 30_000, 50)),
+        crs="EPSG:3035",
+    )
+    cv = block_cv(samples, BLOCK)
+    found = nn_distances({"blocks": cv}, samples, where.to_crs("EPSG:4326"))
+    xy = samples.get_coordinates().to_numpy()
+    expected_cv = np.concatenate(
+        [cdist(xy[test], xy[train]).min(axis=1) for train, test in cv.split(samples)]
+    )
+    by_what = found.groupby("what")["distance_m"]
+    np.testing.assert_allclose(by_what.get_group("CV blocks: test to training"), expected_cv)
+    expected = cdist(where.get_coordinates().to_numpy(), xy).min(axis=1)
+    np.testing.assert_allclose(by_what.get_group("prediction to training"), expected, rtol=1e-6)
+    assert found.attrs["closest"] == "blocks"
+    assert f"median {np.median(expected_cv):,.0f} m" in found.attrs["summary"]
+    # samples in degrees are projected to UTM: distances stay metres (within 0.5 %)
+    geographic = nn_distances(cv, samples.to_crs("EPSG:4326"), where)
+    assert geographic.attrs["median_m"]["prediction to training"] == pytest.approx(
+        np.median(expected), rel=5e-3
+    )
+    random = nn_distances(
+        {"random": random_cv(), "blocks": cv}, samples, where, y=samples["class"], n_prediction=20
+    )
+    assert (random["what"] == "prediction to training").sum() == 20
+    w = random.attrs["wasserstein_m"]
+    assert random.attrs["closest"] == min(w, key=w.get)
+    medians = random.attrs["median_m"]  # random folds test beside a survey of the same place
+    assert medians["CV random: test to training"] < medians["CV blocks: test to training"]
+
+
+def test_nn_distances_draw_valid_pixel_centres_of_a_dataset(tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from odse_tutorial.model_selection import nn_distances
+
+    path = tmp_path / "red.tif"
+    data = np.ones((10, 10), dtype="uint8")
+    data[:, :5] = 255  # the western half is nodata
+    profile = {"driver": "GTiff", "width": 10, "height": 10, "count": 1, "dtype": "uint8"}
+    transform = from_origin(X0, Y0 + 100, 10, 10)
+    with rasterio.open(
+        path, "w", **profile, nodata=255, crs="EPSG:3035", transform=transform
+    ) as dst:
+        dst.write(data, 1)
+
+    class Tiles:
+        tiles, years = ("t",), (2000,)
+
+        def layers(self, tile, year):
+            return {"red": path}
+
+    samples = gpd.GeoSeries(gpd.points_from_xy([X0, X0], [Y0, Y0 + 100]), crs="EPSG:3035")
+    cv = SpatialKFold(pd.Series([0, 1]), n_splits=2)
+    first = nn_distances(cv, samples, Tiles(), n_prediction=30, random_state=3)
+    prediction = first.loc[first["what"] == "prediction to training", "distance_m"]
+    assert len(prediction) == 30
+    assert prediction.min() >= 55  # centres of the valid eastern half only
+    pd.testing.assert_frame_equal(
+        first, nn_distances(cv, samples, Tiles(), n_prediction=30, random_state=3)
+    )

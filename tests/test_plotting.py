@@ -398,3 +398,24 @@ def test_a_missing_metric_column_suggests_the_close_one():
     table = pd.DataFrame({"overall_accuracy": [0.8]}, index=["RF"])
     with pytest.raises(KeyError, match=r"'overall_acuracy'.*did you mean 'overall_accuracy'"):
         plotting.plot_model_comparison(table, ["overall_acuracy"])
+
+
+def test_nn_distances_figure_draws_one_ecdf_per_kind_with_plain_log_labels():
+    d = pd.DataFrame(
+        {
+            "what": ["CV: test to training"] * 4 + ["prediction to training"] * 2,
+            "distance_m": [0.5, 200.0, 300.0, 400.0, 250.0, 350.0],
+        }
+    )
+    ax = plotting.plot_nn_distances(d)
+    cv, prediction = ax.lines
+    np.testing.assert_allclose(cv.get_xdata(), [0.001, 0.2, 0.3, 0.4])  # km, 1 m floor
+    np.testing.assert_allclose(cv.get_ydata(), [0.25, 0.5, 0.75, 1.0])
+    assert prediction.get_color() == "black" and prediction.get_linewidth() > cv.get_linewidth()
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.xaxis.get_minorticklabels()]
+    assert "0.01" in labels and not any("times" in t for t in labels)
+    ax.set_xlim(0.15, 0.5)  # less than a decade: the minor ticks are labelled, as decimals
+    ax.figure.canvas.draw()
+    minor = [t.get_text() for t in ax.xaxis.get_minorticklabels()]
+    assert {"0.2", "0.3"} <= set(minor) and not any("times" in t for t in minor)

@@ -24,7 +24,8 @@ Submodules (every name below is also available here, as ``plotting.<name>``):
   false-colour composites and error maps;
 - :mod:`~odse_tutorial.plotting.points`: sample points and cross-validation folds;
 - :mod:`~odse_tutorial.plotting.charts`: confusion matrix, accuracy per class,
-  reliability diagram, errors by uncertainty, feature importance, model comparison;
+  reliability diagram, errors by uncertainty, feature importance, model comparison,
+  nearest-neighbour distances;
 - ``_base`` (private): axes, legends, rasters read for display, class layers.
 """
 
@@ -38,6 +39,7 @@ from odse_tutorial.plotting.charts import (
     plot_confusion_matrix,
     plot_feature_importance,
     plot_model_comparison,
+    plot_nn_distances,
     plot_per_class_accuracy,
     plot_reliability_diagram,
     plot_uncertainty_vs_error,
@@ -59,6 +61,7 @@ __all__ = [
     "plot_error_map",
     "plot_feature_importance",
     "plot_model_comparison",
+    "plot_nn_distances",
     "plot_per_class_accuracy",
     "plot_probability_map",
     "plot_reliability_diagram",

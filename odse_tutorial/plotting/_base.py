@@ -17,7 +17,7 @@ import rasterio
 from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatter, MaxNLocator
 from rasterio.enums import Resampling
 from rasterio.transform import array_bounds
 
@@ -59,6 +59,19 @@ def _legend_right(ax: Axes, handles: Sequence[Any], title: str, **kwargs: Any) -
         alignment="left",
         **kwargs,
     )
+
+
+class _PlainLogFormatter(LogFormatter):
+    """Log-axis tick labels as plain decimals (0.2, 0.3, 10), not 2x10^-1."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
+def _plain_log(axis: Any) -> None:
+    """Label a log axis (``ax.xaxis``, ``ax.yaxis``) with plain decimals."""
+    axis.set_major_formatter(_PlainLogFormatter())
+    axis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
 
 
 def _patch(colour: str, label: str, **kwargs: Any) -> Patch:

@@ -1,5 +1,5 @@
 """Charts: confusion matrix, accuracy per class, calibration, errors by uncertainty,
-feature importance and model comparison.
+feature importance, model comparison and nearest-neighbour distances.
 
 Charts draw results computed by :mod:`odse_tutorial.evaluation` (or call it).
 """
@@ -21,7 +21,7 @@ from sklearn.metrics import ConfusionMatrixDisplay
 
 from odse_tutorial import evaluation
 from odse_tutorial._checks import missing_column
-from odse_tutorial.plotting._base import ERROR_COLOUR, _axes
+from odse_tutorial.plotting._base import ERROR_COLOUR, _axes, _plain_log
 
 
 # -- accuracy ------------------------------------------------------------------------------
@@ -534,3 +534,64 @@ def plot_model_comparison(
         title = "Model comparison (dark bar: the best model of each metric)"
     fig.suptitle(title, fontweight="bold")
     return fig
+
+
+# -- distances -----------------------------------------------------------------------------
+def plot_nn_distances(
+    distances: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None
+) -> Axes:
+    """Cumulative distributions of nearest-neighbour distances, one curve per kind.
+
+    The prediction-to-training distances (thick black) beside the test-to-training
+    distances of each cross-validation: a CV whose curve lies left of the black one
+    tests closer to its training data than the map predicts (optimistic).
+
+    Parameters
+    ----------
+    distances : pandas.DataFrame
+        From :func:`odse_tutorial.model_selection.nn_distances` (columns ``what`` and
+        ``distance_m``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to "Nearest-neighbour distances: does the CV test where the map predicts?".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"what": ["CV: test to training"] * 2 + ["prediction to training"],
+    ...                   "distance_m": [100.0, 300.0, 2000.0]})
+    >>> ax = plot_nn_distances(d)
+    >>> [line.get_label() for line in ax.lines]
+    ['CV: test to training (median 0.2 km)', 'prediction to training (median 2 km)']
+    """
+    ax = _axes(ax, (7.0, 4.5))
+    cv_colour = iter(plt.get_cmap("tab10").colors)
+    for what, group in distances.groupby("what", sort=False):
+        km = np.sort(np.maximum(group["distance_m"].to_numpy(), 1.0)) / 1000  # log axis: >= 1 m
+        prediction = what == "prediction to training"
+        ax.plot(
+            km,
+            np.arange(1, len(km) + 1) / len(km),
+            color="black" if prediction else next(cv_colour),
+            lw=3 if prediction else 1.5,
+            label=f"{what} (median {np.median(km):.2g} km)",
+            zorder=3 if prediction else 2,
+        )
+    ax.set_xscale("log")
+    _plain_log(ax.xaxis)
+    ax.set(
+        xlabel="Distance to the nearest training sample (km)",
+        ylabel="Share of points (cumulative)",
+        ylim=(0, 1.02),
+    )
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), borderaxespad=0.0)
+    ax.set_title(
+        "Nearest-neighbour distances: does the CV test where the map predicts?"
+        if title is None
+        else title
+    )
+    return ax

@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from odse_tutorial._checks import missing_column
 from odse_tutorial.classes import ClassTable
+from odse_tutorial.model_selection import fold_ids
 from odse_tutorial.plotting._base import (
     QUALITATIVE,
     _axes,
@@ -127,10 +128,8 @@ def plot_samples(
 
 def _test_folds(cv: Any, X: Any, y: Any) -> NDArray[np.intp]:
     """The test fold of each row of ``X`` (-1 for rows never in a test fold)."""
-    fold = np.full(len(X), -1, dtype=np.intp)
     try:
-        for k, (_, test) in enumerate(cv.split(X, y)):
-            fold[test] = k
+        return fold_ids(cv, X, y)
     except (TypeError, ValueError) as err:
         if y is None:
             raise ValueError(
@@ -138,7 +137,6 @@ def _test_folds(cv: Any, X: Any, y: Any) -> NDArray[np.intp]:
                 "y= (the class codes), which stratified splitters need."
             ) from err
         raise
-    return fold
 
 
 def plot_cv_folds(

@@ -71,6 +71,7 @@ __all__ = [
     "FoldComparison",
     "accuracy_report",
     "area_adjusted_accuracy",
+    "beside_truth",
     "change_matrix",
     "compare_models",
     "compare_on_folds",
@@ -690,6 +691,62 @@ def compare_on_folds(
     )
     table = per_fold.groupby("model", sort=False)[list(metrics)].mean()
     return FoldComparison(per_fold, table, differences, sentence, ratio)
+
+
+def beside_truth(
+    estimates: Mapping[str, float], truth: float | None, *, metric: str = "overall accuracy"
+) -> pd.DataFrame | None:
+    """Estimates of a map's accuracy (CV, ``best_score_``, nested CV...) beside its truth.
+
+    Parameters
+    ----------
+    estimates : mapping of str to float
+        What each estimate is called -> its value.
+    truth : float or None
+        The true value (e.g. :func:`map_accuracy` against truth maps); None without truth.
+    metric : str, default "overall accuracy"
+        The metric's name, for the sentence.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Index ``estimate``; columns ``estimate``, ``truth`` and ``error`` (estimate -
+        truth, positive = optimistic); ``attrs["sentence"]`` names the closest and the
+        farthest estimate. None (and a logged sentence) when ``truth`` is None or NaN.
+
+    Examples
+    --------
+    >>> table = beside_truth({"best_score_": 0.80, "nested CV": 0.74}, 0.75)
+    >>> table.round(3)  # doctest: +NORMALIZE_WHITESPACE
+                 estimate  truth  error
+    estimate
+    best_score_      0.80   0.75   0.05
+    nested CV        0.74   0.75  -0.01
+    >>> table.attrs["sentence"]
+    'True overall accuracy 0.750: closest nested CV (-0.010), farthest best_score_ (+0.050).'
+    >>> beside_truth({"nested CV": 0.74}, None) is None
+    True
+    """
+    if truth is None or not np.isfinite(truth):
+        logger.warning(
+            "No truth for these data: the %s estimates (%s) cannot be checked against it.",
+            metric,
+            ", ".join(estimates),
+        )
+        return None
+    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)})
+    table.index.name = "estimate"
+    table["truth"] = float(truth)
+    table["error"] = table["estimate"] - table["truth"]
+    error = table["error"].map("{:+.3f}".format)
+    closest, farthest = table["error"].abs().idxmin(), table["error"].abs().idxmax()
+    table.attrs["sentence"] = (
+        f"True {metric} {truth:.3f}: closest {closest} ({error[closest]}), "
+        f"farthest {farthest} ({error[farthest]})."
+        if len(table) > 1
+        else f"True {metric} {truth:.3f}: {closest} is off by {error[closest]}."
+    )
+    return table
 
 
 # -- area-adjusted accuracy (Olofsson et al. 2014) -----------------------------------------

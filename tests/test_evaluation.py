@@ -610,3 +610,19 @@ def test_compare_on_folds_says_why_it_cannot_compare(caplog):
     assert "two folds and two models" in caplog.text
     with pytest.raises(ValueError, match="Unknown metrics"):
         compare_on_folds({"a": proba, "b": proba}, y, folds, metrics=["accuracy"])
+
+
+def test_beside_truth_puts_each_estimate_beside_the_truth(caplog):
+    from odse_tutorial.evaluation import beside_truth
+
+    table = beside_truth({"CV": 0.70, "best_score_": 0.81, "nested": 0.74}, 0.75)
+    assert table["error"].round(6).to_dict() == {"CV": -0.05, "best_score_": 0.06, "nested": -0.01}
+    assert table.attrs["sentence"] == (
+        "True overall accuracy 0.750: closest nested (-0.010), farthest best_score_ (+0.060)."
+    )
+    one = beside_truth({"CV": 0.70}, 0.75, metric="F1")
+    assert one.attrs["sentence"] == "True F1 0.750: CV is off by -0.050."
+    with caplog.at_level("WARNING"):
+        assert beside_truth({"CV": 0.70}, None) is None
+        assert beside_truth({"CV": 0.70}, float("nan")) is None
+    assert "No truth for these data" in caplog.text

@@ -70,6 +70,18 @@ def _factorize_sorted(values: ArrayLike) -> tuple[NDArray[np.intp], NDArray]:
     return codes, np.asarray(uniques, dtype=object)
 
 
+def _duplicated(index: pd.Index, what: str = "The samples table") -> str:
+    """Why a duplicated index cannot match rows to groups, and the fix."""
+    repeated = index[index.duplicated()].unique()
+    return (
+        f"{what} has a duplicated index (label(s) {', '.join(map(repr, repeated[:5].tolist()))}"
+        f"{', ...' if len(repeated) > 5 else ''} appear more than once, as after pd.concat "
+        "without ignore_index=True): its rows cannot be matched to their groups, and would get "
+        "other rows' groups. Use samples.reset_index(drop=True) for the splitter and for X, or pass "
+        "groups= explicitly."
+    )
+
+
 # -- the splitter --------------------------------------------------------------------------
 class SpatialKFold(BaseCrossValidator):
     """K-fold cross-validation over groups of samples (blocks, tiles, locations).
@@ -106,6 +118,10 @@ class SpatialKFold(BaseCrossValidator):
        otherwise :meth:`split` raises and asks for ``groups``. Label matching trusts
        that a subset kept the samples table's index: it cannot tell a subset whose
        index was replaced by other labels of the table.
+
+    A duplicated index (in the samples table or in ``X``) cannot match rows, so it is
+    refused, except for an array of as many rows (by position); the factories
+    (:func:`block_cv`, :func:`tile_cv`, :func:`location_cv`) refuse it at once.
 
     Examples
     --------
@@ -158,8 +174,15 @@ class SpatialKFold(BaseCrossValidator):
     def _carried_groups(self, X: Any, n_rows: int) -> NDArray:
         carried = self.groups
         index = getattr(X, "index", None) if isinstance(X, pd.DataFrame | pd.Series) else None
-        if isinstance(carried, pd.Series) and index is not None and carried.index.is_unique:
-            same_labels = index.is_unique and index.isin(carried.index).all()
+        for labels, what in ((getattr(carried, "index", None), "The samples table"), (index, "X")):
+            if (
+                labels is not None
+                and not labels.is_unique
+                and (index is not None or n_rows != len(carried))
+            ):
+                raise ValueError(_duplicated(labels, what))
+        if isinstance(carried, pd.Series) and index is not None:
+            same_labels = index.isin(carried.index).all()
             if n_rows < len(carried) and index.equals(pd.RangeIndex(n_rows)):
                 raise ValueError(
                     f"X is a subset ({n_rows} of {len(carried)} rows) whose index is "
@@ -177,10 +200,6 @@ class SpatialKFold(BaseCrossValidator):
                 )
         if n_rows == len(carried):
             return np.asarray(carried, dtype=object)
-        if isinstance(carried, pd.Series) and not carried.index.is_unique:
-            raise ValueError("The samples table the splitter was built from has a duplicated "
-                             "index: rows cannot be matched. Build it from "
-                             "samples.reset_index(drop=True), or pass groups= explicitly.")  # fmt: skip
         raise ValueError(
             f"X has {n_rows} rows but the splitter holds groups for {len(carried)} samples, "
             "and the rows cannot be matched to them: X has no pandas index whose labels "
@@ -400,6 +419,8 @@ def _merge_by_location(
 
 # -- factories -----------------------------------------------------------------------------
 def _location_ids(samples: pd.DataFrame, location_column: str | None) -> pd.Series | None:
+    if not samples.index.is_unique:
+        raise ValueError(_duplicated(samples.index))
     if location_column is None:
         return None
     _require_column(samples, location_column, "location_column")

@@ -315,6 +315,8 @@ def test_an_ambiguous_index_or_missing_groups_are_errors():
     assert len(list(repeated.split(np.zeros((4, 1))))) == 2  # all rows: by position
     with pytest.raises(ValueError, match="duplicated index.*pass groups="):
         list(repeated.split(pd.DataFrame({"a": [1, 2]}, index=[0, 1])))
+    with pytest.raises(ValueError, match="duplicated index"):
+        list(repeated.split(pd.DataFrame({"a": [1, 2, 3, 4]}, index=[0, 0, 1, 2])))
     with pytest.raises(ValueError, match="no group id"):
         list(SpatialKFold(pd.Series([1.0, np.nan, 2.0]), n_splits=2).split(np.zeros((3, 1))))
 
@@ -439,16 +441,32 @@ def test_block_ids_pad_to_four_digits_and_keep_the_sign():
     assert _block_ids(pts, 1000).tolist() == ["E-003N0000", "E12345N0000"]
 
 
-def test_a_duplicated_samples_index_is_named_when_rows_cannot_be_matched():
-    samples = gpd.GeoDataFrame(
-        {"location_id": range(6)},
-        geometry=gpd.points_from_xy(np.arange(6) * 1000.0, [0.0] * 6),
-        crs="EPSG:3035",
-        index=[0, 0, 1, 2, 3, 4],
-    )
-    cv = block_cv(samples, 1000, n_splits=2)
-    with pytest.raises(ValueError, match=r"duplicated index.*reset_index\(drop=True\)"):
-        list(cv.split(samples.iloc[:3]))
+def test_a_duplicated_index_never_gives_rows_other_rows_groups():
+    """Issue 18 item 4: pd.concat without ignore_index, then the same rows in another order."""
+    halves = [make_samples(40, seed) for seed in (1, 2)]
+    samples = pd.concat(halves)  # index 0.. twice
+    samples["location_id"] += np.repeat([0, 10_000], [len(h) for h in halves])
+    X = pd.DataFrame(samples[FEATURES])
+    shuffled = X.sample(frac=1.0, random_state=0)
+    fix = r"duplicated index \(label\(s\) \d+, .* appear more than once.*reset_index\(drop=True\)"
+    for build in (
+        lambda t: block_cv(t, BLOCK),
+        lambda t: tile_cv(t),
+        lambda t: location_cv(t),
+    ):
+        with pytest.raises(ValueError, match=fix):
+            build(samples)
+        fixed = samples.reset_index(drop=True)
+        cv = build(fixed)
+        assert fold_overlap(cv, fixed, fixed["location_id"]) == 0
+    carried = SpatialKFold(pd.Series(samples["location_id"].to_numpy(), index=samples.index))
+    for rows in (shuffled, X, X.iloc[:30], shuffled.reset_index(drop=True).iloc[:30]):
+        with pytest.raises(ValueError, match="duplicated index"):
+            list(carried.split(rows))
+    assert len(list(carried.split(X.to_numpy()))) == 5  # no index: by position, as documented
+    unique = SpatialKFold(pd.Series(samples["location_id"].to_numpy()))
+    with pytest.raises(ValueError, match="X has a duplicated index"):
+        list(unique.split(shuffled))
 
 
 def test_fold_ids_match_the_splits_and_mark_untested_rows():

@@ -480,7 +480,7 @@ def paired_difference(
 
 
 # -- models compared on the same folds ------------------------------------------------------
-_LOWER_IS_BETTER = frozenset({"log_loss", "brier_score"})
+_LOWER_IS_BETTER = frozenset({"log_loss", "brier_score", "ece"})
 
 
 @dataclass
@@ -557,7 +557,7 @@ def _verdict(row: Mapping[str, Any], n_folds: int, confidence: float) -> str:
 
 def compare_on_folds(
     probas: Mapping[str, ArrayLike],
-    y: ArrayLike,
+    y: ArrayLike | None,
     folds: ArrayLike,
     *,
     classes: Sequence[Hashable] | None = None,
@@ -580,8 +580,10 @@ def compare_on_folds(
     ----------
     probas : mapping of str to array-like of shape (n_samples, n_classes)
         Model name -> out-of-fold probabilities, all from the same folds.
-    y : array-like of shape (n_samples,)
-        Reference class codes.
+    y : array-like of shape (n_samples,) or None
+        Reference class codes (labels, or the true classes of :func:`truth_at`); samples
+        with a missing code are left out. None: returns None silently (whoever made
+        ``y`` None said why).
     folds : array-like of int, shape (n_samples,)
         Test fold of each sample (:func:`odse_tutorial.model_selection.fold_ids`); -1 for
         samples that no fold tests (left out).
@@ -589,8 +591,9 @@ def compare_on_folds(
         Class code of each probability column (the model's ``classes_``); by default the
         sorted codes of ``y``.
     metrics : sequence of str
-        Keys of :attr:`AccuracyReport.summary`; ``log_loss`` and ``brier_score`` are
-        better when lower, the others when higher.
+        Keys of :attr:`AccuracyReport.summary`, or ``"ece"``
+        (:func:`expected_calibration_error`, unweighted); ``log_loss``, ``brier_score``
+        and ``ece`` are better when lower, the others when higher.
     baseline : str, optional
         The model the others are compared with; by default the first.
     sample_weight : array-like of shape (n_samples,), optional
@@ -618,12 +621,14 @@ def compare_on_folds(
     >>> print(result.sentence)
     model vs coin: log loss (lower is better) -0.588 (95 % CI -0.588 to -0.588; model better in 5 of 5 folds): model is better, beyond the noise of the folds.
     """
-    y_codes = _as_codes(y, "y").to_numpy()
-    folds = np.asarray(folds)
+    if y is None:
+        return None
+    y_codes, folds = np.asarray(y, dtype=object), np.asarray(folds)
     if folds.shape != y_codes.shape:
         raise ValueError(
             f"folds has {folds.size} values, y has {y_codes.size}: one fold per sample."
         )
+    folds = np.where(pd.isna(y_codes), -1, folds)  # samples without a code: left out
     w = check_sample_weight(sample_weight, len(y_codes))
     fold_list = np.unique(folds[folds >= 0])
     if len(fold_list) < 2 or len(probas) < 2:
@@ -635,7 +640,7 @@ def compare_on_folds(
         )
         return None
     codes = np.asarray(
-        sorted(_unique_codes(pd.Series(y_codes))) if classes is None else list(classes)
+        sorted(_unique_codes(pd.Series(y_codes[folds >= 0]))) if classes is None else list(classes)
     )
     rows = []
     for name, proba in probas.items():
@@ -654,6 +659,8 @@ def compare_on_folds(
                 proba_classes=codes,
                 sample_weight=None if w is None else w[test],
             ).summary
+            if "ece" in metrics:
+                summary["ece"] = expected_calibration_error(y_codes[test], proba[test], codes)
             unknown = [m for m in metrics if m not in summary]
             if unknown:
                 raise ValueError(f"Unknown metrics {unknown}; choose from {list(summary)}.")
@@ -694,7 +701,10 @@ def compare_on_folds(
 
 
 def beside_truth(
-    estimates: Mapping[str, float], truth: float | None, *, metric: str = "overall accuracy"
+    estimates: Mapping[str, float],
+    truth: float | Mapping[str, float | None] | None,
+    *,
+    metric: str = "overall accuracy",
 ) -> pd.DataFrame | None:
     """Estimates of a map's accuracy (CV, ``best_score_``, nested CV...) beside its truth.
 
@@ -702,8 +712,9 @@ def beside_truth(
     ----------
     estimates : mapping of str to float
         What each estimate is called -> its value.
-    truth : float or None
-        The true value (e.g. :func:`map_accuracy` against truth maps); None without truth.
+    truth : float, mapping of str to float, or None
+        The true value (e.g. :func:`true_map_accuracy`), or one per estimate (each model
+        its own map; a name missing or None: no truth for that row); None without truth.
     metric : str, default "overall accuracy"
         The metric's name, for the sentence.
 
@@ -712,7 +723,7 @@ def beside_truth(
     pandas.DataFrame or None
         Index ``estimate``; columns ``estimate``, ``truth`` and ``error`` (estimate -
         truth, positive = optimistic); ``attrs["sentence"]`` names the closest and the
-        farthest estimate. None (and a logged sentence) when ``truth`` is None or NaN.
+        farthest estimate. None (and a logged sentence) when no row has a truth.
 
     Examples
     --------
@@ -726,25 +737,36 @@ def beside_truth(
     'True overall accuracy 0.750: closest nested CV (-0.010), farthest best_score_ (+0.050).'
     >>> beside_truth({"nested CV": 0.74}, None) is None
     True
+    >>> beside_truth({"forest": 0.74, "ensemble": 0.78}, {"forest": 0.75, "ensemble": 0.76}
+    ...              ).attrs["sentence"]
+    'Each estimate against its own true overall accuracy: closest forest (-0.010), farthest ensemble (+0.020).'
+
     """
-    if truth is None or not np.isfinite(truth):
+    truths = (
+        {name: (truth or {}).get(name) for name in estimates}
+        if isinstance(truth, Mapping)
+        else dict.fromkeys(estimates, truth)
+    )
+    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)})
+    table["truth"] = pd.Series(truths, dtype=float)
+    table = table.rename_axis("estimate")
+    if table["truth"].isna().all():
         logger.warning(
             "No truth for these data: the %s estimates (%s) cannot be checked against it.",
             metric,
             ", ".join(estimates),
         )
         return None
-    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)})
-    table.index.name = "estimate"
-    table["truth"] = float(truth)
     table["error"] = table["estimate"] - table["truth"]
     error = table["error"].map("{:+.3f}".format)
     closest, farthest = table["error"].abs().idxmin(), table["error"].abs().idxmax()
+    true = f"True {metric} {table['truth'][closest]:.3f}"
+    if table["truth"].nunique() > 1:
+        true = f"Each estimate against its own true {metric}"
     table.attrs["sentence"] = (
-        f"True {metric} {truth:.3f}: closest {closest} ({error[closest]}), "
-        f"farthest {farthest} ({error[farthest]})."
-        if len(table) > 1
-        else f"True {metric} {truth:.3f}: {closest} is off by {error[closest]}."
+        f"{true}: closest {closest} ({error[closest]}), farthest {farthest} ({error[farthest]})."
+        if table["error"].count() > 1
+        else f"{true}: {closest} is off by {error[closest]}."
     )
     return table
 
@@ -1319,7 +1341,8 @@ def write_metrics(
         The maps of :func:`odse_tutorial.prediction.predict_maps` (anything with
         ``.paths()``).
     **extra
-        More JSON-serialisable entries (timings, true map accuracy...).
+        More JSON-serialisable entries (timings, true map accuracy...); entries that are
+        None are left out (a helper that had no truth returned None).
 
     Returns
     -------
@@ -1349,7 +1372,7 @@ def write_metrics(
         "f1_weighted": float(summary["f1_weighted"]),
         "log_loss": float(summary["log_loss"]) if "log_loss" in summary else None,
         "maps": [p.resolve().relative_to(output_dir.resolve()).as_posix() for p in paths],
-        **extra,
+        **{key: value for key, value in extra.items() if value is not None},
     }
     path = output_dir / "metrics.json"
     text = json.dumps(_plain(metrics), indent=2, allow_nan=False)

@@ -626,3 +626,37 @@ def test_beside_truth_puts_each_estimate_beside_the_truth(caplog):
         assert beside_truth({"CV": 0.70}, None) is None
         assert beside_truth({"CV": 0.70}, float("nan")) is None
     assert "No truth for these data" in caplog.text
+
+
+def test_beside_truth_takes_one_truth_per_estimate():
+    from odse_tutorial.evaluation import beside_truth
+
+    table = beside_truth({"a": 0.70, "b": 0.80, "c": 0.9}, {"a": 0.75, "b": 0.78})
+    assert table["error"].round(6).tolist()[:2] == [-0.05, 0.02]
+    assert np.isnan(table.loc["c", "error"])
+    assert table.attrs["sentence"].startswith("Each estimate against its own true")
+    assert beside_truth({"a": 0.7}, {"a": None}) is None
+
+
+def test_write_metrics_leaves_out_entries_without_a_value(tmp_path):
+    report = accuracy_report([1, 1, 2], [1, 2, 2])
+    path = write_metrics(tmp_path, notebook="n", dataset="d", cv="c", report=report, truth=None,
+                         seconds=1.5)  # fmt: skip
+    metrics = json.loads(path.read_text())
+    assert "truth" not in metrics and metrics["seconds"] == 1.5
+
+
+def test_compare_on_folds_leaves_out_samples_without_truth_and_scores_ece():
+    from odse_tutorial.evaluation import compare_on_folds, expected_calibration_error
+
+    sizes = [10, 10, 10, 20]
+    y, folds, base = _folds_with_accuracies([0.5] * 4, sizes)
+    _, _, model = _folds_with_accuracies([0.7, 0.8, 0.7, 0.75], sizes)
+    truth = pd.Series(y, dtype="Int64")
+    truth[[0, 1]] = pd.NA  # no truth there: as if those samples were in no fold
+    result = compare_on_folds({"base": base, "new": model}, truth, folds, metrics=["ece"])
+    first = result.per_fold.iloc[0]
+    assert first["n_test"] == 8
+    assert first["ece"] == pytest.approx(expected_calibration_error(y[2:10], base[2:10], [1, 2]))
+    assert "(lower is better)" in result.sentence
+    assert compare_on_folds({"base": base, "new": model}, None, folds) is None

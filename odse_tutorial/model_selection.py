@@ -43,6 +43,7 @@ from odse_tutorial._checks import missing_column, n_rows
 __all__ = [
     "SpatialKFold",
     "block_cv",
+    "cv_candidates",
     "fold_ids",
     "fold_overlap",
     "location_cv",
@@ -303,7 +304,8 @@ def _block_ids(
     Parameters
     ----------
     samples : geopandas.GeoDataFrame
-        The samples, in a projected CRS (metres). Non-point geometries use their centroid.
+        The samples, in a projected CRS (metres; a geographic CRS is projected to the
+        samples' UTM zone). Non-point geometries use their centroid.
     block_size : float
         Side of the square blocks, in the units of the CRS (metres).
     origin : tuple of float, default (0.0, 0.0)
@@ -319,8 +321,7 @@ def _block_ids(
     TypeError
         If ``samples`` is not a GeoDataFrame.
     ValueError
-        If the CRS is geographic (degrees), ``block_size`` is not positive, or a
-        geometry is missing.
+        If ``block_size`` is not positive, or a geometry is missing.
 
     Examples
     --------
@@ -347,12 +348,9 @@ def _block_ids(
             UserWarning,
             stacklevel=2,
         )
-    elif samples.crs.is_geographic:
-        raise ValueError(
-            f"The samples are in a geographic CRS ({samples.crs.to_string()}, degrees), but "
-            "block_size is in metres. Project them first, e.g. "
-            "samples.to_crs(samples.estimate_utm_crs()) or samples.to_crs('EPSG:3035')."
-        )
+    elif samples.crs.is_geographic:  # degrees: blocks in metres of the UTM zone
+        samples = samples.to_crs(samples.estimate_utm_crs())
+        logger.info("block_cv: samples in degrees, blocks drawn in %s.", samples.crs.name)
     x, y = _xy(samples.geometry).T
     column = np.floor((x - origin[0]) / block_size).astype(np.int64)
     row = np.floor((y - origin[1]) / block_size).astype(np.int64)
@@ -444,7 +442,8 @@ def block_cv(
     Parameters
     ----------
     samples : geopandas.GeoDataFrame
-        The samples, in a projected CRS (metres), with a unique index.
+        The samples, with a unique index; in a projected CRS (metres), or in degrees,
+        then projected to their UTM zone (``samples.to_crs(samples.estimate_utm_crs())``).
     block_size : float
         Side of the square blocks, in metres. Larger than the range of spatial
         autocorrelation of the features, ideally.
@@ -583,6 +582,60 @@ def random_cv(n_splits: int = 5, random_state: int = 0) -> StratifiedKFold:
     StratifiedKFold(n_splits=3, random_state=0, shuffle=True)
     """
     return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=random_state)
+
+
+def cv_candidates(
+    dataset: Any, samples: Any, *, n_splits: int = 5, random_state: int = 0
+) -> dict[str, BaseCrossValidator]:
+    """The cross-validations the notebooks compare, built the same way in each of them.
+
+    ``"random folds"`` (:func:`random_cv`), ``"location folds"`` (:func:`location_cv`, when
+    the dataset has a location column) and ``"blocked folds"`` (:func:`block_cv` with the
+    dataset's ``cv_block_size``, 2,000 m if it has none; left out, with a log line, when
+    there are fewer blocks than folds). Pick one with :func:`nn_distances`.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Gives the location column (``dataset.columns.location``) and ``cv_block_size``.
+    samples : geopandas.GeoDataFrame
+        The samples (the overlay table), with a unique index.
+    n_splits : int, default 5
+        Number of folds of each.
+    random_state : int, default 0
+        Seed of each.
+
+    Returns
+    -------
+    dict of str to splitter
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> list(cv_candidates(ds, ds.samples))
+    ['random folds', 'location folds', 'blocked folds']
+    """
+    location = dataset.columns.location
+    cvs = {"random folds": random_cv(n_splits, random_state)}
+    if location is not None:
+        cvs["location folds"] = location_cv(
+            samples, location_column=location, n_splits=n_splits, random_state=random_state
+        )
+    size = dataset.cv_block_size or 2000
+    blocked = block_cv(
+        samples, size, n_splits=n_splits, location_column=location, random_state=random_state
+    )
+    if blocked.groups.nunique() >= n_splits:
+        cvs["blocked folds"] = blocked
+    else:
+        logger.warning(
+            "Blocked folds left out: only %d blocks of %g m for %d folds.",
+            blocked.groups.nunique(),
+            size,
+            n_splits,
+        )
+    return cvs
 
 
 def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None = None) -> int:

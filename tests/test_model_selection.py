@@ -18,8 +18,11 @@ from sklearn.tree import DecisionTreeClassifier
 from odse_tutorial.model_selection import (
     SpatialKFold,
     block_cv,
+    cv_candidates,
+    fold_ids,
     fold_overlap,
     location_cv,
+    nn_distances,
     random_cv,
     tile_cv,
 )
@@ -107,9 +110,10 @@ def test_spatial_blocks_ids_and_index():
     assert shifted["a"] == "E-001N-001" and shifted["e"] == "E0002N0002"
 
 
-def test_spatial_blocks_refuses_degrees_and_names_the_fix(samples):
-    with pytest.raises(ValueError, match=r"geographic.*to_crs"):
-        spatial_blocks(samples.to_crs("EPSG:4326"), BLOCK)
+def test_blocks_of_samples_in_degrees_are_drawn_in_their_utm_zone(samples):
+    degrees = samples.to_crs("EPSG:4326")
+    utm = degrees.to_crs(degrees.estimate_utm_crs())
+    pd.testing.assert_series_equal(spatial_blocks(degrees, BLOCK), spatial_blocks(utm, BLOCK))
 
 
 def test_spatial_blocks_needs_a_geodataframe(samples):
@@ -472,8 +476,6 @@ def test_a_duplicated_index_never_gives_rows_other_rows_groups():
 def test_fold_ids_match_the_splits_and_mark_untested_rows():
     from sklearn.model_selection import PredefinedSplit, RepeatedKFold
 
-    from odse_tutorial.model_selection import fold_ids
-
     samples = make_samples()
     cv = block_cv(samples, BLOCK)
     folds = fold_ids(cv, samples)
@@ -491,8 +493,6 @@ def test_fold_ids_match_the_splits_and_mark_untested_rows():
 
 def test_nn_distances_match_a_brute_force_computation():
     from scipy.spatial.distance import cdist
-
-    from odse_tutorial.model_selection import nn_distances
 
     samples = make_samples(60)
     rng = np.random.default_rng(1)
@@ -531,8 +531,6 @@ def test_nn_distances_draw_valid_pixel_centres_of_a_dataset(tmp_path):
     import rasterio
     from rasterio.transform import from_origin
 
-    from odse_tutorial.model_selection import nn_distances
-
     path = tmp_path / "red.tif"
     data = np.ones((10, 10), dtype="uint8")
     data[:, :5] = 255  # the western half is nodata
@@ -558,3 +556,16 @@ def test_nn_distances_draw_valid_pixel_centres_of_a_dataset(tmp_path):
     pd.testing.assert_frame_equal(
         first, nn_distances(cv, samples, Tiles(), n_prediction=30, random_state=3)
     )
+
+
+def test_cv_candidates_build_the_notebooks_splitters(samples, caplog):
+    from types import SimpleNamespace
+
+    ds = SimpleNamespace(columns=SimpleNamespace(location="location_id"), cv_block_size=BLOCK)
+    cvs = cv_candidates(ds, samples, n_splits=4, random_state=2)
+    assert list(cvs) == ["random folds", "location folds", "blocked folds"]
+    expected = block_cv(samples, BLOCK, n_splits=4, random_state=2)
+    assert fold_ids(cvs["blocked folds"], samples).tolist() == fold_ids(expected, samples).tolist()
+    no_location = SimpleNamespace(columns=SimpleNamespace(location=None), cv_block_size=50_000)
+    assert list(cv_candidates(no_location, samples)) == ["random folds"]  # one 50 km block
+    assert "Blocked folds left out: only 1 blocks" in caplog.text

@@ -6,6 +6,11 @@ and the package versions it was trained with. :func:`save_model` writes all of t
 into one joblib file, atomically; :func:`load_model` reads them back into a
 :class:`TrainedModel` and warns when the installed versions differ.
 
+A notebook's out-of-fold predictions go to ``cv_predictions.csv`` with
+:func:`save_cv_predictions`; :func:`read_cv_results` reads them back in a later notebook
+(with the true map accuracy from the notebook's ``metrics.json``), checking that they were
+made on the same samples and folds.
+
 .. warning::
    joblib files are pickles: loading one can run arbitrary code. Only load model files
    from sources you trust.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import importlib.metadata
+import json
 import logging
 import os
 import platform
@@ -27,13 +33,15 @@ from typing import Any
 
 import joblib
 import numpy as np
+import pandas as pd
 import sklearn
+from numpy.typing import ArrayLike, NDArray
 from sklearn.utils.validation import check_is_fitted
 
 from odse_tutorial._atomic import atomic_output
 from odse_tutorial.classes import ClassTable
 
-__all__ = ["TrainedModel", "load_model", "save_model"]
+__all__ = ["TrainedModel", "load_model", "read_cv_results", "save_cv_predictions", "save_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -322,3 +330,147 @@ def _check_classes(model: Any, classes: ClassTable) -> None:
     extra = len(classes) - len(model_classes)
     if extra > 0:
         logger.info("The class table has %d classes the model does not predict", extra)
+
+
+# -- out-of-fold predictions ---------------------------------------------------------------
+def save_cv_predictions(
+    output_dir: str | os.PathLike,
+    proba: ArrayLike,
+    y: pd.Series,
+    folds: ArrayLike,
+    *,
+    classes: Sequence[Any] | None = None,
+) -> Path:
+    """Write out-of-fold predictions to ``output_dir/cv_predictions.csv``, atomically.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+        The notebook's output folder (created if missing).
+    proba : array-like of shape (n_samples, n_classes)
+        Out-of-fold probabilities.
+    y : pandas.Series
+        The class codes; its index becomes the file's index.
+    folds : array-like of int
+        The test fold of each sample (:func:`odse_tutorial.model_selection.fold_ids`).
+    classes : sequence, optional
+        The codes of ``proba``'s columns (default: sorted unique ``y``).
+
+    Returns
+    -------
+    Path
+        The file: index, ``fold``, ``y_true``, ``y_pred`` (most probable class) and
+        ``proba_<code>`` per class.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> y = pd.Series([231, 311, 311], index=[10, 11, 12])
+    >>> path = save_cv_predictions(tempfile.mkdtemp(), [[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]],
+    ...                            y, [0, 1, 1])
+    >>> pd.read_csv(path, index_col=0)["y_pred"].tolist()
+    [231, 311, 231]
+    """
+    proba = np.asarray(proba, dtype=float)
+    codes = np.asarray(sorted(pd.unique(y)) if classes is None else list(classes))
+    if proba.shape != (len(y), len(codes)):
+        raise ValueError(
+            f"proba has shape {proba.shape}, but there are {len(y)} samples and "
+            f"{len(codes)} classes; pass classes= (the codes of proba's columns)."
+        )
+    frame = pd.DataFrame(
+        {"fold": np.asarray(folds), "y_true": y.to_numpy(), "y_pred": codes[proba.argmax(axis=1)]},
+        index=y.index,
+    )
+    frame = frame.join(pd.DataFrame(proba, index=y.index, columns=[f"proba_{c}" for c in codes]))
+    path = Path(output_dir) / "cv_predictions.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        frame.to_csv(tmp)
+    return path
+
+
+@dataclass(frozen=True)
+class _CVResults:
+    """What :func:`read_cv_results` read: see there."""
+
+    proba: NDArray[np.float64]
+    codes: NDArray
+    map_accuracy: float | None
+    maps: Path
+    metrics: Mapping[str, Any]
+
+
+def read_cv_results(
+    folder: str | os.PathLike,
+    *,
+    dataset: str,
+    index: pd.Index,
+    folds: ArrayLike | None = None,
+) -> _CVResults | None:
+    """Read another notebook's out-of-fold probabilities and the true accuracy of its maps.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        That notebook's output folder, e.g. ``Path(output_dir).parent / "01_random_forest"``.
+    dataset : str
+        The dataset this notebook runs on (``metrics.json`` must name the same).
+    index : pandas.Index
+        This notebook's samples (the file must hold exactly these, in this order).
+    folds : array-like of int, optional
+        This notebook's test folds; the file's must be equal.
+
+    Returns
+    -------
+    results or None
+        ``proba`` (n_samples x n_classes), ``codes`` (its columns' classes), ``map_accuracy``
+        (``metrics.json``'s ``truth.map_accuracy``, or None), ``maps`` (``folder/maps``) and
+        ``metrics`` (``metrics.json``). None, with one logged sentence, when that notebook
+        has not run here or ran on other data.
+
+    Raises
+    ------
+    ValueError
+        If the notebook used other folds.
+
+    Examples
+    --------
+    >>> import tempfile, json, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> y = pd.Series([231, 311], index=[10, 11])
+    >>> _ = save_cv_predictions(folder, [[0.8, 0.2], [0.1, 0.9]], y, [0, 1])
+    >>> _ = (folder / "metrics.json").write_text(json.dumps({"dataset": "simulated"}))
+    >>> results = read_cv_results(folder, dataset="simulated", index=y.index, folds=[0, 1])
+    >>> results.proba.tolist(), results.codes.tolist(), results.map_accuracy
+    ([[0.8, 0.2], [0.1, 0.9]], [231, 311], None)
+    """
+    folder = Path(folder)
+    csv, metrics_path = folder / "cv_predictions.csv", folder / "metrics.json"
+    if not (csv.exists() and metrics_path.exists()):
+        logger.warning("%s has not run here (no %s or metrics.json): left out.", folder.name, csv)
+        return None
+    frame = pd.read_csv(csv, index_col=0)
+    metrics = json.loads(metrics_path.read_text())
+    if metrics.get("dataset") != dataset or not frame.index.equals(pd.Index(index)):
+        logger.warning(
+            "%s ran on other data (%s, %d samples): left out.",
+            folder.name,
+            metrics.get("dataset"),
+            len(frame),
+        )
+        return None
+    if folds is not None and not np.array_equal(frame["fold"].to_numpy(), np.asarray(folds)):
+        raise ValueError(f"{folder.name} used other folds; re-run it with the same parameters.")
+    columns = [c for c in frame.columns if c.startswith("proba_")]
+    codes = pd.Index([c.removeprefix("proba_") for c in columns])
+    if frame["y_true"].dtype.kind in "iuf":
+        codes = codes.astype(frame["y_true"].dtype)
+    truth = metrics.get("truth") or {}
+    return _CVResults(
+        frame[columns].to_numpy(dtype=float),
+        codes.to_numpy(),
+        truth.get("map_accuracy"),
+        folder / "maps",
+        metrics,
+    )

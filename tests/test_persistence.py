@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import importlib.metadata
+import json
 import pickle
 import warnings
 
@@ -194,3 +195,32 @@ def test_reserved_metadata_and_unfitted_models_are_errors(tmp_path, fitted):
         )
     with pytest.raises(NotFittedError):
         save_model(tmp_path / "m.joblib", GaussianNB(), classes=classes, feature_names=FEATURES)
+
+
+def test_cv_predictions_round_trip_and_refuse_other_samples_or_folds(tmp_path, caplog):
+    from odse_tutorial.persistence import read_cv_results, save_cv_predictions
+
+    y = pd.Series([231, 311, 512, 311], index=[7, 3, 9, 1])
+    proba = np.array([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3], [0.2, 0.2, 0.6], [0.4, 0.35, 0.25]])
+    folder = tmp_path / "01_random_forest"
+    path = save_cv_predictions(str(folder), proba, y, [0, 1, 1, 0])
+    written = pd.read_csv(path, index_col=0)
+    assert written.index.tolist() == [7, 3, 9, 1]
+    assert written["y_pred"].tolist() == [231, 311, 512, 231]  # argmax of each row
+    assert list(written.columns[-3:]) == ["proba_231", "proba_311", "proba_512"]
+    assert read_cv_results(folder, dataset="simulated", index=y.index) is None
+    assert "01_random_forest has not run here" in caplog.text
+    (folder / "metrics.json").write_text(
+        json.dumps({"dataset": "simulated", "truth": {"map_accuracy": 0.81}})
+    )
+    found = read_cv_results(folder, dataset="simulated", index=y.index, folds=[0, 1, 1, 0])
+    np.testing.assert_allclose(found.proba, proba)
+    assert found.codes.tolist() == [231, 311, 512] and found.map_accuracy == 0.81
+    assert found.maps == folder / "maps"
+    assert read_cv_results(folder, dataset="netherlands", index=y.index) is None
+    assert read_cv_results(folder, dataset="simulated", index=y.index[::-1]) is None
+    assert "ran on other data" in caplog.text
+    with pytest.raises(ValueError, match="used other folds"):
+        read_cv_results(folder, dataset="simulated", index=y.index, folds=[0, 0, 1, 1])
+    with pytest.raises(ValueError, match="pass classes="):
+        save_cv_predictions(folder, proba[:, :2], y, [0, 1, 1, 0])

@@ -40,12 +40,17 @@ _PRODUCTS = {
     "errors": "Errors (map ≠ reference)",
 }
 _TRUTH_PRODUCTS = ("truth", "errors")
+#: Saved with the notebook, so that a reopened explorer without a kernel says why it is dead.
+_CAPTION = (
+    '<span style="color: #666; font-size: 0.85em">Controls do nothing? The kernel that drew '
+    "this map has stopped: run the notebook's cells again (Run &gt; Run All Cells).</span>"
+)
 
 
 def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
     """A function (tile, year) -> truth map path (or None), from a Dataset or a mapping."""
-    if truth is None:
-        return None
+    if truth is None or getattr(truth, "has_truth", True) is False:
+        return None  # no reference maps (a Dataset without truth): no truth products
     if isinstance(truth, Mapping):
         table = {(str(t), int(y)): Path(p) for (t, y), p in truth.items()}
         return lambda tile, year: table.get((tile, year))
@@ -153,6 +158,7 @@ class _MapExplorer(widgets.VBox):
                 widgets.HBox([self.tile, self.year]),
                 widgets.HBox([self.product, self.class_code]),
                 self.output,
+                widgets.HTML(_CAPTION),
             ]
         )
         self.redraw()
@@ -243,7 +249,8 @@ def map_explorer(
 
     The figure redraws when a control changes. The explorer draws its first figure
     when built, so it also works headless (papermill): the executed notebook shows
-    that figure as a static image.
+    that figure as a static image. A caption under the figure says to run the cells
+    again when the controls do nothing (a saved notebook reopened without its kernel).
 
     Parameters
     ----------
@@ -254,7 +261,7 @@ def map_explorer(
     truth : Dataset or mapping, optional
         Reference maps: a Dataset with truth maps (the simulated data) or a mapping
         ``(tile, year) -> path``. Adds the products "Reference land cover" and
-        "Errors".
+        "Errors". A Dataset without truth maps counts as none.
     product : str, default "dominant_class"
         The product shown first: ``"dominant_class"``, ``"probability"``,
         ``"dominant_probability"``, ``"uncertainty"``, ``"truth"`` or ``"errors"``.

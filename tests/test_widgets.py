@@ -7,6 +7,7 @@ import dataclasses
 import shutil
 from types import SimpleNamespace
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -151,3 +152,12 @@ def test_the_image_keeps_its_size_and_titles_name_tile_and_year(maps, simulated,
         sizes.add(Image.open(io.BytesIO(png_of(explorer))).size)
     assert sizes == {(900, 550)}  # the figure size, whatever the title and legend
     assert titles and titles[-1].endswith(f"tile {explorer.tile.value}, {explorer.year.value}")
+
+
+def test_a_saved_explorer_says_to_rerun_and_a_dataset_without_truth_counts_as_none(maps, simulated):
+    explorer = map_explorer(maps, simulated.classes)
+    captions = [c.value for c in explorer.children if isinstance(c, widgets.HTML)]
+    assert len(captions) == 1 and "run the notebook's cells again" in captions[0]
+    no_truth = SimpleNamespace(has_truth=False, truth=simulated.truth)
+    explorer = map_explorer(maps, simulated.classes, truth=no_truth)
+    assert "truth" not in [key for _, key in explorer.product.options]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import itertools
 import json
 import logging
 import math
@@ -61,9 +62,10 @@ from sklearn.metrics import (
 
 from odse_tutorial._atomic import atomic_output
 from odse_tutorial._checks import check_sample_weight
+from odse_tutorial._dataset import Dataset, survey_year
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
-from odse_tutorial.raster_io import _windows, check_same_grid
+from odse_tutorial.raster_io import _same_crs, _windows, check_same_grid, read_at_points
 
 __all__ = [
     "AccuracyReport",
@@ -77,9 +79,12 @@ __all__ = [
     "compare_on_folds",
     "error_rate_by_uncertainty",
     "expected_calibration_error",
+    "label_agreement",
     "map_accuracy",
     "paired_difference",
     "reliability_table",
+    "true_map_accuracy",
+    "truth_at",
     "write_metrics",
 ]
 
@@ -1064,6 +1069,126 @@ def map_accuracy(
     )
     report.summary["n_samples"] = sum(pairs.values())  # pixels, not (truth, map) pairs
     return report
+
+
+# -- against the truth maps ----------------------------------------------------------------
+def truth_at(dataset: Dataset, points: pd.DataFrame) -> pd.Series | None:
+    """The true class at each point, from the truth map of its survey year.
+
+    Each point is projected to the truth maps' CRS and read in the first tile that holds
+    it (as :func:`odse_tutorial.overlay.overlay_samples` does).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A dataset with truth maps (:attr:`Dataset.has_truth`).
+    points : GeoDataFrame
+        Points with a ``year`` column (as the overlay returns) or the dataset's date column.
+
+    Returns
+    -------
+    pandas.Series or None
+        Index of ``points``, name ``truth``: the true class code, missing (NA) where no
+        truth map holds the point or the truth is nodata. None (and a logged sentence)
+        without truth maps.
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> points = ds.samples.head(3).assign(year=2018)
+    >>> bool(truth_at(ds, points).notna().all())
+    True
+    """
+    if not dataset.has_truth:
+        logger.warning("No truth maps for this dataset: the true class at the points is unknown.")
+        return None
+    years = points["year"] if "year" in points else survey_year(points, dataset.columns.date)
+    truth = pd.Series(pd.NA, index=points.index, dtype=object, name="truth")
+    for tile, year in itertools.product(dataset.tiles, np.unique(years)):
+        todo = (years == year).to_numpy() & truth.isna().to_numpy()
+        if not todo.any() or int(year) not in dataset.truth_maps[str(tile)]:
+            continue
+        path = dataset.truth(tile, year)
+        with rasterio.open(path) as src:
+            where = points.geometry[todo]
+            where = where if _same_crs(where.crs, src.crs) else where.to_crs(src.crs.to_wkt())
+            values = read_at_points(src, where.x, where.y)
+            codes, inverse = ClassTable.from_tags(src.tags(), path).decode(values.compressed())
+        found = np.flatnonzero(todo)[~np.ma.getmaskarray(values)]
+        truth.iloc[found] = np.asarray(codes, dtype=object)[inverse]
+    return truth.convert_dtypes()
+
+
+def label_agreement(dataset: Dataset, samples: pd.DataFrame) -> pd.DataFrame | None:
+    """How often the samples' labels agree with the true class (label noise), per class.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A dataset with truth maps; its class column names the labels.
+    samples : GeoDataFrame
+        Labelled points with a ``year`` (or date) column, e.g. the overlay's table.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One row per label class and a last row ``all``: ``samples`` (with a true class)
+        and ``agree`` (share whose label is the true class). None (and a logged sentence)
+        without truth maps.
+
+    Examples
+    --------
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> table = label_agreement(ds, ds.samples)
+    >>> bool(0.5 < table.loc["all", "agree"] <= 1)
+    True
+    """
+    truth = truth_at(dataset, samples)
+    if truth is None:
+        return None
+    labels = samples[dataset.columns.class_code][truth.notna()]
+    agree = (labels == truth[truth.notna()]).astype(float)
+    table = agree.groupby(labels).agg(["size", "mean"])
+    table.loc["all"] = [len(agree), agree.mean()]
+    return table.set_axis(["samples", "agree"], axis=1).astype({"samples": int})
+
+
+def true_map_accuracy(maps: Any, dataset: Dataset) -> float | None:
+    """Overall accuracy of every dominant-class map of ``maps`` against the truth maps.
+
+    Parameters
+    ----------
+    maps : MapCatalogue
+        The maps of :func:`odse_tutorial.prediction.predict_maps` (``.tiles``, ``.years``,
+        ``.path``).
+    dataset : Dataset
+        The dataset the maps were made of.
+
+    Returns
+    -------
+    float or None
+        Pixels pooled over all tiles and years (:func:`map_accuracy`); None (and a logged
+        sentence) without truth maps.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> maps = SimpleNamespace(tiles=["9529"], years=[2018], path=lambda t, y, p: ds.truth(t, y))
+    >>> true_map_accuracy(maps, ds)  # the truth against itself
+    1.0
+    """
+    if not dataset.has_truth:
+        logger.warning("No truth maps for this dataset: the true accuracy of its maps is unknown.")
+        return None
+    pairs = list(itertools.product(maps.tiles, maps.years))
+    report = map_accuracy(
+        [maps.path(t, y, "dominant_class") for t, y in pairs], [dataset.truth(*p) for p in pairs]
+    )
+    return report.summary["overall_accuracy"]
 
 
 _AREA_UNITS = {"ha": 1e-4, "km2": 1e-6, "m2": 1.0, "pixels": None}

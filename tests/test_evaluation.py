@@ -660,3 +660,57 @@ def test_compare_on_folds_leaves_out_samples_without_truth_and_scores_ece():
     assert first["ece"] == pytest.approx(expected_calibration_error(y[2:10], base[2:10], [1, 2]))
     assert "(lower is better)" in result.sentence
     assert compare_on_folds({"base": base, "new": model}, None, folds) is None
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    from odse_tutorial.datasets import load_dataset
+
+    return load_dataset()
+
+
+def test_truth_at_reads_the_pixel_of_each_point_in_any_crs(simulated):
+    from odse_tutorial.evaluation import label_agreement, truth_at
+
+    points = simulated.samples.iloc[::300].copy()
+    points["year"] = 2018
+    by_hand = []  # brute force: the pixel under each point, decoded by the map's legend
+    for tile, x, y in zip(points["tile_id"], points.geometry.x, points.geometry.y, strict=True):
+        with rasterio.open(simulated.truth(tile, 2018)) as src:
+            value = src.read(1)[src.index(x, y)]
+            by_hand.append(ClassTable.from_tags(src.tags()).decode([value])[0][0])
+    assert truth_at(simulated, points).tolist() == by_hand
+    assert truth_at(simulated, points.to_crs(4326)).tolist() == by_hand
+    table = label_agreement(simulated, points)
+    agree = np.mean(np.array(by_hand) == points["lc_code"].to_numpy())
+    assert table.loc["all", "agree"] == pytest.approx(agree)
+    assert table.loc["all", "samples"] == len(points) == table["samples"].iloc[:-1].sum()
+
+
+def test_truth_helpers_say_why_without_truth_maps(caplog):
+    from odse_tutorial.evaluation import label_agreement, true_map_accuracy, truth_at
+
+    no_truth = SimpleNamespace(has_truth=False)
+    with caplog.at_level("WARNING"):
+        assert truth_at(no_truth, None) is None and label_agreement(no_truth, None) is None
+        assert true_map_accuracy(None, no_truth) is None
+    assert "the true accuracy of its maps is unknown" in caplog.text
+
+
+def test_true_map_accuracy_pools_every_tile_and_year(simulated):
+    from odse_tutorial.evaluation import true_map_accuracy
+
+    tiles, years = simulated.tiles[:2], [2015, 2018]
+    # the truth of 2000 stands in for each map: its accuracy is the share unchanged since 2000
+    maps = SimpleNamespace(tiles=tiles, years=years, path=lambda t, y, p: simulated.truth(t, 2000))
+    pairs = [(t, y) for t in tiles for y in years]
+    hits = total = 0
+    for t, y in pairs:
+        with (
+            rasterio.open(simulated.truth(t, 2000)) as a,
+            rasterio.open(simulated.truth(t, y)) as b,
+        ):
+            first, second = a.read(1, masked=True), b.read(1, masked=True)
+            valid = ~(np.ma.getmaskarray(first) | np.ma.getmaskarray(second))
+            hits, total = hits + (first == second)[valid].sum(), total + valid.sum()
+    assert true_map_accuracy(maps, simulated) == pytest.approx(hits / total)

@@ -38,6 +38,7 @@ LAYERS = {
     "evaluation": 5,
     "persistence": 5,
     "applicability": 5,
+    "areas": 5,
     "prediction": 6,
     "plotting": 7,
     "widgets": 8,

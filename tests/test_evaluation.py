@@ -714,3 +714,81 @@ def test_true_map_accuracy_pools_every_tile_and_year(simulated):
             valid = ~(np.ma.getmaskarray(first) | np.ma.getmaskarray(second))
             hits, total = hits + (first == second)[valid].sum(), total + valid.sum()
     assert true_map_accuracy(maps, simulated) == pytest.approx(hits / total)
+
+
+def _map_and_truth(folder, mapped_codes, true_codes):
+    """A 10 x 10 map and truth map (30 m pixels) of CLASSES, from codes in reading order."""
+    lookup = dict(zip(CLASSES.codes, CLASSES.raster_values, strict=True))
+    paths = []
+    for name, codes in [("map", mapped_codes), ("truth", true_codes)]:
+        values = np.array([lookup[c] for c in codes], "uint16").reshape(10, 10)
+        paths.append(write_raster(folder / f"{name}.tif", values, tags=CLASSES.to_tags()))
+    return paths
+
+
+# map: 60 pixels 211, 30 231, 10 311; truth: 211's stratum holds 6 pixels of 231 (omission
+# of 231), 311's stratum 5 pixels of 211
+MAPPED = [211] * 60 + [231] * 30 + [311] * 10
+TRUE = [211] * 54 + [231] * 6 + [231] * 30 + [311] * 5 + [211] * 5
+
+
+@pytest.mark.parametrize(
+    ("allocation", "expected"),
+    [
+        ("proportional", [12, 6, 4]),  # round(20 x [0.6, 0.3, 0.1]), at least 4
+        ("equal", [7, 7, 7]),  # round(20 / 3)
+        # N_h S_h = 60 sqrt(2 x 0.9 x 0.1), 0, 10 sqrt(2 x 0.25) -> 20 x [0.78, 0, 0.22]
+        ("neyman", [16, 4, 4]),
+        ({211: 10, 231: 3}, [10, 3, 0]),
+    ],
+)
+def test_stratified_sample_counts_allocates_as_computed_by_hand(tmp_path, allocation, expected):
+    from odse_tutorial.areas import stratified_sample_counts
+
+    mapped, truth = _map_and_truth(tmp_path, MAPPED, TRUE)
+    sample = stratified_sample_counts(
+        mapped, truth, n_points=20, min_per_stratum=4, allocation=allocation, random_state=1
+    )
+    assert sample.n_per_stratum.tolist() == expected
+    assert sample.counts.sum(axis=0).tolist() == expected  # columns: the map classes
+    assert sample.counts.loc[231, 311] == 0 and sample.counts.loc[311, 231] == 0  # none there
+    assert sample.mapped_area.tolist() == pytest.approx([5.4, 2.7, 0.9])  # 0.09 ha pixels
+    assert sample.true_area.tolist() == pytest.approx([59 * 0.09, 36 * 0.09, 5 * 0.09])
+
+
+def test_area_ci_coverage_estimates_as_area_adjusted_accuracy(tmp_path):
+    from odse_tutorial.areas import area_ci_coverage, stratified_sample_counts
+
+    paths = _map_and_truth(tmp_path, MAPPED, TRUE)
+    design = {"n_points": 20, "min_per_stratum": 4, "random_state": 3}
+    sample = stratified_sample_counts(*paths, **design)
+    one = area_ci_coverage(*paths, **design, n_draws=1)  # the same draw
+    expected = area_adjusted_accuracy(sample.counts, sample.mapped_area).per_class
+    np.testing.assert_allclose(one["mean_estimate"], expected["adjusted_area"])
+    np.testing.assert_allclose(one["mean_se"], expected["adjusted_area_se"])
+    held = (expected["adjusted_area_low"] <= sample.true_area) & (
+        sample.true_area <= expected["adjusted_area_high"]
+    )
+    assert one["coverage"].tolist() == held.astype(float).tolist()
+    many = area_ci_coverage(*paths, **design | {"n_draws": 4000})  # unbiased
+    bias = (many["mean_estimate"] - many["true_area"]).abs()
+    assert (bias <= 4 * many["sd_estimate"] / np.sqrt(4000) + 1e-9).all()
+    assert many.attrs["mc_margin"] == pytest.approx(1.959964 * np.sqrt(0.95 * 0.05 / 4000))
+
+
+def test_area_ci_coverage_flags_zero_width_intervals_and_the_remedy_has_none(tmp_path, caplog):
+    from odse_tutorial.areas import area_ci_coverage, stratified_sample_counts
+
+    perfect = _map_and_truth(tmp_path, MAPPED, MAPPED)
+    standard = area_ci_coverage(*perfect, n_points=20, min_per_stratum=4, n_draws=50)
+    assert (standard["zero_width"] == 1).all() and (standard["coverage"] == 1).all()
+    assert (
+        "Zero-width intervals in 100.0% of them (classes 211, 231, 311)"
+        in (standard.attrs["sentence"])
+    )
+    remedy = area_ci_coverage(*perfect, n_points=20, min_per_stratum=4, interval="jeffreys")
+    assert (remedy["zero_width"] == 0).all() and (remedy["coverage"] == 1).all()
+    with caplog.at_level("WARNING"):
+        assert area_ci_coverage(perfect[0], None) is None
+        assert stratified_sample_counts(perfect[0], None) is None
+    assert "No truth map" in caplog.text

@@ -14,16 +14,15 @@ from __future__ import annotations
 import base64
 import io
 import logging
-from collections.abc import Callable, Hashable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ipywidgets as widgets
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from odse_tutorial import plotting
 from odse_tutorial.classes import ClassTable
+from odse_tutorial.plotting.maps import _drawer, _truth_lookup
 from odse_tutorial.prediction import MapCatalogue
 
 __all__ = ["map_explorer"]
@@ -38,35 +37,14 @@ _PRODUCTS = {
     "uncertainty": "Uncertainty",
     "truth": "Reference land cover (truth)",
     "errors": "Errors (map ≠ reference)",
+    "dissimilarity": "Dissimilarity index (DI)",
+    "aoa": "Area of applicability",
 }
-_TRUTH_PRODUCTS = ("truth", "errors")
 #: Saved with the notebook, so that a reopened explorer without a kernel says why it is dead.
 _CAPTION = (
     '<span style="color: #666; font-size: 0.85em">Controls do nothing? The kernel that drew '
     "this map has stopped: run the notebook's cells again (Run &gt; Run All Cells).</span>"
 )
-
-
-def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
-    """A function (tile, year) -> truth map path (or None), from a Dataset or a mapping."""
-    if truth is None or getattr(truth, "has_truth", True) is False:
-        return None  # no reference maps (a Dataset without truth): no truth products
-    if isinstance(truth, Mapping):
-        table = {(str(t), int(y)): Path(p) for (t, y), p in truth.items()}
-        return lambda tile, year: table.get((tile, year))
-    if callable(getattr(truth, "truth", None)):
-
-        def lookup(tile: str, year: int) -> Path | None:
-            try:
-                return Path(truth.truth(tile, year))
-            except (KeyError, FileNotFoundError):
-                return None
-
-        return lookup
-    raise TypeError(
-        "truth must be a Dataset (with truth maps) or a mapping (tile, year) -> path, got "
-        f"{type(truth).__name__}."
-    )
 
 
 def _figure_png(draw: Callable[[Axes], Any], figsize: tuple[float, float]) -> str:
@@ -170,31 +148,13 @@ class _MapExplorer(widgets.VBox):
             present |= {"truth", "errors"}
         return {key: label for key, label in _PRODUCTS.items() if key in present}
 
-    def _path(self, product: str, code: Hashable | None = None) -> Path:
-        code = code if product == "probability" else None
-        return self.maps.path(self.tile.value, self.year.value, product, code)
-
     # -- drawing -------------------------------------------------------------------------
     def _drawer(self) -> Callable[[Axes], Any]:
         """A function that draws the current selection, or raises LookupError."""
-        product, code = self.product.value, self.class_code.value
         tile, year = self.tile.value, self.year.value
-        where = f"tile {tile}, {year}"
         truth = self.truth_path(tile, year) if self.truth_path is not None else None
-        if product in _TRUTH_PRODUCTS and truth is None:
-            raise LookupError(f"No reference (truth) map for {where}.")
-        if product == "truth":
-            return lambda ax: plotting.plot_class_map(truth, self.classes, ax=ax)
-        path = self._path("dominant_class" if product == "errors" else product, code)
-        if not path.exists():
-            raise LookupError(f"No {_PRODUCTS[product].lower()} map for {where} ({path}).")
-        if product == "errors":
-            return lambda ax: plotting.plot_error_map(path, truth, ax=ax)
-        if product == "dominant_class":
-            return lambda ax: plotting.plot_class_map(path, self.classes, ax=ax)
-        if product == "uncertainty":
-            return lambda ax: plotting.plot_uncertainty_map(path, ax=ax)
-        return lambda ax: plotting.plot_probability_map(path, ax=ax)
+        return _drawer(self.maps, tile, year, self.product.value, code=self.class_code.value,
+                       truth=truth, classes=self.classes)  # fmt: skip
 
     def redraw(self) -> None:
         """Draw the current selection into :attr:`output` (replacing the last figure)."""

@@ -419,3 +419,52 @@ def test_nn_distances_figure_draws_one_ecdf_per_kind_with_plain_log_labels():
     ax.figure.canvas.draw()
     minor = [t.get_text() for t in ax.xaxis.get_minorticklabels()]
     assert {"0.2", "0.3"} <= set(minor) and not any("times" in t for t in minor)
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory, simulated, fitted):
+    from odse_tutorial.prediction import predict_maps
+
+    model, aoa = fitted
+    folder = tmp_path_factory.mktemp("catalogue")
+    return predict_maps(
+        model,
+        simulated,
+        folder,
+        tiles="9529",
+        years=[2012, 2018],
+        applicability=aoa,
+        progress=False,
+    )
+
+
+def test_plot_maps_draws_products_by_year_and_leaves_out_truth_panels_without_truth(
+    catalogue, simulated, caplog
+):
+    fig = plotting.plot_maps(catalogue, truth=simulated)
+    assert [ax.get_title() for ax in fig.axes][:1] == ["Dominant class, tile 9529, 2018"]
+    assert fig.axes[1].get_title().startswith("Map errors (")
+    assert fig.get_figwidth() == 9.5  # JupyterLab's width
+    alone = plotting.plot_maps(catalogue, truth=SimpleNamespace(has_truth=False))
+    assert len(alone.axes) == 1 and "panels that need them are left out" in caplog.text
+    assert plotting.plot_maps(catalogue, ["truth"]) is None
+    grid = plotting.plot_maps(
+        catalogue, ["probability", "uncertainty"], years=[2012, 2018], code=231
+    )
+    maps_only = [ax for ax in grid.axes if ax.images]
+    assert [ax.get_title() for ax in maps_only] == ["2012", "2018", "2012", "2018"]
+    assert maps_only[0].get_ylabel().startswith("Probability of 231 Pastures\n")
+    assert maps_only[2].images[0].get_clim() == maps_only[3].images[0].get_clim()  # one scale
+
+
+def test_applicability_maps_have_a_fitting_colour_bar_and_a_no_data_entry(catalogue):
+    fig = plotting.plot_maps(catalogue, ["dissimilarity", "aoa"])
+    di, aoa = (ax for ax in fig.axes if ax.images)
+    bar = di.images[0].colorbar
+    fig.canvas.draw()
+    box = bar.ax.get_window_extent()
+    assert box.width > box.height  # horizontal: its label cannot be taller than the bar
+    assert bar.ax.get_xlabel().startswith("DI")
+    assert legend_texts(di.get_legend()) == ["no data"]
+    assert legend_texts(aoa.get_legend()) == ["inside", "outside", "no data"]
+    assert aoa.get_title().startswith("Area of applicability (DI <= ")

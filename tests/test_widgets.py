@@ -15,7 +15,7 @@ import pytest
 import rasterio
 from sklearn.tree import DecisionTreeClassifier
 
-from odse_tutorial import plotting as plotting_module
+from odse_tutorial.plotting import maps as plotting_module
 from odse_tutorial.prediction import predict_maps
 from odse_tutorial.widgets import _MapExplorer, map_explorer
 

@@ -21,7 +21,8 @@ Call :func:`use_style` once at the top of a notebook for the tutorial's look.
 Submodules (every name below is also available here, as ``plotting.<name>``):
 
 - :mod:`~odse_tutorial.plotting.maps`: class maps, probability and uncertainty maps,
-  false-colour composites and error maps;
+  false-colour composites, error and difference maps, and :func:`plot_maps` (several
+  products and years of a catalogue, including the area of applicability);
 - :mod:`~odse_tutorial.plotting.points`: sample points and cross-validation folds;
 - :mod:`~odse_tutorial.plotting.charts`: confusion matrix, accuracy per class,
   reliability diagram, errors by uncertainty, feature importance, model comparison,
@@ -48,6 +49,7 @@ from odse_tutorial.plotting.maps import (
     plot_class_map,
     plot_composite,
     plot_error_map,
+    plot_maps,
     plot_probability_map,
     plot_uncertainty_map,
 )
@@ -60,6 +62,7 @@ __all__ = [
     "plot_cv_folds",
     "plot_error_map",
     "plot_feature_importance",
+    "plot_maps",
     "plot_model_comparison",
     "plot_nn_distances",
     "plot_per_class_accuracy",

@@ -1,16 +1,19 @@
-"""Raster maps: class maps, probability and uncertainty maps, composites and errors."""
+"""Raster maps: class maps, probability and uncertainty maps, composites, errors and
+differences, the area of applicability, and figures of several of a catalogue's maps."""
 
 from __future__ import annotations
 
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
@@ -397,3 +400,179 @@ def plot_error_map(
     ]
     _legend_right(ax, handles + ([_nodata_handle()] if not valid.all() else []), "Pixels")
     return ax
+
+
+# -- the area of applicability -------------------------------------------------------------
+INSIDE_COLOUR, OUTSIDE_COLOUR = "#d9d9d9", "#d7301f"
+
+
+def _plot_dissimilarity(path: Path, ax: Axes) -> None:
+    """The DI map: magma_r up to its 99th percentile, a colour-bar label that fits."""
+    raster = _read_raster(path, resampling="average")
+    top = float(np.percentile(raster.data.compressed(), 99)) if raster.data.count() else 1.0
+    nodata = bool(np.ma.getmaskarray(raster.data).any())
+    if nodata:
+        _nodata_background(ax, raster.frame)
+    cmap = plt.get_cmap("magma_r").with_extremes(bad=(0, 0, 0, 0))
+    image = ax.imshow(raster.data, cmap=cmap, vmin=0, vmax=top, extent=raster.frame.extent)
+    bar = ax.figure.colorbar(image, ax=ax, location="bottom", shrink=0.6, aspect=30, extend="max")
+    bar.set_label("DI (unitless; the scale stops at its 99th percentile)")
+    _finish_map(ax, raster.frame, _map_title(raster.path, raster.tags, "Dissimilarity index"))
+    _legend_right(ax, [_nodata_handle()] if nodata else [], "")
+
+
+def _plot_aoa(path: Path, ax: Axes) -> None:
+    """Inside / outside the area of applicability, and no data, each in the legend."""
+    raster = _read_raster(path)
+    inside = np.ma.masked_greater(raster.data, 1).astype(np.intp)
+    _draw_categories(ax, inside, raster.frame, [OUTSIDE_COLOUR, INSIDE_COLOUR])
+    threshold = raster.tags.get("aoa_threshold")
+    what = "Area of applicability" + (f" (DI <= {float(threshold):.2f})" if threshold else "")
+    _finish_map(ax, raster.frame, _map_title(raster.path, raster.tags, what))
+    handles = [_patch(INSIDE_COLOUR, "inside"), _patch(OUTSIDE_COLOUR, "outside")]
+    nodata = [_nodata_handle()] if np.ma.getmaskarray(inside).any() else []
+    _legend_right(ax, handles + nodata, "AOA")
+
+
+# -- several maps of a catalogue -----------------------------------------------------------
+def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
+    """(tile, year) -> truth map path or None, from a Dataset or a mapping; None for none."""
+    if truth is None or getattr(truth, "has_truth", True) is False:
+        return None  # no reference maps (a Dataset without truth): no truth products
+    if isinstance(truth, Mapping):
+        table = {(str(t), int(y)): Path(p) for (t, y), p in truth.items()}
+        return lambda tile, year: table.get((tile, year))
+    if callable(getattr(truth, "truth", None)):
+
+        def lookup(tile: str, year: int) -> Path | None:
+            try:
+                return Path(truth.truth(tile, year))
+            except (KeyError, FileNotFoundError):
+                return None
+
+        return lookup
+    raise TypeError(
+        "truth must be a Dataset (with truth maps) or a mapping (tile, year) -> path, got "
+        f"{type(truth).__name__}."
+    )
+
+
+def _drawer(
+    maps: Any,
+    tile: str,
+    year: int,
+    product: str,
+    *,
+    code: Hashable | None = None,
+    truth: Path | None = None,
+    classes: ClassTable | None = None,
+    vmax: float | None = None,
+) -> Callable[[Axes], Any]:
+    """A function that draws one product of ``maps`` on an Axes; LookupError if absent."""
+    where = f"tile {tile}, {year}"
+    if product in ("truth", "errors") and truth is None:
+        raise LookupError(f"No reference (truth) map for {where}.")
+    if product == "truth":
+        return lambda ax: plot_class_map(truth, classes, ax=ax)
+    base = "dominant_class" if product == "errors" else product
+    path = maps.path(tile, year, base, code if product == "probability" else None)
+    if not path.exists():
+        raise LookupError(f"No {product.replace('_', ' ')} map for {where} ({path}).")
+    draw: dict[str, Callable[[Axes], Any]] = {
+        "errors": lambda ax: plot_error_map(path, truth, ax=ax),
+        "dominant_class": lambda ax: plot_class_map(path, classes, ax=ax),
+        "uncertainty": lambda ax: plot_uncertainty_map(path, ax=ax, vmax=vmax),
+        "dissimilarity": lambda ax: _plot_dissimilarity(path, ax),
+        "aoa": lambda ax: _plot_aoa(path, ax),
+    }
+    return draw.get(product, lambda ax: plot_probability_map(path, ax=ax))
+
+
+def plot_maps(
+    maps: Any,
+    products: Sequence[str] = ("dominant_class", "errors"),
+    *,
+    tile: str | None = None,
+    years: int | Sequence[int] | None = None,
+    code: Hashable | None = None,
+    truth: Any = None,
+    classes: ClassTable | None = None,
+    title: str | None = None,
+) -> Figure | None:
+    """Several maps of a catalogue in one figure: one row per product, one column per year.
+
+    Sized for a notebook's width (9.5 inches). Panels that need the truth (``"errors"``,
+    ``"truth"``) are left out, with one logged sentence, when there is none, so the same
+    call works on data with and without truth maps. The uncertainty panels share one
+    colour scale.
+
+    Parameters
+    ----------
+    maps : MapCatalogue
+        From :func:`odse_tutorial.prediction.predict_maps`.
+    products : sequence of str, default ("dominant_class", "errors")
+        Any of ``"dominant_class"``, ``"errors"`` (map against the truth),
+        ``"truth"``, ``"probability"`` (of class ``code``), ``"dominant_probability"``,
+        ``"uncertainty"``, ``"dissimilarity"`` (the DI) and ``"aoa"`` (inside or
+        outside the area of applicability).
+    tile : str, optional
+        Defaults to the first tile.
+    years : int or sequence of int, optional
+        Defaults to the last year.
+    code : class code, optional
+        The class of ``"probability"``.
+    truth : Dataset or mapping, optional
+        Reference maps: a Dataset (none when it has no truth maps) or a mapping
+        ``(tile, year) -> path``.
+    classes : ClassTable, optional
+        Names and colours of class maps; defaults to each map's legend.
+    title : str, optional
+        A title over the panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None when no panel is left.
+
+    Examples
+    --------
+    >>> import pathlib, shutil, tempfile
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> from odse_tutorial.prediction import MapCatalogue
+    >>> data = load_dataset()  # a reference map stands in for a predicted one
+    >>> maps = MapCatalogue(pathlib.Path(tempfile.mkdtemp()), ("9529",), (2015,),
+    ...                     data.classes, ("dominant_class",))
+    >>> maps.path("9529", 2015, "dominant_class").parent.mkdir(parents=True)
+    >>> _ = shutil.copy(data.truth("9529", 2015), maps.path("9529", 2015, "dominant_class"))
+    >>> fig = plot_maps(maps, truth=data)
+    >>> [ax.get_title()[:10] for ax in fig.axes]
+    ['Dominant c', 'Map errors']
+    """
+    tile = maps.tiles[0] if tile is None else str(tile)
+    years = [maps.years[-1]] if years is None else np.atleast_1d(years).tolist()
+    lookup = _truth_lookup(truth)
+    if lookup is None and {"errors", "truth"} & set(products):
+        logger.warning("No truth maps: the panels that need them are left out.")
+        products = [p for p in products if p not in ("errors", "truth")]
+    if not products:
+        return None
+    vmax = None
+    if "uncertainty" in products:  # one scale for all years, fitted as for one map
+        values = np.concatenate(
+            [_read_raster(maps.path(tile, y, "uncertainty")).data.compressed() for y in years]
+        )
+        vmax = min(100, 5 * max(1, math.ceil(np.percentile(values, 99) / 5)))
+    rows, cols = len(products), len(years)
+    fig = plt.figure(figsize=(9.5, rows * (9.5 / cols * 0.62 + 0.8)), layout="constrained")
+    for i, product in enumerate(products):
+        for j, year in enumerate(years):
+            truth_path = lookup(tile, year) if lookup is not None else None
+            ax = fig.add_subplot(rows, cols, i * cols + j + 1)
+            _drawer(maps, tile, year, product, code=code, truth=truth_path, classes=classes,
+                    vmax=vmax)(ax)  # fmt: skip
+            if cols > 1:  # what in the first column's axis label, the year as the title
+                what = ax.get_title().removesuffix(f", tile {tile}, {year}")
+                ax.set(title=str(year), ylabel=f"{what}\n{ax.get_ylabel()}" if j == 0 else "")
+    if title:
+        fig.suptitle(title, fontweight="bold")
+    return fig

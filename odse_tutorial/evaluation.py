@@ -66,6 +66,7 @@ from odse_tutorial._dataset import Dataset, survey_year
 from odse_tutorial.classes import ClassTable, _normalise_code
 from odse_tutorial.labels import _as_codes
 from odse_tutorial.raster_io import _same_crs, _windows, check_same_grid, read_at_points
+from odse_tutorial.uncertainty import normalized_entropy
 
 __all__ = [
     "AccuracyReport",
@@ -85,6 +86,7 @@ __all__ = [
     "reliability_table",
     "true_map_accuracy",
     "truth_at",
+    "uncertainty_against_error",
     "write_metrics",
 ]
 
@@ -1266,6 +1268,7 @@ def error_rate_by_uncertainty(
     truth_path: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     n_bins: int = 10,
+    bins: ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Share of wrongly mapped pixels per bin of uncertainty (maps with a known truth).
 
@@ -1285,6 +1288,11 @@ def error_rate_by_uncertainty(
         The reference map(s) of those tiles and years.
     n_bins : int, default 10
         The largest number of bins.
+    bins : array-like of float, optional
+        Explicit increasing bin edges for any value map (e.g. the dissimilarity index,
+        ``[0, threshold, np.inf]``): bin i is ``[edge_i, edge_i+1)``, the last closed;
+        values outside the edges are left out, and ``n_bins`` and the 0-100 check do not
+        apply.
 
     Returns
     -------
@@ -1301,42 +1309,167 @@ def error_rate_by_uncertainty(
     >>> table = error_rate_by_uncertainty(uncertainty, predicted, truth, n_bins=5)
     >>> table[["lower", "upper", "n_pixels"]].astype(int).values.tolist()
     [[0, 7, 22425], [7, 14, 34012], [14, 21, 5766], [21, 28, 3252], [28, 31, 81]]
+    >>> error_rate_by_uncertainty(uncertainty, predicted, truth, bins=[0, 7, 100]).n_pixels.tolist()
+    [22425, 43111]
     """
+    if bins is not None:
+        edges = np.asarray(bins, dtype=float)
+        n, errors, _ = _errors_by_value(uncertainty_path, predicted_path, truth_path, edges)
+        return _bin_table(edges, n, errors)
     _check_bins(n_bins)
-    n, errors = np.zeros(101, dtype=np.int64), np.zeros(101, dtype=np.int64)
-    paths = _path_lists(uncertainty_path, predicted_path, truth_path)
-    for u_path, pred_path, true_path in zip(*paths, strict=True):
-        check_same_grid({"uncertainty": u_path, "predicted": pred_path})
-        strips = _read_classes([pred_path, true_path], {}, None)
-        with rasterio.open(u_path) as u, contextlib.closing(strips):
-            for window, ((pred, true), valid) in zip(_strips(u), strips, strict=True):
-                data = u.read(1, window=window, masked=True)
-                ok = ~np.ma.getmaskarray(data)[valid]
-                percent = np.asarray(data)[valid][ok].astype(np.float64)
-                if percent.size and (percent.min() < 0 or percent.max() > 100):
-                    raise ValueError(
-                        f"{u_path} has values outside 0-100; pass an uncertainty map in "
-                        "percent (uncertainty.tif or uncertainty_{code}.tif)."
-                    )
-                whole = np.floor(percent).astype(np.int64)
-                n += np.bincount(whole, minlength=101)
-                errors += np.bincount(whole, (pred != true)[ok], minlength=101).astype(np.int64)
+    n, errors, (low, high) = _errors_by_value(uncertainty_path, predicted_path, truth_path, _FINE)
+    if low < 0 or high > 100:
+        raise ValueError(
+            "The uncertainty maps have values outside 0-100; pass maps in percent "
+            "(uncertainty.tif or uncertainty_{code}.tif), or bins= for other values."
+        )
+    n, errors = n.reshape(-1, 10).sum(axis=1), errors.reshape(-1, 10).sum(axis=1)  # whole %
     top = int(np.flatnonzero(n)[-1]) if n.any() else 0
     width = max(1, math.ceil(top / n_bins))  # whole percents; the last bin holds ``top``
     count = max(1, math.ceil(top / width))
     group = np.minimum(np.arange(101) // width, count - 1)
     n, errors = np.bincount(group, n).astype(np.int64), np.bincount(group, errors).astype(np.int64)
     edges = np.minimum(np.arange(count + 1) * width, max(top, 1)).astype(float)
+    return _bin_table(edges, n, errors)
+
+
+_FINE = np.arange(1011) / 10  # bins of 0.1 % from 0 to 101 %: a value v falls in floor(10 v)
+
+
+def _bin_table(edges: NDArray, n: NDArray, errors: NDArray) -> pd.DataFrame:
     return pd.DataFrame(
-        {
-            "lower": edges[:-1],
-            "upper": edges[1:],
-            "n_pixels": n,
-            "n_errors": errors,
-            "error_rate": _ratio(errors, n),
-            "share_of_pixels": n / max(int(n.sum()), 1),
-        }
+        {"lower": edges[:-1], "upper": edges[1:], "n_pixels": n, "n_errors": errors,
+         "error_rate": _ratio(errors, n), "share_of_pixels": n / max(int(n.sum()), 1)}
+    )  # fmt: skip
+
+
+def _errors_by_value(
+    value_paths: Any, predicted: Any, truth: Any, edges: NDArray
+) -> tuple[NDArray[np.int64], NDArray[np.int64], tuple[float, float]]:
+    """Pixels and wrongly mapped pixels per bin of a value map (bins ``[edge_i,
+    edge_i+1)``, the last closed), over pixels valid in every map, read in strips, and
+    the values' range. A value "map" given as a list of ``probability_{code}.tif`` paths is
+    their normalized entropy in percent."""
+    n, errors = np.zeros(len(edges) - 1, np.int64), np.zeros(len(edges) - 1, np.int64)
+    low, high = np.inf, -np.inf
+    for v_paths, pred_path, true_path in zip(
+        *_path_lists(value_paths, predicted, truth), strict=True
+    ):
+        v_paths = list(v_paths) if isinstance(v_paths, list | tuple) else [v_paths]
+        check_same_grid({"values": v_paths[0], "predicted": pred_path})
+        strips = _read_classes([pred_path, true_path], {}, None)
+        with contextlib.ExitStack() as stack, contextlib.closing(strips):
+            sources = [stack.enter_context(rasterio.open(p)) for p in v_paths]
+            for window, ((pred, true), valid) in zip(_strips(sources[0]), strips, strict=True):
+                data = [s.read(1, window=window, masked=True) for s in sources]
+                ok = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])[valid]
+                values = np.stack([np.asarray(d)[valid][ok] for d in data], axis=1).astype(float)
+                values = values[:, 0] if len(data) == 1 else 100 * normalized_entropy(values / 100)
+                low, high = (
+                    min(low, values.min(initial=np.inf)),
+                    max(high, values.max(initial=-np.inf)),
+                )
+                inside = (values >= edges[0]) & (values <= edges[-1])
+                where = np.minimum(np.searchsorted(edges, values[inside], "right") - 1, len(n) - 1)
+                n += np.bincount(where, minlength=len(n))
+                errors += np.bincount(where, (pred != true)[ok][inside], len(n)).astype(np.int64)
+    return n, errors, (low, high)
+
+
+def uncertainty_against_error(
+    maps: Any,
+    dataset: Dataset,
+    *,
+    measures: Sequence[str] | Mapping[str, str] = ("uncertainty",),
+    n_bins: int = 10,
+) -> pd.DataFrame | None:
+    """How well a map's uncertainty points at its errors, where the truth is known.
+
+    Pools every tile and year of ``maps`` against the truth maps (pixels valid in every
+    map, read in strips). Per measure: the ROC AUC of the measure as a predictor of a
+    wrongly mapped pixel (0.5 = no better than chance; from a histogram of 0.1 % bins),
+    the share of the errors in the most uncertain tenth of the pixels, and whether the
+    error rate rises from bin to bin (bins of :func:`error_rate_by_uncertainty` with at
+    least 100 pixels).
+
+    Parameters
+    ----------
+    maps : MapCatalogue
+        The maps of :func:`odse_tutorial.prediction.predict_maps`.
+    dataset : Dataset
+        The dataset the maps were made of.
+    measures : sequence of str or mapping of str to str
+        ``"uncertainty"`` (``uncertainty.tif``) and / or ``"entropy"`` (the normalized
+        entropy of the ``probability_{code}.tif`` maps); a mapping gives each a name
+        (``{"learners' spread": "uncertainty"}``).
+    n_bins : int, default 10
+        The largest number of bins of ``attrs["by_bin"]``.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Index measure: ``roc_auc``, ``top_decile_error_share``, ``error_rate_rises``,
+        ``n_pixels``; ``attrs``: ``map_accuracy`` (share of the pixels mapped right),
+        ``by_bin`` (the first measure's error rate per bin) and ``sentence``. None (and a
+        logged sentence) without truth maps.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> blue = ds.layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
+    >>> maps = SimpleNamespace(tiles=["9529"], years=[2018], classes=ds.classes,
+    ...     path=lambda t, y, p: ds.truth(t, 2015) if p == "dominant_class" else blue)
+    >>> check = uncertainty_against_error(maps, ds)
+    >>> round(check.attrs["map_accuracy"], 3), bool(check.loc["uncertainty", "roc_auc"] < 1)
+    (0.954, True)
+    """
+    if not dataset.has_truth:
+        logger.warning(
+            "This dataset has no truth maps: the uncertainty cannot be checked pixel by pixel."
+        )
+        return None
+    measures = measures if isinstance(measures, Mapping) else {m: m for m in measures}
+    pairs = list(itertools.product(maps.tiles, maps.years))
+    predicted = [maps.path(*p, "dominant_class") for p in pairs]
+    truth = [dataset.truth(*p) for p in pairs]
+    rows, by_bin = {}, None
+    for name, kind in measures.items():
+        values = [
+            maps.path(*p, "uncertainty")
+            if kind == "uncertainty"
+            else [maps.path(*p, "probability", code) for code in maps.classes.codes]
+            for p in pairs
+        ]
+        n, errors, _ = _errors_by_value(values, predicted, truth, _FINE)
+        right = n - errors
+        below = np.cumsum(right) - right  # right pixels with a lower value
+        auc = float((errors * (below + right / 2)).sum() / max(errors.sum() * right.sum(), 1))
+        top = int(np.searchsorted(np.cumsum(n), 0.9 * n.sum()))  # bin of the 90th percentile
+        if by_bin is None:
+            by_bin = error_rate_by_uncertainty(values, predicted, truth, n_bins=n_bins)
+            accuracy = 1 - errors.sum() / max(n.sum(), 1)
+        rates = by_bin.error_rate[by_bin.n_pixels >= 100]
+        rows[name] = {"roc_auc": auc, "top_decile_error_share": errors[top:].sum() / max(errors.sum(), 1),
+                      "error_rate_rises": bool(np.all(np.diff(rates) > 0)), "n_pixels": int(n.sum())}  # fmt: skip
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
+    first = table.iloc[0]
+    sentence = (
+        f"True accuracy of all {len(pairs)} maps: {accuracy:.3f}. ROC AUC of the {table.index[0]} "
+        f"as a predictor of error: {first.roc_auc:.2f}; its most uncertain tenth of the pixels "
+        f"holds {first.top_decile_error_share:.0%} of the errors; the error rate "
+        + ("rises in every bin." if first.error_rate_rises else "does not rise in every bin.")
     )
+    if len(table) > 1:
+        second, gap = table.index[1], first.roc_auc - table.roc_auc.iloc[1]
+        verdict = "about as good a" if abs(gap) < 0.02 else ("a better" if gap > 0 else "a worse")
+        sentence += (
+            f" On the same errors, the {table.index[0]} (AUC {first.roc_auc:.2f}) is {verdict} "
+            f"predictor of the map's errors than the {second} (AUC {table.roc_auc.iloc[1]:.2f})."
+        )
+    table.attrs.update(map_accuracy=float(accuracy), by_bin=by_bin, sentence=sentence)
+    return table
 
 
 # -- calibration ---------------------------------------------------------------------------

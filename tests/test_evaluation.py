@@ -792,3 +792,72 @@ def test_area_ci_coverage_flags_zero_width_intervals_and_the_remedy_has_none(tmp
         assert area_ci_coverage(perfect[0], None) is None
         assert stratified_sample_counts(perfect[0], None) is None
     assert "No truth map" in caplog.text
+
+
+def _probability_maps(folder, seed=0):
+    """A 20 x 20 model output of CLASSES (percent probabilities, dominant class, entropy as
+    uncertainty.tif) and a truth map that differs more where the model is unsure."""
+    from odse_tutorial.uncertainty import normalized_entropy
+
+    rng = np.random.default_rng(seed)
+    proba = np.floor(rng.dirichlet([0.6, 0.6, 0.6], 400) * 100)
+    proba[:, 0] += 100 - proba.sum(axis=1)  # whole percents summing to 100
+    entropy = normalized_entropy(proba / 100)
+    dominant = proba.argmax(axis=1)
+    wrong = rng.random(400) < entropy * 0.6
+    truth = np.where(wrong, (dominant + 1 + rng.integers(0, 2, 400)) % 3, dominant)
+    values = np.asarray(CLASSES.raster_values, "uint16")
+    paths = {
+        "dominant_class": write_raster(folder / "dominant.tif", values[dominant].reshape(20, 20),
+                                       tags=CLASSES.to_tags()),
+        "truth": write_raster(folder / "truth.tif", values[truth].reshape(20, 20),
+                              tags=CLASSES.to_tags()),
+        "uncertainty": write_raster(folder / "u.tif", np.round(100 * entropy).astype("uint8")
+                                    .reshape(20, 20), nodata=255),
+    }  # fmt: skip
+    for j, code in enumerate(CLASSES.codes):
+        paths[code] = write_raster(
+            folder / f"p{code}.tif", proba[:, j].astype("uint8").reshape(20, 20), nodata=255
+        )
+    maps = SimpleNamespace(
+        tiles=["t"], years=[2000], classes=CLASSES, path=lambda t, y, p, c=None: paths[c or p]
+    )
+    dataset = SimpleNamespace(has_truth=True, truth=lambda t, y: paths["truth"])
+    return maps, dataset, paths, (dominant != truth), np.round(100 * entropy), 100 * entropy
+
+
+def test_uncertainty_against_error_is_the_roc_auc_and_error_shares_computed_by_hand(tmp_path):
+    from sklearn.metrics import roc_auc_score
+
+    from odse_tutorial.evaluation import uncertainty_against_error
+
+    maps, dataset, paths, wrong, u, entropy = _probability_maps(tmp_path)
+    check = uncertainty_against_error(
+        maps, dataset, measures={"spread": "uncertainty", "entropy": "entropy"}
+    )
+    assert check.loc["spread", "roc_auc"] == pytest.approx(roc_auc_score(wrong, u), abs=1e-12)
+    assert check.loc["entropy", "roc_auc"] == pytest.approx(roc_auc_score(wrong, entropy), abs=0.01)
+    top = u >= np.quantile(u, 0.9, method="inverted_cdf")
+    assert check.loc["spread", "top_decile_error_share"] == pytest.approx(
+        wrong[top].sum() / wrong.sum()
+    )
+    assert check.attrs["map_accuracy"] == pytest.approx(1 - wrong.mean())
+    expected = error_rate_by_uncertainty(
+        paths["uncertainty"], paths["dominant_class"], paths["truth"]
+    )
+    pd.testing.assert_frame_equal(check.attrs["by_bin"], expected)
+    assert "On the same errors, the spread (AUC" in check.attrs["sentence"]
+    with_no_truth = SimpleNamespace(has_truth=False)
+    assert uncertainty_against_error(maps, with_no_truth) is None
+
+
+def test_error_rate_by_uncertainty_takes_explicit_bins_for_any_values(tmp_path):
+    maps, dataset, paths, wrong, u, entropy = _probability_maps(tmp_path)
+    di = (u / 37).astype("float32").reshape(20, 20)  # a dissimilarity-like map, NaN nodata
+    di[0, :5] = np.nan
+    path = write_raster(tmp_path / "di.tif", di, nodata=np.nan)
+    table = error_rate_by_uncertainty(path, paths["dominant_class"], paths["truth"],
+                                      bins=[0, 1, np.inf])  # fmt: skip
+    value, error = di.ravel()[5:], wrong[5:]  # the first five pixels are nodata
+    assert table.n_pixels.tolist() == [(value < 1).sum(), (value >= 1).sum()]
+    assert table.n_errors.tolist() == [error[value < 1].sum(), error[value >= 1].sum()]

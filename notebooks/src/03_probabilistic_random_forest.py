@@ -57,7 +57,7 @@ from sklearn.model_selection import cross_val_predict
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
-from odse_tutorial.evaluation import accuracy_report, compare_on_folds, write_metrics
+from odse_tutorial.evaluation import accuracy_report, compare_on_folds, truth_at, write_metrics
 from odse_tutorial.model_selection import block_cv, fold_ids
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_model
@@ -79,26 +79,13 @@ from sklearn.metrics import roc_auc_score
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.evaluation import error_rate_by_uncertainty, map_accuracy
 from odse_tutorial.overlay import overlay_samples
-from odse_tutorial.raster_io import read_at_points
 
 _log = logging.getLogger("odse_tutorial")
 
 
-def truth_at(ds, samples):
-    if not ds.has_truth:
-        _log.warning("This dataset has no truth maps: calibration cannot be judged against "
-                     "the truth.")
-        return None
-    values = pd.Series(0, index=samples.index, dtype="int64", name="truth")
-    for (tile, year), group in samples.groupby([ds.columns.tile, "year"]):
-        found = read_at_points(ds.truth(tile, year), group.geometry.x, group.geometry.y)
-        values[group.index] = np.asarray(found.filled(0))
-    return values
-
-
 class _Shown(SimpleNamespace):
     def __repr__(self):
-        return self.sentence + "\n" + str(getattr(self, "table", "")).replace("SimpleNamespace", "")
+        return self.sentence + "\n" + str(getattr(self, "table", ""))
 
 
 def _read(path):

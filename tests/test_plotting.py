@@ -468,3 +468,41 @@ def test_applicability_maps_have_a_fitting_colour_bar_and_a_no_data_entry(catalo
     assert legend_texts(di.get_legend()) == ["no data"]
     assert legend_texts(aoa.get_legend()) == ["inside", "outside", "no data"]
     assert aoa.get_title().startswith("Area of applicability (DI <= ")
+
+
+def test_difference_map_names_each_kind_in_words_with_its_share(tmp_path, two_years):
+    truth, a = two_years  # truth [[0, 0, 1], [2, 2, nodata]], a [[0, 1, 1], [0, 2, 2]]
+    values = np.array(CLASSES.raster_values, "uint16")
+    b = write_raster(tmp_path / "b.tif", values[[[0, 0, 2], [0, 1, 2]]], tags=CLASSES.to_tags())
+    ax = plotting.plot_error_map(a, truth, other=b, names=("ensemble", "forest"))
+    assert legend_texts(ax.get_legend()) == [
+        "agree, both right (20.0 %)",
+        "agree, both wrong (20.0 %)",
+        "differ, ensemble right (40.0 %)",
+        "differ, forest right (20.0 %)",
+        "differ, both wrong (0.0 %)",
+        "no data",
+    ]
+    kinds = ax.images[0].get_array()
+    assert kinds.tolist() == [[0, 3, 2], [1, 2, None]]
+    colours = [to_hex(p.get_facecolor()) for p in ax.get_legend().legend_handles[:5]]
+    assert len(set(colours)) == 5  # every kind its own colour
+    assert ax.get_title().startswith("ensemble vs forest")
+    without = plotting.plot_error_map(a, None, other=b)
+    assert legend_texts(without.get_legend()) == ["agree (50.0 %)", "differ (50.0 %)"]
+    assert plotting.plot_error_map(a, None) is None
+
+
+def test_precision_recall_curves_have_distinct_colours_and_their_average_precision():
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(0)
+    y = rng.choice([211, 231, 311], 60)
+    proba = rng.dirichlet([1, 1, 1], 60)
+    proba[np.arange(60), np.searchsorted([211, 231, 311], y)] += 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    ax = plotting.plot_precision_recall(y, proba, CLASSES)
+    ap = average_precision_score(y == 231, proba[:, 1])
+    assert ax.lines[1].get_label() == f"Pastures (AP {ap:.2f})"
+    assert len({to_hex(line.get_color()) for line in ax.lines}) == 3
+    assert ax.get_xlabel() == "Recall (producer's accuracy)"

@@ -26,7 +26,7 @@ Submodules (every name below is also available here, as ``plotting.<name>``):
 - :mod:`~odse_tutorial.plotting.points`: sample points and cross-validation folds;
 - :mod:`~odse_tutorial.plotting.charts`: confusion matrix, accuracy per class,
   reliability diagram, errors by uncertainty, feature importance, model comparison,
-  nearest-neighbour distances;
+  precision-recall curves, nearest-neighbour distances;
 - ``_base`` (private): axes, legends, rasters read for display, class layers.
 """
 
@@ -42,6 +42,7 @@ from odse_tutorial.plotting.charts import (
     plot_model_comparison,
     plot_nn_distances,
     plot_per_class_accuracy,
+    plot_precision_recall,
     plot_reliability_diagram,
     plot_uncertainty_vs_error,
 )
@@ -66,6 +67,7 @@ __all__ = [
     "plot_model_comparison",
     "plot_nn_distances",
     "plot_per_class_accuracy",
+    "plot_precision_recall",
     "plot_probability_map",
     "plot_reliability_diagram",
     "plot_samples",

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from numpy.typing import ArrayLike, NDArray
-from sklearn.metrics import ConfusionMatrixDisplay
+from sklearn.metrics import ConfusionMatrixDisplay, average_precision_score, precision_recall_curve
 
 from odse_tutorial import evaluation
 from odse_tutorial._checks import missing_column
@@ -534,6 +534,64 @@ def plot_model_comparison(
         title = "Model comparison (dark bar: the best model of each metric)"
     fig.suptitle(title, fontweight="bold")
     return fig
+
+
+# -- ranking -------------------------------------------------------------------------------
+def plot_precision_recall(
+    y: ArrayLike,
+    proba: ArrayLike,
+    classes: Any = None,
+    *,
+    proba_classes: Sequence[Any] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Precision-recall curve of each class, in distinct colours, with its average precision.
+
+    For every threshold on a class's probability: the precision (users' accuracy) and
+    recall (producer's accuracy) of calling a sample that class.
+
+    Parameters
+    ----------
+    y : array-like
+        True class codes.
+    proba : array-like of shape (n_samples, n_classes)
+        Probabilities (out-of-fold).
+    classes : ClassTable, optional
+        Class names for the legend.
+    proba_classes : sequence, optional
+        The codes of ``proba``'s columns (default: sorted unique ``y``).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    title : str, optional
+        Defaults to "Precision-recall per class".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_precision_recall([1, 1, 2, 2], [[0.9, 0.1], [0.6, 0.4], [0.3, 0.7], [0.2, 0.8]])
+    >>> [line.get_label() for line in ax.lines]
+    ['1 (AP 1.00)', '2 (AP 1.00)']
+    """
+    y = np.asarray(y)
+    proba = np.asarray(proba, dtype=float)
+    codes = sorted(pd.unique(y)) if proba_classes is None else list(proba_classes)
+    ax = _axes(ax, (7.5, 5.0))
+    colours = plt.get_cmap("tab20" if len(codes) > 10 else "tab10").colors
+    for j, code in enumerate(codes):
+        precision, recall, _ = precision_recall_curve(y == code, proba[:, j])
+        ap = average_precision_score(y == code, proba[:, j])
+        name = code if classes is None else classes.name_of(code)
+        ax.step(recall, precision, where="post", color=colours[j % len(colours)],
+                label=f"{name} (AP {ap:.2f})")  # fmt: skip
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), xlabel="Recall (producer's accuracy)",
+           ylabel="Precision (users' accuracy)")  # fmt: skip
+    ax.set_title("Precision-recall per class" if title is None else title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return ax
 
 
 # -- distances -----------------------------------------------------------------------------

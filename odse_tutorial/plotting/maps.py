@@ -14,7 +14,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from numpy.typing import NDArray
 
 from odse_tutorial import evaluation
@@ -345,32 +344,50 @@ def plot_composite(
 
 
 CORRECT_COLOUR = "#e6e6e6"
+#: Pixel kinds of a difference map (two maps against the truth) and their colours.
+_KINDS = {
+    "agree, both right": CORRECT_COLOUR,
+    "agree, both wrong": "#737373",
+    "differ, {a} right": "#0072b2",
+    "differ, {b} right": "#e69f00",
+    "differ, both wrong": "#cc79a7",
+}
 
 
 def plot_error_map(
     predicted_path: str | os.PathLike,
-    truth_path: str | os.PathLike,
+    truth_path: str | os.PathLike | None,
     *,
+    other: str | os.PathLike | None = None,
+    names: tuple[str, str] = ("map", "other map"),
     ax: Axes | None = None,
     title: str | None = None,
-) -> Axes:
-    """Map where a class map disagrees with the reference (truth) map.
+) -> Axes | None:
+    """Map where a class map disagrees with the reference (truth) map, or with another map.
 
     Parameters
     ----------
     predicted_path : path-like
         The predicted ``dominant_class.tif``.
-    truth_path : path-like
-        The reference map of the same tile and year (simulated data only).
+    truth_path : path-like or None
+        The reference map of the same tile and year (simulated data only). None: with
+        ``other``, where the two maps agree or differ; without, nothing is drawn (one
+        logged sentence) and None is returned.
+    other : path-like, optional
+        A second class map of the same grid: each pixel is then one of "agree, both
+        right", "agree, both wrong", "differ, A right", "differ, B right", "differ, both
+        wrong" (A and B from ``names``), each with its share of the pixels.
+    names : tuple of str, default ("map", "other map")
+        Names of ``predicted_path`` and ``other`` in the legend.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     title : str, optional
         Defaults to the share of pixels in error (one minus the overall accuracy of
-        :func:`odse_tutorial.evaluation.map_accuracy`).
+        :func:`odse_tutorial.evaluation.map_accuracy`), or "A vs B", with tile and year.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.axes.Axes or None
 
     Examples
     --------
@@ -379,24 +396,46 @@ def plot_error_map(
     >>> ax = plot_error_map(data.truth("9529", 2015), data.truth("9529", 2018))
     >>> ax.get_legend().get_texts()[1].get_text()
     'map ≠ reference (error)'
+    >>> ax = plot_error_map(data.truth("9529", 2012), data.truth("9529", 2018),
+    ...                     other=data.truth("9529", 2015), names=("2012", "2015"))
+    >>> [t.get_text() for t in ax.get_legend().get_texts()][:2]
+    ['agree, both right (91.9 %)', 'agree, both wrong (4.6 %)']
     """
-    check_same_grid({str(predicted_path): predicted_path, str(truth_path): truth_path})
-    table = evaluation._legend_table([predicted_path, truth_path], None)  # one for both maps
-    layer = _read_class_layer(predicted_path, None, table)
-    truth = _read_class_layer(truth_path, None, table)
-    valid = ~(np.ma.getmaskarray(layer.index) | np.ma.getmaskarray(truth.index))
-    wrong = np.asarray(layer.index) != np.asarray(truth.index)
-    errors = np.ma.MaskedArray(wrong.astype(np.intp), mask=~valid)
+    paths = [p for p in (predicted_path, other, truth_path) if p is not None]
+    if len(paths) < 2:
+        logger.warning("No truth map: the map's errors cannot be drawn.")
+        return None
+    check_same_grid({str(p): p for p in paths})
+    table = evaluation._legend_table(paths, None)  # one for every map
+    layers = [_read_class_layer(p, None, table) for p in paths]
+    valid = ~np.logical_or.reduce([np.ma.getmaskarray(layer.index) for layer in layers])
+    index = [np.asarray(layer.index) for layer in layers]
+    if other is None:
+        kinds = (index[0] != index[1]).astype(np.intp)
+        labels = {"map = reference": CORRECT_COLOUR, "map ≠ reference (error)": ERROR_COLOUR}
+    elif truth_path is None:
+        kinds = (index[0] != index[1]).astype(np.intp)
+        labels = {"agree": CORRECT_COLOUR, "differ": _KINDS["differ, {a} right"]}
+    else:
+        right_a, right_b = index[0] == index[2], index[1] == index[2]
+        kinds = np.select(
+            [right_a & right_b, index[0] == index[1], right_a, right_b], [0, 1, 2, 3], 4
+        )
+        labels = {k.format(a=names[0], b=names[1]): c for k, c in _KINDS.items()}
     ax = _axes(ax, (8.0, 5.5))
-    _draw_categories(ax, errors, layer.frame, [CORRECT_COLOUR, ERROR_COLOUR])
-    if title is None:
+    _draw_categories(
+        ax, np.ma.MaskedArray(kinds, mask=~valid), layers[0].frame, list(labels.values())
+    )
+    if title is None and other is None:
         accuracy = evaluation.map_accuracy([predicted_path], [truth_path])
-        share = 100 * (1 - accuracy.summary["overall_accuracy"])
-        title = ", ".join(p for p in (f"Map errors ({share:.1f} % of pixels)", layer.where) if p)
-    _finish_map(ax, layer.frame, title)
+        title = f"Map errors ({100 * (1 - accuracy.summary['overall_accuracy']):.1f} % of pixels)"
+    elif title is None:
+        title = f"{names[0]} vs {names[1]}"
+    _finish_map(ax, layers[0].frame, ", ".join(p for p in (title, layers[0].where) if p))
+    shares = 100 * np.bincount(kinds[valid], minlength=len(labels)) / max(int(valid.sum()), 1)
     handles = [
-        _patch(CORRECT_COLOUR, "map = reference"),
-        Patch(facecolor=ERROR_COLOUR, label="map ≠ reference (error)"),
+        _patch(colour, label if other is None else f"{label} ({share:.1f} %)")
+        for (label, colour), share in zip(labels.items(), shares, strict=True)
     ]
     _legend_right(ax, handles + ([_nodata_handle()] if not valid.all() else []), "Pixels")
     return ax

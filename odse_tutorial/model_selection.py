@@ -48,6 +48,7 @@ __all__ = [
     "fold_overlap",
     "location_cv",
     "nn_distances",
+    "out_of_fold_proba",
     "random_cv",
     "tile_cv",
 ]
@@ -636,6 +637,48 @@ def cv_candidates(
             n_splits,
         )
     return cvs
+
+
+def out_of_fold_proba(results: dict, X: Any, *, classes: ArrayLike) -> NDArray[np.float64]:
+    """Out-of-fold probabilities from ``cross_validate`` with the fitted fold models.
+
+    Each fold's model predicts its test rows, so one ``cross_validate(...,
+    return_estimator=True, return_indices=True)`` gives the scores, the fitted models (their
+    tuned parameters, importances) and the probabilities, without fitting again.
+
+    Parameters
+    ----------
+    results : dict
+        From :func:`sklearn.model_selection.cross_validate` with ``return_estimator=True``
+        and ``return_indices=True``.
+    X : pandas.DataFrame or array-like
+        The rows given to ``cross_validate``.
+    classes : array-like
+        The class codes of the columns (sorted, as ``np.unique(y)``); a class missing from
+        a fold's training part gets probability 0 there.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_samples, n_classes)
+        NaN in rows that no fold tests.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import cross_validate
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X, y = np.array([[0.0], [0.1], [1.0], [1.1]]), np.array([1, 1, 2, 2])
+    >>> results = cross_validate(DecisionTreeClassifier(), X, y, cv=2,
+    ...                          return_estimator=True, return_indices=True)
+    >>> out_of_fold_proba(results, X, classes=[1, 2]).tolist()
+    [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]
+    """
+    classes = np.asarray(classes)
+    proba = np.full((n_rows(X), len(classes)), np.nan)
+    for model, test in zip(results["estimator"], results["indices"]["test"], strict=True):
+        rows = X.iloc[test] if isinstance(X, pd.DataFrame | pd.Series) else np.asarray(X)[test]
+        proba[test] = 0.0
+        proba[np.ix_(test, np.searchsorted(classes, model.classes_))] = model.predict_proba(rows)
+    return proba
 
 
 def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None = None) -> int:

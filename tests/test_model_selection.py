@@ -23,6 +23,7 @@ from odse_tutorial.model_selection import (
     fold_overlap,
     location_cv,
     nn_distances,
+    out_of_fold_proba,
     random_cv,
     tile_cv,
 )
@@ -569,3 +570,21 @@ def test_cv_candidates_build_the_notebooks_splitters(samples, caplog):
     no_location = SimpleNamespace(columns=SimpleNamespace(location=None), cv_block_size=50_000)
     assert list(cv_candidates(no_location, samples)) == ["random folds"]  # one 50 km block
     assert "Blocked folds left out: only 1 blocks" in caplog.text
+
+
+def test_out_of_fold_proba_equals_cross_val_predict_and_zeroes_missing_classes(samples, X, y):
+    cv = block_cv(samples, BLOCK)
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0)
+    results = cross_validate(tree, X, y, cv=cv, return_estimator=True, return_indices=True)
+    codes = np.unique(y)
+    expected = cross_val_predict(tree, X, y, cv=cv, method="predict_proba")
+    np.testing.assert_allclose(out_of_fold_proba(results, X, classes=codes), expected)
+    wider = out_of_fold_proba(results, X.to_numpy(), classes=[*codes, 999])  # 999: never fitted
+    np.testing.assert_allclose(wider[:, -1], 0.0)
+    untested = {
+        "estimator": results["estimator"][:1],
+        "indices": {"test": results["indices"]["test"][:1]},
+    }
+    assert np.isnan(out_of_fold_proba(untested, X, classes=codes)).any(axis=1).sum() == len(
+        X
+    ) - len(results["indices"]["test"][0])

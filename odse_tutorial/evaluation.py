@@ -38,7 +38,7 @@ import logging
 import math
 import os
 from collections import Counter
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,7 @@ __all__ = [
     "accuracy_report",
     "area_adjusted_accuracy",
     "beside_truth",
+    "change_against_truth",
     "change_matrix",
     "compare_models",
     "compare_on_folds",
@@ -1376,13 +1377,40 @@ def _errors_by_value(
     return n, errors, (low, high)
 
 
+@dataclass
+class _Check:
+    """A map checked against the truth: a table, its headline numbers (``summary``, also
+    readable as attributes, and ``to_dict()`` for ``metrics.json``) and a sentence."""
+
+    table: pd.DataFrame
+    summary: dict
+    sentence: str
+    by_bin: pd.DataFrame | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name not in self.summary:
+            raise AttributeError(name)
+        return self.summary[name]
+
+    def to_dict(self) -> dict:
+        """The headline numbers, JSON-ready."""
+        return _plain(self.summary)
+
+    def __str__(self) -> str:
+        return self.sentence
+
+    def _repr_html_(self) -> str:
+        table = self.table.to_html(float_format=_FLOAT_FORMAT)
+        return f"<p>{html.escape(self.sentence)}</p>{table}"
+
+
 def uncertainty_against_error(
     maps: Any,
     dataset: Dataset,
     *,
     measures: Sequence[str] | Mapping[str, str] = ("uncertainty",),
     n_bins: int = 10,
-) -> pd.DataFrame | None:
+) -> _Check | None:
     """How well a map's uncertainty points at its errors, where the truth is known.
 
     Pools every tile and year of ``maps`` against the truth maps (pixels valid in every
@@ -1407,11 +1435,12 @@ def uncertainty_against_error(
 
     Returns
     -------
-    pandas.DataFrame or None
-        Index measure: ``roc_auc``, ``top_decile_error_share``, ``error_rate_rises``,
-        ``n_pixels``; ``attrs``: ``map_accuracy`` (share of the pixels mapped right),
-        ``by_bin`` (the first measure's error rate per bin) and ``sentence``. None (and a
-        logged sentence) without truth maps.
+    object or None
+        ``table`` (index measure: ``roc_auc``, ``top_decile_error_share``,
+        ``error_rate_rises``, ``n_pixels``), ``summary`` (``map_accuracy``, the share of
+        the pixels mapped right, and the first measure's row; also attributes, and
+        ``to_dict()``), ``by_bin`` (the first measure's error rate per bin) and
+        ``sentence``. None (and a logged sentence) without truth maps.
 
     Examples
     --------
@@ -1422,7 +1451,7 @@ def uncertainty_against_error(
     >>> maps = SimpleNamespace(tiles=["9529"], years=[2018], classes=ds.classes,
     ...     path=lambda t, y, p: ds.truth(t, 2015) if p == "dominant_class" else blue)
     >>> check = uncertainty_against_error(maps, ds)
-    >>> round(check.attrs["map_accuracy"], 3), bool(check.loc["uncertainty", "roc_auc"] < 1)
+    >>> round(check.map_accuracy, 3), bool(check.table.loc["uncertainty", "roc_auc"] < 1)
     (0.954, True)
     """
     if not dataset.has_truth:
@@ -1468,8 +1497,103 @@ def uncertainty_against_error(
             f" On the same errors, the {table.index[0]} (AUC {first.roc_auc:.2f}) is {verdict} "
             f"predictor of the map's errors than the {second} (AUC {table.roc_auc.iloc[1]:.2f})."
         )
-    table.attrs.update(map_accuracy=float(accuracy), by_bin=by_bin, sentence=sentence)
-    return table
+    summary = {"map_accuracy": float(accuracy), **table.iloc[0].drop("n_pixels").to_dict()}
+    return _Check(table, summary, sentence, by_bin)
+
+
+def _class_map(path: str | os.PathLike, ids: dict[Hashable, int]) -> NDArray[np.int64]:
+    """A whole class map as class ids (``ids``: code -> id, grown as codes appear), -1 nodata."""
+    with rasterio.open(path) as src:
+        data, legend = src.read(1, masked=True), ClassTable.from_tags(src.tags(), path)
+    out = np.full(data.shape, -1, dtype=np.int64)
+    valid = ~np.ma.getmaskarray(data)
+    out[valid] = _class_ids(np.asarray(data)[valid], legend, ids, path)
+    return out
+
+
+def change_against_truth(
+    maps: Any, dataset: Dataset, *, rule: Callable[[NDArray], NDArray] | None = None
+) -> _Check | None:
+    """Mapped against true land-cover change between consecutive years, every tile.
+
+    A pixel changed when its class differs from the year before. Per tile and pair of
+    years: ``mapped_share`` and ``true_share`` (of the pixels valid in the four maps),
+    ``spurious_share`` (of the mapped change, the share that did not truly change) and
+    ``missed_share`` (of the true change, the share the maps missed). Whole maps are read.
+
+    Parameters
+    ----------
+    maps : MapCatalogue
+        The maps of :func:`odse_tutorial.prediction.predict_maps`, two years or more.
+    dataset : Dataset
+        The dataset the maps were made of, with truth maps.
+    rule : callable, optional
+        A rule that maps instead of ``dominant_class``: it gets one tile's probabilities in
+        percent, int16 array (year, class, row, col) in ``maps.classes`` order (nodata 0),
+        and returns class positions in that order, (year, row, col).
+
+    Returns
+    -------
+    object or None
+        ``table`` (index tile, from, to: the four shares), ``summary`` (the first tile's
+        last pair: ``tile``, ``year_from``, ``year_to`` and its shares, and ``all_pairs``,
+        the mean shares and ``map_accuracy`` of the (rule's) maps against the truth; also
+        ``to_dict()``) and ``sentence``. None (and a logged sentence) without truth maps or
+        with one year.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> ds = load_dataset()
+    >>> maps = SimpleNamespace(tiles=["9529"], years=[2015, 2018], classes=ds.classes,
+    ...                        path=lambda t, y, p: ds.truth(t, y))  # the truth as the map
+    >>> change_against_truth(maps, ds).summary["all_pairs"]["spurious_share"]
+    0.0
+    """
+    years, why = list(maps.years), []
+    why += [] if dataset.has_truth else ["no truth maps"]
+    why += [f"one year ({years[0]})"] if len(years) < 2 else []
+    if why:
+        logger.warning(
+            "Change against the truth needs truth maps and at least two years, and this "
+            "dataset has %s: the change tables and the remedy are skipped.",
+            " and ".join(why),
+        )
+        return None
+    codes = list(maps.classes.codes)
+    ids, rows, hits, n_valid = {c: i for i, c in enumerate(codes)}, [], 0, 0
+    for tile in maps.tiles:
+        mapped = np.stack([_class_map(maps.path(tile, y, "dominant_class"), ids) for y in years])
+        true = np.stack([_class_map(dataset.truth(tile, y), ids) for y in years])
+        if rule is not None:
+            proba = [[maps.path(tile, y, "probability", c) for c in codes] for y in years]
+            proba = np.array([[_read_percent(p) for p in year] for year in proba], np.int16)
+            mapped = np.where(mapped >= 0, rule(proba), -1)
+        ok = (mapped >= 0) & (true >= 0)
+        hits, n_valid = hits + (mapped == true)[ok].sum(), n_valid + ok.sum()
+        for a, (before, after) in enumerate(itertools.pairwise(years)):
+            valid = ok[a] & ok[a + 1]
+            m, t = (mapped[a] != mapped[a + 1])[valid], (true[a] != true[a + 1])[valid]
+            rows.append({"tile": tile, "from": before, "to": after, "mapped_share": m.mean(),
+                         "true_share": t.mean(), "spurious_share": (m & ~t).sum() / max(m.sum(), 1),
+                         "missed_share": (t & ~m).sum() / max(t.sum(), 1)})  # fmt: skip
+    table = pd.DataFrame(rows).set_index(["tile", "from", "to"])
+    mean = {**table.mean().to_dict(), "map_accuracy": hits / max(n_valid, 1)}
+    summary = {"tile": maps.tiles[0], "year_from": years[-2], "year_to": years[-1],
+               **table.loc[maps.tiles[0]].iloc[-1].to_dict(), "all_pairs": mean}  # fmt: skip
+    sentence = (
+        f"Over all tiles and pairs of years, the maps show {mean['mapped_share']:.1%} of the "
+        f"pixels as changed where {mean['true_share']:.1%} truly changed; "
+        f"{mean['spurious_share']:.0%} of the mapped change is spurious and "
+        f"{mean['missed_share']:.0%} of the true change is missed."
+    )
+    return _Check(table, summary, sentence)
+
+
+def _read_percent(path: str | os.PathLike) -> NDArray:
+    with rasterio.open(path) as src:
+        return src.read(1, masked=True).filled(0)
 
 
 # -- calibration ---------------------------------------------------------------------------

@@ -835,18 +835,20 @@ def test_uncertainty_against_error_is_the_roc_auc_and_error_shares_computed_by_h
     check = uncertainty_against_error(
         maps, dataset, measures={"spread": "uncertainty", "entropy": "entropy"}
     )
-    assert check.loc["spread", "roc_auc"] == pytest.approx(roc_auc_score(wrong, u), abs=1e-12)
-    assert check.loc["entropy", "roc_auc"] == pytest.approx(roc_auc_score(wrong, entropy), abs=0.01)
+    assert check.table.loc["spread", "roc_auc"] == pytest.approx(roc_auc_score(wrong, u), abs=1e-12)
+    assert check.table.loc["entropy", "roc_auc"] == pytest.approx(
+        roc_auc_score(wrong, entropy), abs=0.01
+    )
     top = u >= np.quantile(u, 0.9, method="inverted_cdf")
-    assert check.loc["spread", "top_decile_error_share"] == pytest.approx(
+    assert check.table.loc["spread", "top_decile_error_share"] == pytest.approx(
         wrong[top].sum() / wrong.sum()
     )
-    assert check.attrs["map_accuracy"] == pytest.approx(1 - wrong.mean())
+    assert check.map_accuracy == pytest.approx(1 - wrong.mean())
     expected = error_rate_by_uncertainty(
         paths["uncertainty"], paths["dominant_class"], paths["truth"]
     )
-    pd.testing.assert_frame_equal(check.attrs["by_bin"], expected)
-    assert "On the same errors, the spread (AUC" in check.attrs["sentence"]
+    pd.testing.assert_frame_equal(check.by_bin, expected)
+    assert "On the same errors, the spread (AUC" in check.sentence
     with_no_truth = SimpleNamespace(has_truth=False)
     assert uncertainty_against_error(maps, with_no_truth) is None
 
@@ -861,3 +863,43 @@ def test_error_rate_by_uncertainty_takes_explicit_bins_for_any_values(tmp_path):
     value, error = di.ravel()[5:], wrong[5:]  # the first five pixels are nodata
     assert table.n_pixels.tolist() == [(value < 1).sum(), (value >= 1).sum()]
     assert table.n_errors.tolist() == [error[value < 1].sum(), error[value >= 1].sum()]
+
+
+def test_change_against_truth_counts_mapped_spurious_and_missed_change(tmp_path):
+    from odse_tutorial.evaluation import change_against_truth
+
+    values = np.asarray(CLASSES.raster_values, "uint16")
+    a, b = 0, 1
+    layers = {  # truth: pixel 2 changes; map: pixels 1, 2 and 4 change, 4 wrong in 2000
+        ("truth", 2000): [a, a, a, b, b, b], ("truth", 2001): [a, a, b, b, b, b],
+        ("map", 2000): [a, a, a, b, a, b], ("map", 2001): [a, b, b, b, b, b],
+    }  # fmt: skip
+    paths = {key: write_raster(tmp_path / f"{key[0]}{key[1]}.tif", values[v].reshape(2, 3),
+                               tags=CLASSES.to_tags()) for key, v in layers.items()}  # fmt: skip
+    zero = write_raster(tmp_path / "p.tif", np.zeros((2, 3), "uint8"), nodata=255)
+    maps = SimpleNamespace(
+        tiles=["t"], years=[2000, 2001], classes=CLASSES,
+        path=lambda t, y, p, c=None: zero if p == "probability" else paths["map", y],
+    )  # fmt: skip
+    dataset = SimpleNamespace(has_truth=True, truth=lambda t, y: paths["truth", y])
+    check = change_against_truth(maps, dataset)
+    expected = {"mapped_share": 3 / 6, "true_share": 1 / 6, "spurious_share": 2 / 3,
+                "missed_share": 0.0}  # fmt: skip
+    assert check.table.iloc[0].to_dict() == pytest.approx(expected)
+    assert check.all_pairs["map_accuracy"] == pytest.approx(10 / 12)
+    assert check.to_dict()["year_to"] == 2001 and "33% of the true" not in check.sentence
+    shapes = []
+    ruled = change_against_truth(  # a rule that maps every pixel as the first class
+        maps, dataset, rule=lambda p: shapes.append(p.shape) or np.zeros((2, 2, 3), int)
+    )
+    assert shapes == [(2, 3, 2, 3)] and ruled.summary["missed_share"] == 1.0
+    assert ruled.all_pairs["map_accuracy"] == pytest.approx(5 / 12)  # 3 + 2 pixels of a
+
+
+def test_change_against_truth_says_why_it_is_skipped(caplog):
+    from odse_tutorial.evaluation import change_against_truth
+
+    maps = SimpleNamespace(years=[2021])
+    with caplog.at_level("WARNING"):
+        assert change_against_truth(maps, SimpleNamespace(has_truth=False)) is None
+    assert "this dataset has no truth maps and one year (2021): the change" in caplog.text

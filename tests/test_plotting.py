@@ -506,3 +506,34 @@ def test_precision_recall_curves_have_distinct_colours_and_their_average_precisi
     assert ax.lines[1].get_label() == f"Pastures (AP {ap:.2f})"
     assert len({to_hex(line.get_color()) for line in ax.lines}) == 3
     assert ax.get_xlabel() == "Recall (producer's accuracy)"
+
+
+def test_reliability_against_labels_and_truth():
+    proba = [[0.9, 0.1], [0.65, 0.35], [0.2, 0.8]]
+    ax = plotting.plot_reliability_diagram(
+        [1, 2, 2],
+        proba,
+        [1, 2],
+        n_bins=2,
+        truth=[1, 1, None],  # no truth for the third
+    )
+    truth_line = ax.lines[-1]
+    assert truth_line.get_label() == "against the truth"
+    np.testing.assert_allclose(truth_line.get_ydata(), [100])  # both known samples right
+    # one bin: labels |(0.9 + 0.65 + 0.8) / 3 - 2/3| = 0.117; truth |(0.9 + 0.65) / 2 - 1| = 0.225
+    assert ax.get_title().endswith("error 11.7 % (labels), 22.5 % (truth)")
+    assert "against the labels" in legend_texts(ax.get_legend())
+
+
+def test_uncertainty_vs_error_draws_a_computed_table_or_nothing(tmp_path, two_years):
+    from odse_tutorial.evaluation import error_rate_by_uncertainty
+
+    before, after = two_years
+    path = write_raster(
+        tmp_path / "u.tif", np.array([[5, 95, 15], [100, 12, 50]], "uint8"), nodata=255
+    )
+    table = error_rate_by_uncertainty(path, after, before, n_bins=2)
+    drawn = plotting.plot_uncertainty_vs_error(SimpleNamespace(by_bin=table))
+    expected = plotting.plot_uncertainty_vs_error(path, after, before, n_bins=2)
+    np.testing.assert_allclose(drawn.lines[1].get_ydata(), expected.lines[1].get_ydata())
+    assert plotting.plot_uncertainty_vs_error(None) is None

@@ -229,6 +229,7 @@ def plot_reliability_diagram(
     labels: ArrayLike,
     *,
     n_bins: int = 10,
+    truth: ArrayLike | None = None,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes:
@@ -250,6 +251,10 @@ def plot_reliability_diagram(
         The class of each column.
     n_bins : int, default 10
         Number of equal-width bins.
+    truth : array-like of shape (n_samples,), optional
+        The true class at the same samples (simulated data): a second line, "against the
+        truth", and its calibration error in the title. Samples with a missing truth
+        (NaN, None) are left out of it.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     title : str, optional
@@ -278,25 +283,34 @@ def plot_reliability_diagram(
         line=[0, 100],
         line_label="Perfect calibration",
         colour="#0072b2",
-        label="Model",
+        label="Model" if truth is None else "against the labels",
         xlabel="Predicted probability of the predicted class (%)",
         ylabel="Predicted class is right (% of samples)",
     )
-    if title is None:
-        title = f"Reliability diagram: expected calibration error {100 * ece:.1f} %"
-    ax.set_title(title)
+    what = f"expected calibration error {100 * ece:.1f} %"
+    if truth is not None:
+        known = pd.notna(np.asarray(truth, dtype=object))
+        args = (np.asarray(truth)[known], np.asarray(y_proba)[known], labels)
+        t = evaluation.reliability_table(*args, n_bins=n_bins)
+        t = t[t.n_samples > 0]
+        ax.plot(100 * t.mean_confidence, 100 * t.accuracy, marker="s", color=ERROR_COLOUR,
+                label="against the truth")  # fmt: skip
+        ax.legend(handles=[*ax.get_legend().legend_handles, ax.lines[-1]], loc="upper left")
+        ece_truth = evaluation.expected_calibration_error(*args, n_bins=n_bins)
+        what += f" (labels), {100 * ece_truth:.1f} % (truth)"
+    ax.set_title(f"Reliability diagram: {what}" if title is None else title)
     return ax
 
 
 def plot_uncertainty_vs_error(
-    uncertainty_path: str | os.PathLike | Sequence[str | os.PathLike],
-    predicted_path: str | os.PathLike | Sequence[str | os.PathLike],
-    truth_path: str | os.PathLike | Sequence[str | os.PathLike],
+    uncertainty_path: Any,
+    predicted_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    truth_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     *,
     n_bins: int = 10,
     ax: Axes | None = None,
     title: str | None = None,
-) -> Axes:
+) -> Axes | None:
     """Does uncertainty show where the map is wrong? Error rate per uncertainty bin.
 
     Points: the share of pixels whose mapped class differs from the reference, per bin
@@ -307,8 +321,11 @@ def plot_uncertainty_vs_error(
 
     Parameters
     ----------
-    uncertainty_path : path-like or sequence of path-like
-        The uncertainty map(s) (percent); a sequence pools tiles or years.
+    uncertainty_path : path-like, sequence of path-like, DataFrame or None
+        The uncertainty map(s) (percent); a sequence pools tiles or years. Or a table
+        already computed by :func:`~odse_tutorial.evaluation.error_rate_by_uncertainty`
+        (or anything with it as ``by_bin``): then the other paths are not needed. None:
+        nothing is drawn, None is returned (no truth: the helper that made it said why).
     predicted_path : path-like or sequence of path-like
         ``dominant_class.tif`` of the same tile(s) and year(s).
     truth_path : path-like or sequence of path-like
@@ -322,7 +339,7 @@ def plot_uncertainty_vs_error(
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.axes.Axes or None
 
     Examples
     --------
@@ -334,9 +351,13 @@ def plot_uncertainty_vs_error(
     >>> ax.lines[1].get_ydata().round(1).tolist()  # percent wrong per bin
     [3.2, 4.6, 8.3, 6.7, 13.6]
     """
-    table = evaluation.error_rate_by_uncertainty(
-        uncertainty_path, predicted_path, truth_path, n_bins=n_bins
-    )
+    table = getattr(uncertainty_path, "by_bin", uncertainty_path)
+    if table is None:
+        return None
+    if not isinstance(table, pd.DataFrame):
+        table = evaluation.error_rate_by_uncertainty(
+            table, predicted_path, truth_path, n_bins=n_bins
+        )
     overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
     centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
     rate = 100 * table.error_rate[full]

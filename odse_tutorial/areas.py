@@ -28,16 +28,9 @@ logger = logging.getLogger(__name__)
 Allocation = str | Mapping[Hashable, int]
 
 
-def _draw(
-    mapped: str | os.PathLike,
-    reference: str | os.PathLike,
-    n_points: int,
-    min_per_stratum: int,
-    allocation: Allocation,
-    classes: ClassTable | None,
-    random_state: int | None,
-    size: int,
-) -> tuple[np.ndarray, np.ndarray, list, float]:
+def _draw(mapped: str | os.PathLike, reference: str | os.PathLike, n_points: int,
+          min_per_stratum: int, allocation: Allocation, classes: ClassTable | None,
+          random_state: int | None, size: int) -> tuple[np.ndarray, np.ndarray, list, float]:  # fmt: skip
     """``size`` stratified samples counted as (draw, map class, true class), the
     population of pixels (map class, true class), the class codes and the pixel area (ha)."""
     pairs = _pair_counts(mapped, reference, classes)
@@ -54,10 +47,8 @@ def _draw(
         spread = N * np.sqrt((share * (1 - share)).sum(axis=1))  # N_h x S_h (Neyman)
         weight = {"proportional": N, "equal": N > 0, "neyman": spread}.get(allocation)
         if weight is None:
-            raise ValueError(
-                "allocation must be 'proportional', 'equal', 'neyman' or a mapping "
-                f"{{map class: points}}, got {allocation!r}."
-            )
+            raise ValueError("allocation must be 'proportional', 'equal', 'neyman' or a mapping "
+                             f"{{map class: points}}, got {allocation!r}.")  # fmt: skip
         n = np.maximum(min_per_stratum, np.round(n_points * weight / max(weight.sum(), 1)))
     n = np.where(N > 0, np.minimum(n, N), 0).astype(int)
     rng = np.random.default_rng(random_state)
@@ -125,9 +116,8 @@ def stratified_sample_counts(
     if reference is None:
         logger.warning("No truth map: no sample can be labelled from it, so none is drawn.")
         return None
-    counts, population, codes, pixel_ha = _draw(
-        mapped, reference, n_points, min_per_stratum, allocation, classes, random_state, 1
-    )
+    design = (n_points, min_per_stratum, allocation, classes, random_state)
+    counts, population, codes, pixel_ha = _draw(mapped, reference, *design, 1)
     index = pd.Index(codes, name="class")
     return SimpleNamespace(
         counts=pd.DataFrame(counts[0].T, index=index.rename("reference"), columns=codes),
@@ -202,9 +192,8 @@ Monte-Carlo margin +-3.0 points)...
         return None
     if interval not in ("standard", "jeffreys"):
         raise ValueError(f"interval must be 'standard' or 'jeffreys', got {interval!r}.")
-    counts, population, codes, pixel_ha = _draw(
-        mapped, reference, n_points, min_per_stratum, allocation, classes, random_state, n_draws
-    )
+    design = (n_points, min_per_stratum, allocation, classes, random_state)
+    counts, population, codes, pixel_ha = _draw(mapped, reference, *design, n_draws)
     N = population.sum(axis=1)
     weights, total = (N / N.sum())[None, :, None], N.sum() * pixel_ha
     n = counts.sum(axis=2, keepdims=True)

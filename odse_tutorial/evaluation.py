@@ -507,7 +507,8 @@ class FoldComparison:
         standard error), ``ci_low``, ``ci_high``, ``wins`` (folds where the model is the
         better) and ``beyond_noise`` (the interval excludes 0).
     sentence : str
-        One verdict line per row of ``differences``, printed from its numbers.
+        One verdict line per row of ``differences``, printed from its numbers, and a line
+        naming the test.
     test_train_ratio : float
         The mean ``n_test / n_train`` of the folds used in the correction.
     """
@@ -518,32 +519,18 @@ class FoldComparison:
     sentence: str
     test_train_ratio: float
 
-    def _note(self) -> str:
-        k = self.per_fold["fold"].nunique()
-        return (
-            f"Intervals: corrected resampled t-test (Nadeau & Bengio 2003) over {k} folds, "
-            f"{k - 1} degrees of freedom, n_test / n_train = {self.test_train_ratio:.3f}."
-        )
-
     def to_dict(self) -> dict:
         """Plain, JSON-ready values (for ``metrics.json``)."""
-        return _plain(
-            {
-                "table": self.table.to_dict(orient="index"),
-                "differences": self.differences.to_dict(orient="records"),
-                "sentence": self.sentence,
-                "test_train_ratio": self.test_train_ratio,
-            }
-        )
+        return _plain({"table": self.table.to_dict(orient="index"), "sentence": self.sentence,
+                       "differences": self.differences.to_dict(orient="records"),
+                       "test_train_ratio": self.test_train_ratio})  # fmt: skip
 
     def __str__(self) -> str:
-        table = self.table.to_string(float_format=_FLOAT_FORMAT)
-        return f"{table}\n\n{self.sentence}\n{self._note()}"
+        return f"{self.table.to_string(float_format=_FLOAT_FORMAT)}\n\n{self.sentence}"
 
     def _repr_html_(self) -> str:
         lines = "<br>".join(html.escape(line) for line in self.sentence.splitlines())
-        table = self.table.to_html(float_format=_FLOAT_FORMAT)
-        return f"{table}<p>{lines}</p><p><small>{html.escape(self._note())}</small></p>"
+        return f"{self.table.to_html(float_format=_FLOAT_FORMAT)}<p>{lines}</p>"
 
 
 def _verdict(row: Mapping[str, Any], n_folds: int, confidence: float) -> str:
@@ -628,6 +615,8 @@ def compare_on_folds(
     >>> result = compare_on_folds({"coin": coin, "model": sure}, y, folds, metrics=["log_loss"])
     >>> print(result.sentence)
     model vs coin: log loss (lower is better) -0.588 (95 % CI -0.588 to -0.588; model better in 5 of 5 folds): model is better, beyond the noise of the folds.
+    (95 % CI: corrected resampled t-test, Nadeau & Bengio 2003; 5 folds, 4 degrees of freedom, \
+n_test / n_train = 0.250.)
     """
     if y is None:
         return None
@@ -640,12 +629,8 @@ def compare_on_folds(
     w = check_sample_weight(sample_weight, len(y_codes))
     fold_list = np.unique(folds[folds >= 0])
     if len(fold_list) < 2 or len(probas) < 2:
-        logger.warning(
-            "Comparing models on folds needs two folds and two models (here %d and %d): no "
-            "comparison.",
-            len(fold_list),
-            len(probas),
-        )
+        logger.warning("Comparing models on folds needs two folds and two models (here %d and "
+                       "%d): no comparison.", len(fold_list), len(probas))  # fmt: skip
         return None
     codes = np.asarray(
         sorted(_unique_codes(pd.Series(y_codes[folds >= 0]))) if classes is None else list(classes)
@@ -660,20 +645,15 @@ def compare_on_folds(
             )
         for k in fold_list:
             test = folds == k
-            summary = accuracy_report(
-                y_codes[test],
-                codes[proba[test].argmax(axis=1)],
-                proba[test],
-                proba_classes=codes,
-                sample_weight=None if w is None else w[test],
-            ).summary
+            summary = accuracy_report(y_codes[test], codes[proba[test].argmax(axis=1)], proba[test],
+                                      proba_classes=codes, sample_weight=None if w is None
+                                      else w[test]).summary  # fmt: skip
             if "ece" in metrics:
                 summary["ece"] = expected_calibration_error(y_codes[test], proba[test], codes)
             unknown = [m for m in metrics if m not in summary]
             if unknown:
                 raise ValueError(f"Unknown metrics {unknown}; choose from {list(summary)}.")
-            rows.append({"model": name, "fold": k, "n_test": int(test.sum())})
-            rows[-1].update({m: summary[m] for m in metrics})
+            rows.append({"model": name, "fold": k, "n_test": int(test.sum()), **{m: summary[m] for m in metrics}})  # fmt: skip
     per_fold = pd.DataFrame(rows)
     n_test = per_fold.groupby("fold")["n_test"].first().to_numpy()
     ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
@@ -687,23 +667,18 @@ def compare_on_folds(
             a, b = scores.loc[name, metric].to_numpy(), scores.loc[baseline, metric].to_numpy()
             d = paired_difference(a, b, confidence=confidence, test_train_ratio=ratio)
             sign = -1 if metric in _LOWER_IS_BETTER else 1
-            differences.append(
-                {
-                    "model": name,
-                    "baseline": baseline,
-                    "metric": metric,
-                    "difference": d["mean"],
-                    "se": d["se"],
-                    "ci_low": d["mean"] - d["half_width"],
-                    "ci_high": d["mean"] + d["half_width"],
-                    "wins": int((sign * (a - b) > 0).sum()),
-                    "beyond_noise": bool(abs(d["mean"]) > d["half_width"]),
-                }
-            )
+            differences.append({
+                "model": name, "baseline": baseline, "metric": metric, "difference": d["mean"],
+                "se": d["se"], "ci_low": d["mean"] - d["half_width"],
+                "ci_high": d["mean"] + d["half_width"], "wins": int((sign * (a - b) > 0).sum()),
+                "beyond_noise": bool(abs(d["mean"]) > d["half_width"])})  # fmt: skip
     differences = pd.DataFrame(differences)
+    k = len(fold_list)
     sentence = "\n".join(
-        _verdict(row, len(fold_list), confidence) for row in differences.to_dict("records")
-    )
+        [_verdict(row, k, confidence) for row in differences.to_dict("records")]
+        + [f"({100 * confidence:g} % CI: corrected resampled t-test, Nadeau & Bengio 2003; "
+           f"{k} folds, {k - 1} degrees of freedom, n_test / n_train = {ratio:.3f}.)"]
+    )  # fmt: skip
     table = per_fold.groupby("model", sort=False)[list(metrics)].mean()
     return FoldComparison(per_fold, table, differences, sentence, ratio)
 

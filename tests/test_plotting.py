@@ -537,3 +537,13 @@ def test_uncertainty_vs_error_draws_a_computed_table_or_nothing(tmp_path, two_ye
     expected = plotting.plot_uncertainty_vs_error(path, after, before, n_bins=2)
     np.testing.assert_allclose(drawn.lines[1].get_ydata(), expected.lines[1].get_ydata())
     assert plotting.plot_uncertainty_vs_error(None) is None
+
+
+def test_composite_falls_back_to_another_season_or_plain_band_names(simulated):
+    layers = simulated.layers("9529", 2018)
+    winter = {n: p for n, p in layers.items() if n.endswith("_winter")}
+    ax = plotting.plot_composite(winter)  # no summer: the winter bands
+    assert ax.get_title() == "False colour (R = swir1, G = nir, B = red), winter 2018"
+    plain = {n.removesuffix("_spring"): p for n, p in layers.items() if n.endswith("_spring")}
+    ax = plotting.plot_composite(plain)  # a learner's swir1.tif, nir.tif, red.tif
+    assert ax.get_title().startswith("False colour (R = swir1, G = nir, B = red)")

@@ -230,30 +230,29 @@ _DEFAULT_BANDS = ("swir1", "nir", "red")
 
 def _composite_layers(
     layers: Mapping[str, Any], bands: Sequence[str] | None, season: str | None
-) -> list[str]:
-    """Names of the layers to show: the requested bands, or a fallback for the default."""
-
-    def name(band: str) -> str:
-        return f"{band}_{season}" if season else band
-
-    wanted = [name(b) for b in (_DEFAULT_BANDS if bands is None else bands)]
-    missing = [w for w in wanted if w not in layers]
-    if not missing:
-        if len(wanted) not in (1, 3):
-            raise ValueError(f"Give 3 bands (red, green, blue) or 1 (greyscale), got {bands!r}.")
-        return wanted
+) -> tuple[list[str], str | None]:
+    """The layers to show and their season: the requested bands, or the default's fallback
+    (swir1/nir/red of ``season``, of any season, without one; else one layer in grey)."""
+    seasons = [season] if bands is not None else [season, *sorted({n.rsplit("_", 1)[-1] for n in layers if "_" in n}), None]  # fmt: skip
+    for when in dict.fromkeys(seasons):
+        wanted = [f"{b}_{when}" if when else b for b in (bands or _DEFAULT_BANDS)]
+        if all(w in layers for w in wanted):
+            if len(wanted) not in (1, 3):
+                raise ValueError(
+                    f"Give 3 bands (red, green, blue) or 1 (greyscale), got {bands!r}."
+                )
+            return wanted, when
     if bands is not None:
+        missing = [w for w in wanted if w not in layers]
         raise KeyError(
             f"Layer(s) {missing} are not in the layer catalogue; available layers: "
             f"{list(layers)}. Choose bands (and a season) that exist."
         )
-    seasonal = [n for n in layers if season is None or n.endswith(f"_{season}")]
-    if not seasonal:
-        raise KeyError(
-            f"No layer of season {season!r} in the layer catalogue; available: {list(layers)}."
-        )
-    logger.info("No %s layers; showing %s in greyscale", "/".join(missing), seasonal[0])
-    return [seasonal[0]]
+    grey = next(
+        (n for n in layers if season is None or n.endswith(f"_{season}")), next(iter(layers))
+    )
+    logger.info("No swir1/nir/red layers; showing %s in greyscale", grey)
+    return [grey], None
 
 
 def _stretch(data: np.ma.MaskedArray, percentiles: tuple[float, float]) -> NDArray[np.float64]:
@@ -289,9 +288,10 @@ def plot_composite(
     bands : sequence of str, optional
         Three bands for red, green and blue, or one for greyscale. By default
         ``("swir1", "nir", "red")`` (vegetation green, bare soil and towns pink, water
-        dark); when a catalogue lacks one of these (the Netherlands data have only
-        ``ndvi`` and ``swir1``), the first layer of the season is shown in greyscale.
-        Bands given explicitly must exist.
+        dark) of ``season``, else of another season, else without a season (a learner's
+        ``swir1.tif``); when a catalogue lacks one of these (the Netherlands data have
+        only ``ndvi`` and ``swir1``), the first layer of the season is shown in
+        greyscale. Bands given explicitly must exist.
     season : str or None, default "summer"
         Appended to the band names; ``None`` when ``bands`` are full layer names.
     percentiles : tuple of float, default (2, 98)
@@ -318,7 +318,7 @@ def plot_composite(
     >>> ax.get_title()
     'False colour (R = swir1, G = nir, B = red), spring 2018'
     """
-    names = _composite_layers(layers, bands, season)
+    names, season = _composite_layers(layers, bands, season)
     rasters = [_read_raster(layers[n], resampling="average") for n in names]
     mask = np.logical_or.reduce([np.ma.getmaskarray(r.data) for r in rasters])
     rgb = np.dstack([_stretch(r.data, percentiles) for r in rasters])

@@ -57,10 +57,17 @@ from sklearn.model_selection import cross_val_predict
 
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
-from odse_tutorial.evaluation import accuracy_report, compare_on_folds, truth_at, write_metrics
+from odse_tutorial.evaluation import (
+    accuracy_report,
+    change_against_truth,
+    compare_on_folds,
+    truth_at,
+    uncertainty_against_error,
+    write_metrics,
+)
 from odse_tutorial.model_selection import block_cv, fold_ids
 from odse_tutorial.overlay import training_data
-from odse_tutorial.persistence import save_model
+from odse_tutorial.persistence import save_cv_predictions, save_model
 from odse_tutorial.prediction import predict_maps
 from odse_tutorial.widgets import map_explorer
 
@@ -72,117 +79,9 @@ plotting.use_style()
 # this cell goes when they land in the package.
 from types import SimpleNamespace
 
-import rasterio
 from sklearn.base import clone
-from sklearn.metrics import roc_auc_score
 
-from odse_tutorial.classes import ClassTable
-from odse_tutorial.evaluation import error_rate_by_uncertainty, map_accuracy
 from odse_tutorial.overlay import overlay_samples
-
-_log = logging.getLogger("odse_tutorial")
-
-
-class _Shown(SimpleNamespace):
-    def __repr__(self):
-        return self.sentence + "\n" + str(getattr(self, "table", ""))
-
-
-def _read(path):
-    with rasterio.open(path) as src:
-        return src.read(1, masked=True), ClassTable.from_tags(src.tags(), path) \
-            if "classes" in src.tags() else None
-
-
-def _positions(path, order):
-    values, legend = _read(path)
-    found, inverse = legend.decode(values.compressed(), path)
-    out = np.full(values.shape, -1)
-    out[~np.ma.getmaskarray(values)] = np.array([list(order).index(c) for c in found])[inverse]
-    return out
-
-
-def uncertainty_against_error(maps, ds):
-    if not ds.has_truth:
-        _log.warning("This dataset has no truth maps: the uncertainty cannot be checked pixel "
-                     "by pixel.")
-        return None
-    pairs = [(t, y_) for t in ds.tiles for y_ in ds.years]
-    truths = [ds.truth(*p) for p in pairs]
-    dominant = [maps.path(*p, "dominant_class") for p in pairs]
-    unc = [maps.path(*p, "uncertainty") for p in pairs]
-    acc = map_accuracy(dominant, truths).summary["overall_accuracy"]
-    error, uncertain = [], []
-    for d, t, u in zip(dominant, truths, unc, strict=True):
-        mapped, true = _positions(d, ds.classes.codes), _positions(t, ds.classes.codes)
-        u = _read(u)[0]
-        valid = (mapped >= 0) & (true >= 0) & ~np.ma.getmaskarray(u)
-        error.append((mapped != true)[valid])
-        uncertain.append(np.asarray(u)[valid])
-    error, uncertain = np.concatenate(error), np.concatenate(uncertain)
-    auc = roc_auc_score(error, uncertain)
-    worst = uncertain >= np.quantile(uncertain, 0.9)
-    by_bin = error_rate_by_uncertainty(unc, dominant, truths)
-    rising = bool(np.all(np.diff(by_bin.error_rate[by_bin.n_pixels >= 100]) > 0))
-    share = error[worst].sum() / error.sum()
-    sentence = (f"True accuracy of all {len(pairs)} maps: {acc:.3f}. ROC AUC of the uncertainty "
-                f"as a predictor of error: {auc:.2f}. The most uncertain tenth of the pixels "
-                f"holds {share:.0%} of the errors; the error rate "
-                + ("rises in every bin." if rising else "does not rise in every bin."))
-    d = {"map_accuracy": acc, "roc_auc": auc, "error_rate_rises": rising,
-         "top_decile_error_share": share}
-    return _Shown(by_bin=by_bin, sentence=sentence, to_dict=lambda: d,
-                           _paths=(unc, dominant, truths), **d)
-
-
-def _shares(classes_by_year, true_by_year, years):
-    rows = []
-    for a in range(len(years) - 1):
-        b = a + 1
-        valid = ((classes_by_year[a] >= 0) & (classes_by_year[b] >= 0)
-                 & (true_by_year[a] >= 0) & (true_by_year[b] >= 0))
-        mapped_ = (classes_by_year[a] != classes_by_year[b])[valid]
-        true_ = (true_by_year[a] != true_by_year[b])[valid]
-        rows.append({"from": years[a], "to": years[b], "mapped_share": mapped_.mean(),
-                     "true_share": true_.mean(),
-                     "spurious_share": (mapped_ & ~true_).sum() / max(mapped_.sum(), 1),
-                     "missed_share": (true_ & ~mapped_).sum() / max(true_.sum(), 1)})
-    return pd.DataFrame(rows)
-
-
-def change_against_truth(maps, ds, *, rule=None):
-    if not ds.has_truth or len(ds.years) < 2:
-        why = (["no truth maps"] if not ds.has_truth else []) + (
-            [f"one year ({ds.years[0]})"] if len(ds.years) < 2 else [])
-        _log.warning("Change against the truth needs truth maps and at least two years, and "
-                     "this dataset has " + " and ".join(why)
-                     + ": the change tables and the remedy are skipped.")
-        return None
-    codes_ = list(maps.classes.codes)
-    tables, hits, valid_n = [], 0, 0
-    for t in ds.tiles:
-        yearly = np.stack([_positions(maps.path(t, y_, "dominant_class"), codes_)
-                           for y_ in ds.years])
-        truths = np.stack([_positions(ds.truth(t, y_), codes_) if True else None
-                           for y_ in ds.years])
-        if rule is not None:
-            stack = np.stack([np.stack([_read(maps.path(t, y_, "probability", c))[0].filled(0)
-                                        for c in codes_]) for y_ in ds.years]).astype(np.int16)
-            yearly = np.where(yearly >= 0, rule(stack), -1)
-        tables.append(_shares(yearly, truths, ds.years).assign(tile=t))
-        ok = (yearly >= 0) & (truths >= 0)
-        hits += (yearly == truths)[ok].sum()
-        valid_n += ok.sum()
-    table = pd.concat(tables, ignore_index=True).set_index(["tile", "from", "to"])
-    summary = {**table.mean().to_dict(), "map_accuracy": hits / valid_n}
-    head = table.loc[ds.tiles[0]].iloc[-1]
-    sentence = (f"Over all tiles and pairs of years, the maps show {summary['mapped_share']:.1%} "
-                f"of the pixels as changed where {summary['true_share']:.1%} truly changed; "
-                f"{summary['spurious_share']:.0%} of the mapped change is spurious and "
-                f"{summary['missed_share']:.0%} of the true change is missed.")
-    d = {"tile": ds.tiles[0], "year_from": ds.years[-2], "year_to": ds.years[-1],
-         **head.to_dict(), "all_pairs": summary}
-    return _Shown(table=table.round(3), summary=summary, sentence=sentence, to_dict=lambda: d)
 
 
 def cross_val_predict_years(estimator, ds, samples, cv, *, params=None):
@@ -218,19 +117,12 @@ def cross_val_predict_years(estimator, ds, samples, cv, *, params=None):
                            classes=codes_, years=ds.years)
 
 
-def save_cv_predictions(output_dir, proba, y, folds, *, classes=None):
-    frame = pd.DataFrame({"fold": folds, "y_true": y, "y_pred": classes[proba.argmax(axis=1)]},
-                         index=y.index)
-    for j, code in enumerate(classes):
-        frame[f"proba_{code}"] = proba[:, j]
-    frame.to_csv(Path(output_dir) / "cv_predictions.csv")
-
-
 def _reliability(y_true, y_proba, labels, *, truth=None, ax=None, title=None):
     ax = _plot_reliability(y_true, y_proba, labels, ax=ax, title=title)
     if truth is not None:
         from odse_tutorial.evaluation import reliability_table
-        t = reliability_table(truth, y_proba, labels)
+        known = np.asarray(truth.notna())
+        t = reliability_table(truth[known].astype(y_true.dtype), y_proba[known], labels)
         t = t[t.n_samples > 0]
         ax.plot(100 * t.mean_confidence, 100 * t.accuracy, marker="s", color="#d55e00",
                 label="against the truth")
@@ -239,32 +131,20 @@ def _reliability(y_true, y_proba, labels, *, truth=None, ax=None, title=None):
     return ax
 
 
-def _prob_unc(maps, tile, code, *, years=None, classes=None):
-    years = years or list(dict.fromkeys([maps.years[0], maps.years[len(maps.years) // 2],
-                                         maps.years[-1]]))
-    values = np.concatenate([_read(maps.path(tile, y_, "uncertainty"))[0].compressed()
-                             for y_ in years])
-    top = min(100, max(5, 5 * int(np.ceil(np.percentile(values, 99) / 5))))
-    fig, axes = plt.subplots(2, len(years), figsize=(5.5 * len(years), 9.5), squeeze=False)
-    for column, y_ in enumerate(years):
-        plotting.plot_probability_map(maps.path(tile, y_, "probability", code), ax=axes[0, column])
-        plotting.plot_uncertainty_map(maps.path(tile, y_, "uncertainty"), ax=axes[1, column],
-                                      vmax=top)
-    fig.suptitle(f"Tile {tile}: probability of {code} (top) and uncertainty (normalized "
-                 "entropy, bottom)", fontweight="bold")
-    return fig
-
-
 def _error_rate(check, ax=None, title=None):
-    return None if check is None else plotting.plot_uncertainty_vs_error(*check._paths, ax=ax)
+    if check is None:
+        return None
+    pairs = [(t, y_) for t in ds.tiles for y_ in ds.years]
+    return plotting.plot_uncertainty_vs_error([maps.path(*p, "uncertainty") for p in pairs],
+                                              [maps.path(*p, "dominant_class") for p in pairs],
+                                              [ds.truth(*p) for p in pairs], ax=ax, title=title)
 
 
-if not hasattr(plotting, "plot_probability_and_uncertainty"):
-    plotting.plot_probability_and_uncertainty = _prob_unc
 if not hasattr(plotting, "plot_error_rate"):
     plotting.plot_error_rate = _error_rate
 _plot_reliability = plotting.plot_reliability_diagram
 plotting.plot_reliability_diagram = _reliability
+
 
 
 # %% [markdown]
@@ -384,7 +264,9 @@ against_truth
 model.fit(X, y, sample_weight=weights)
 maps = predict_maps(model, ds, Path(output_dir) / "maps", classes=classes, n_jobs=n_jobs)
 common = y.value_counts().index[0]  # the most common class
-plotting.plot_probability_and_uncertainty(maps, ds.tiles[0], common)
+plotting.plot_maps(maps, ["probability", "uncertainty", "errors"], code=common, truth=ds,
+                   years=sorted({ds.years[0], ds.years[-1]}),
+                   title=f"Probability of {common} {classes.name_of(common)}, uncertainty, errors")
 plt.show()
 
 # %% [markdown]
@@ -461,7 +343,7 @@ remedy
 # With truth maps, the explorer also shows the reference land cover and the errors.
 
 # %%
-map_explorer(maps, classes, truth=ds if ds.has_truth else None)
+map_explorer(maps, classes, truth=ds)
 
 # %% [markdown]
 # ## 9. Save the results
@@ -470,16 +352,15 @@ map_explorer(maps, classes, truth=ds if ds.has_truth else None)
 save_model(Path(output_dir) / "model.joblib", model, classes=classes,
            feature_names=list(X.columns))
 save_cv_predictions(output_dir, proba, y, folds, classes=codes)  # notebook 4 reads them
-checks = {"uncertainty": uncertainty, "change": change, "remedy": remedy,
-          "calibration": against_truth}
-truth_metrics = {k: v.to_dict() for k, v in checks.items() if v is not None}
+truth_metrics = None if uncertainty is None else {  # no truth maps: no "truth" entry
+    "map_accuracy": uncertainty.map_accuracy, "uncertainty": uncertainty.to_dict(),
+    "calibration": against_truth.to_dict(),
+    "change": change and change.to_dict(), "remedy": remedy and remedy.to_dict()}
 write_metrics(output_dir, notebook="03_probabilistic_random_forest", dataset=ds.name,
               cv=f"{cv!r}: 5 folds of blocks, locations kept together", report=report,
               maps=maps, brier_score=report.summary["brier_score"],
               calibration=calibration.table.to_dict("index"), margin=margin,
-              margin_cv_accuracy=cv_scores.to_dict(),
-              **({"truth": {"map_accuracy": uncertainty.map_accuracy, **truth_metrics}}
-                 if uncertainty else {}))
+              margin_cv_accuracy=cv_scores.to_dict(), truth=truth_metrics)
 
 # %% [markdown]
 # ## Exercises

@@ -46,7 +46,6 @@ __all__ = ["TrainedModel", "load_model", "read_cv_results", "save_cv_predictions
 logger = logging.getLogger(__name__)
 
 _FORMAT = "odse_tutorial.model"
-_FORMAT_VERSION = 1
 _RESERVED_KEYS = ("versions", "saved_at")
 # Packages whose version must match for a pickled model to be trusted to behave the same.
 _CHECKED_PACKAGES = ("scikit-learn", "numpy", "odse_tutorial")
@@ -159,7 +158,6 @@ def save_model(
         )
     payload = {
         "format": _FORMAT,
-        "format_version": _FORMAT_VERSION,
         "model": model,
         "classes": classes.to_records(),
         "feature_names": list(names),
@@ -228,12 +226,6 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
             f"{path} is not a model file written by odse_tutorial.save_model(); "
             "save the model with save_model() and load that file."
         )
-    if payload.get("format_version", 0) > _FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was written by a newer odse_tutorial (file format "
-            f"{payload['format_version']}, this one reads {_FORMAT_VERSION}); upgrade "
-            "odse_tutorial."
-        )
     versions = dict(payload.get("versions", {}))
     _warn_on_version_mismatch(path, versions)
     metadata = {
@@ -285,33 +277,14 @@ def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
 
 
 def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(feature_names, str) or not isinstance(feature_names, Sequence | np.ndarray):
-        raise TypeError(
-            "feature_names must be a sequence of column names, e.g. ['red_summer', "
-            f"'elevation'], got {feature_names!r}."
-        )
-    names = tuple(str(name) for name in feature_names)
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if not names or repeated:
+    names = (feature_names,) if isinstance(feature_names, str) else tuple(map(str, feature_names))
+    fitted = tuple(map(str, getattr(model, "feature_names_in_", names)))
+    if fitted != names or len(names) != getattr(model, "n_features_in_", len(names)):
+        missing, extra = sorted(set(fitted) - set(names)), sorted(set(names) - set(fitted))
         raise ValueError(
-            f"feature_names must be non-empty and unique; repeated: {repeated}. "
-            "Pass the model's input columns in order."
-        )
-    fitted_names = getattr(model, "feature_names_in_", None)
-    if fitted_names is not None and tuple(map(str, fitted_names)) != names:
-        missing = [n for n in fitted_names if n not in names]
-        extra = [n for n in names if n not in set(fitted_names)]
-        raise ValueError(
-            "feature_names do not match the names the model was fitted with "
-            f"(model.feature_names_in_): missing {missing}, unexpected {extra}"
-            f"{'; same names in another order' if not (missing or extra) else ''}. "
-            "Pass list(model.feature_names_in_)."
-        )
-    n_features = getattr(model, "n_features_in_", None)
-    if n_features is not None and n_features != len(names):
-        raise ValueError(
-            f"The model was fitted on {n_features} features but {len(names)} feature "
-            "names were given; pass one name per model input column, in order."
+            f"feature_names {list(names)} are not the model's input columns "
+            f"(missing {missing}, unexpected {extra}): pass list(model.feature_names_in_), "
+            "one name per column, in order."
         )
     return names
 

@@ -162,14 +162,14 @@ def test_failed_save_keeps_the_older_file(tmp_path, fitted):
 def test_feature_names_must_match_the_model(tmp_path, fitted):
     model, _, classes = fitted
     path = tmp_path / "m.joblib"
-    with pytest.raises(ValueError, match=r"missing \['elevation'\].*feature_names_in_"):
+    with pytest.raises(ValueError, match=r"missing \['elevation'\], unexpected \['slope'\]"):
         save_model(path, model, classes=classes, feature_names=FEATURES[:3] + ["slope"])
-    with pytest.raises(ValueError, match="same names in another order"):
+    with pytest.raises(ValueError, match=r"missing \[\], unexpected \[\].*in order"):
         save_model(path, model, classes=classes, feature_names=FEATURES[::-1])
     array_model = GaussianNB().fit(np.zeros((4, 2)) + [[0], [0], [1], [1]], [0, 0, 1, 1])
-    with pytest.raises(ValueError, match="fitted on 2 features but 3"):
+    with pytest.raises(ValueError, match="one name per column"):
         save_model(path, array_model, classes=ClassTable([0, 1]), feature_names=["a", "b", "c"])
-    with pytest.raises(TypeError, match="sequence of column names"):
+    with pytest.raises(ValueError, match="input columns"):
         save_model(path, model, classes=classes, feature_names="red_summer")
     assert not path.exists()
 

@@ -632,9 +632,9 @@ n_test / n_train = 0.250.)
         logger.warning("Comparing models on folds needs two folds and two models (here %d and "
                        "%d): no comparison.", len(fold_list), len(probas))  # fmt: skip
         return None
-    codes = np.asarray(
-        sorted(_unique_codes(pd.Series(y_codes[folds >= 0]))) if classes is None else list(classes)
-    )
+    codes = sorted(_unique_codes(pd.Series(y_codes[folds >= 0]))) if classes is None else classes
+    plain = [c.item() if isinstance(c, np.generic) else c for c in codes]  # no numpy scalars
+    codes = np.array(plain, dtype=object)
     rows = []
     for name, proba in probas.items():
         proba = np.asarray(proba, dtype=float)

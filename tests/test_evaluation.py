@@ -903,3 +903,15 @@ def test_change_against_truth_says_why_it_is_skipped(caplog):
     with caplog.at_level("WARNING"):
         assert change_against_truth(maps, SimpleNamespace(has_truth=False)) is None
     assert "this dataset has no truth maps and one year (2021): the change" in caplog.text
+
+
+@pytest.mark.parametrize("classes", [None, np.array(["122", "211", "300"])])
+def test_compare_on_folds_takes_string_codes_with_a_class_absent_from_a_fold(classes):
+    from odse_tutorial.evaluation import compare_on_folds
+
+    y = pd.Series(["122", "211", "300"] * 10, dtype="string")
+    folds = np.repeat(np.arange(5), 6)
+    y[folds == 0] = "122"  # fold 0 has no 211 nor 300
+    even = np.full((30, 3), 1 / 3)
+    result = compare_on_folds({"x": even, "z": even}, y, folds, classes=classes)
+    assert result.per_fold["overall_accuracy"].tolist()[:2] == [1.0, pytest.approx(1 / 3)]

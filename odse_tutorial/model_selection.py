@@ -27,6 +27,7 @@ import logging
 import numbers
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from odse_tutorial._checks import missing_column, n_rows
 __all__ = [
     "SpatialKFold",
     "block_cv",
+    "cross_val_predict_years",
     "cv_candidates",
     "fold_ids",
     "fold_overlap",
@@ -679,6 +681,97 @@ def out_of_fold_proba(results: dict, X: Any, *, classes: ArrayLike) -> NDArray[n
         proba[test] = 0.0
         proba[np.ix_(test, np.searchsorted(classes, model.classes_))] = model.predict_proba(rows)
     return proba
+
+
+@dataclass(frozen=True)
+class _YearlyProbabilities:
+    """What :func:`cross_val_predict_years` returns: see there."""
+
+    proba: NDArray[np.float64]
+    labels: NDArray[np.intp]
+    classes: NDArray
+    years: tuple[int, ...]
+    locations: NDArray
+
+
+def cross_val_predict_years(
+    estimator: Any, dataset: Any, samples: Any, cv: Any, *, params: dict | None = None
+) -> _YearlyProbabilities:
+    """Out-of-fold probabilities of every sampled location in every year of the dataset.
+
+    As ``cross_val_predict(method="predict_proba")``, but each location is predicted in
+    every year (its features read from that year's layers) by the model of the fold that
+    tests it, never by a model trained on it: the material to tune a rule over time
+    (e.g. a temporal-consistency margin) by cross-validation.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Cloned and fitted once per fold.
+    dataset : Dataset
+        Its layers, years and columns (the location column; without one, every sample is
+        its own location).
+    samples : geopandas.GeoDataFrame
+        The overlay table (features, class codes, ``year``).
+    cv : cross-validation splitter
+        Splits ``samples`` (as ``cv.split(X, y)``).
+    params : dict, optional
+        Fit parameters per sample, e.g. ``{"sample_weight": weights}``.
+
+    Returns
+    -------
+    result
+        ``proba`` (year x class x location, 0-1, NaN never), ``labels`` (year x location:
+        the position in ``classes`` of the label surveyed there that year, -1 if none),
+        ``classes`` (sorted codes), ``years`` and ``locations`` (their ids, or row
+        positions without a location column); only locations whose features exist in
+        every year (no nodata).
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from odse_tutorial.datasets import load_dataset
+    >>> from odse_tutorial.overlay import overlay_samples
+    >>> ds = load_dataset()
+    >>> table, _ = overlay_samples(ds, ds.samples.iloc[:300], progress=False)
+    >>> found = cross_val_predict_years(DecisionTreeClassifier(max_depth=3, random_state=0),
+    ...                                 ds, table, location_cv(table, n_splits=3))
+    >>> found.proba.shape[:2], found.labels.shape[0]
+    ((6, 10), 6)
+    """
+    from sklearn.base import clone
+
+    from odse_tutorial.overlay import overlay_samples
+
+    cols, features = dataset.columns, list(dataset.feature_names)
+    table = samples.reset_index(drop=True)
+    location = cols.location or "_row"
+    table["_row"] = np.arange(len(table))
+    X, y = table[features], table[cols.class_code]
+    classes, years = np.unique(y), tuple(dataset.years)
+    sites = table.drop_duplicates(location).set_index(location)
+    every_year = sites[[cols.class_code, sites.geometry.name]].reset_index()
+    visits = pd.concat([every_year.assign(year=year) for year in years], ignore_index=True)
+    visited, _ = overlay_samples(dataset, visits, date_column="year", progress=False)
+    at = (pd.Index(years).get_indexer(visited["year"]), sites.index.get_indexer(visited[location]))
+    proba = np.full((len(years), len(classes), len(sites)), np.nan)
+    weights = (params or {}).get("sample_weight")
+    for train, test in cv.split(X, y):
+        fit = {} if weights is None else {"sample_weight": np.asarray(weights)[train]}
+        model = clone(estimator).fit(X.iloc[train], y.iloc[train], **fit)
+        mine = np.flatnonzero(visited[location].isin(table[location].iloc[test]).to_numpy())
+        year, site = at[0][mine], at[1][mine]
+        proba[year, :, site] = 0.0
+        columns = np.searchsorted(classes, model.classes_)
+        proba[year[:, None], columns, site[:, None]] = model.predict_proba(
+            visited.iloc[mine][features]
+        )
+    labels = np.full((len(years), len(sites)), -1)
+    site = sites.index.get_indexer(table[location])
+    labels[pd.Index(years).get_indexer(table["year"]), site] = np.searchsorted(classes, y)
+    complete = ~np.isnan(proba).any(axis=(0, 1))
+    kept = sites.index.to_numpy()[complete]
+    return _YearlyProbabilities(proba[:, :, complete], labels[:, complete], classes, years, kept)
 
 
 def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None = None) -> int:

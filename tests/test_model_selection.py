@@ -18,6 +18,7 @@ from sklearn.tree import DecisionTreeClassifier
 from odse_tutorial.model_selection import (
     SpatialKFold,
     block_cv,
+    cross_val_predict_years,
     cv_candidates,
     fold_ids,
     fold_overlap,
@@ -588,3 +589,29 @@ def test_out_of_fold_proba_equals_cross_val_predict_and_zeroes_missing_classes(s
     assert np.isnan(out_of_fold_proba(untested, X, classes=codes)).any(axis=1).sum() == len(
         X
     ) - len(results["indices"]["test"][0])
+
+
+def test_cross_val_predict_years_predicts_each_survey_as_cross_val_predict_does(
+    simulated, overlay_table
+):
+    table = overlay_table.iloc[:400]
+    features, code = list(simulated.feature_names), simulated.columns.class_code
+    cv = location_cv(table, n_splits=3)
+    tree = DecisionTreeClassifier(max_depth=4, random_state=0)
+    found = cross_val_predict_years(tree, simulated, table, cv)
+    assert found.years == simulated.years and found.proba.shape[0] == len(simulated.years)
+    np.testing.assert_allclose(found.proba.sum(axis=1), 1.0)
+    expected = cross_val_predict(tree, table[features], table[code], cv=cv, method="predict_proba")
+    row = {
+        (loc, year): i
+        for i, (loc, year) in enumerate(zip(table["location_id"], table["year"], strict=True))
+    }
+    years = list(simulated.years)
+    checked = 0
+    for (loc, year), i in row.items():
+        if loc in set(found.locations):
+            site = list(found.locations).index(loc)
+            np.testing.assert_allclose(found.proba[years.index(year), :, site], expected[i])
+            assert found.classes[found.labels[years.index(year), site]] == table[code].iloc[i]
+            checked += 1
+    assert checked > 0.8 * len(table)

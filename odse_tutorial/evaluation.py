@@ -1299,6 +1299,11 @@ def error_rate_by_uncertainty(
             "The uncertainty maps have values outside 0-100; pass maps in percent "
             "(uncertainty.tif or uncertainty_{code}.tif), or bins= for other values."
         )
+    return _percent_bins(n, errors, n_bins)
+
+
+def _percent_bins(n: NDArray, errors: NDArray, n_bins: int) -> pd.DataFrame:
+    """The table of :func:`error_rate_by_uncertainty` from a histogram of 0.1 % bins."""
     n, errors = n.reshape(-1, 10).sum(axis=1), errors.reshape(-1, 10).sum(axis=1)  # whole %
     top = int(np.flatnonzero(n)[-1]) if n.any() else 0
     width = max(1, math.ceil(top / n_bins))  # whole percents; the last bin holds ``top``
@@ -1434,6 +1439,7 @@ def uncertainty_against_error(
             "This dataset has no truth maps: the uncertainty cannot be checked pixel by pixel."
         )
         return None
+    _check_bins(n_bins)
     measures = measures if isinstance(measures, Mapping) else {m: m for m in measures}
     pairs = list(itertools.product(maps.tiles, maps.years))
     predicted = [maps.path(*p, "dominant_class") for p in pairs]
@@ -1451,14 +1457,13 @@ def uncertainty_against_error(
         below = np.cumsum(right) - right  # right pixels with a lower value
         auc = float((errors * (below + right / 2)).sum() / max(errors.sum() * right.sum(), 1))
         top = int(np.searchsorted(np.cumsum(n), 0.9 * n.sum()))  # bin of the 90th percentile
-        if by_bin is None:
-            by_bin = error_rate_by_uncertainty(values, predicted, truth, n_bins=n_bins)
-            accuracy = 1 - errors.sum() / max(n.sum(), 1)
-        rates = by_bin.error_rate[by_bin.n_pixels >= 100]
+        binned = _percent_bins(n, errors, n_bins)
+        by_bin = binned if by_bin is None else by_bin  # the first measure's
+        rates = binned.error_rate[binned.n_pixels >= 100]
         rows[name] = {"roc_auc": auc, "top_decile_error_share": errors[top:].sum() / max(errors.sum(), 1),
                       "error_rate_rises": bool(np.all(np.diff(rates) > 0)), "n_pixels": int(n.sum())}  # fmt: skip
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
-    first = table.iloc[0]
+    first, accuracy = table.iloc[0], 1 - by_bin.n_errors.sum() / max(by_bin.n_pixels.sum(), 1)
     sentence = (
         f"True accuracy of all {len(pairs)} maps: {accuracy:.3f}. ROC AUC of the {table.index[0]} "
         f"as a predictor of error: {first.roc_auc:.2f}; its most uncertain tenth of the pixels "

@@ -16,8 +16,8 @@
 #
 # ## Learning objectives
 #
-# 1. explain what a Random Forest's class probabilities are;
-# 2. score probabilities with the log loss and the Brier score;
+# 1. explain what a forest's class probabilities are;
+# 2. score them with the log loss and the Brier score;
 # 3. read a reliability diagram, recalibrate with `CalibratedClassifierCV`, and judge it
 #    on the same folds, against the labels and against the truth;
 # 4. map probabilities and uncertainty, and check that uncertainty points at errors;
@@ -117,35 +117,6 @@ def cross_val_predict_years(estimator, ds, samples, cv, *, params=None):
                            classes=codes_, years=ds.years)
 
 
-def _reliability(y_true, y_proba, labels, *, truth=None, ax=None, title=None):
-    ax = _plot_reliability(y_true, y_proba, labels, ax=ax, title=title)
-    if truth is not None:
-        from odse_tutorial.evaluation import reliability_table
-        known = np.asarray(truth.notna())
-        t = reliability_table(truth[known].astype(y_true.dtype), y_proba[known], labels)
-        t = t[t.n_samples > 0]
-        ax.plot(100 * t.mean_confidence, 100 * t.accuracy, marker="s", color="#d55e00",
-                label="against the truth")
-        ax.lines[1].set_label("against the labels")
-        ax.legend(loc="upper left")
-    return ax
-
-
-def _error_rate(check, ax=None, title=None):
-    if check is None:
-        return None
-    pairs = [(t, y_) for t in ds.tiles for y_ in ds.years]
-    return plotting.plot_uncertainty_vs_error([maps.path(*p, "uncertainty") for p in pairs],
-                                              [maps.path(*p, "dominant_class") for p in pairs],
-                                              [ds.truth(*p) for p in pairs], ax=ax, title=title)
-
-
-if not hasattr(plotting, "plot_error_rate"):
-    plotting.plot_error_rate = _error_rate
-_plot_reliability = plotting.plot_reliability_diagram
-plotting.plot_reliability_diagram = _reliability
-
-
 
 # %% [markdown]
 # ## 1. The data, as in notebook 1
@@ -189,7 +160,7 @@ pd.DataFrame(proba, columns=codes).head().round(2)
 #   true class, 0 for the others), summed over classes: 0 (perfect) to 2.
 #
 # The yardstick: a model that knows only the class frequencies. `compare_on_folds` scores
-# both on each fold and judges the paired differences against the noise (notebook 2).
+# both on each fold, with the paired noise (notebook 2).
 
 # %%
 frequencies = y.value_counts(normalize=True).reindex(codes).to_numpy()
@@ -255,8 +226,8 @@ against_truth
 # %% [markdown]
 # ## 5. Mapping probabilities, year after year
 #
-# We map with the forest itself (notebook 4 compares with its maps). `predict_maps` writes
-# one probability layer per class (percent, summing to 100), the dominant class and an
+# We map with the forest itself. `predict_maps` writes one probability layer per class
+# (percent, summing to 100), the dominant class and an
 # **uncertainty** layer: the normalized entropy of the probabilities, 0 % when one class has
 # all the probability, 100 % when all classes are equally likely.
 
@@ -278,7 +249,7 @@ plt.show()
 
 # %%
 uncertainty = uncertainty_against_error(maps, ds)  # None (and why) without truth maps
-plotting.plot_error_rate(uncertainty, title="Map errors by uncertainty, all tiles and years")
+plotting.plot_uncertainty_vs_error(uncertainty, title="Map errors by uncertainty, all maps")
 plt.show()
 uncertainty
 
@@ -340,7 +311,7 @@ remedy
 #
 # ## 8. Explore the maps
 #
-# With truth maps, the explorer also shows the reference land cover and the errors.
+# With truth maps, the explorer also shows the truth and the errors.
 
 # %%
 map_explorer(maps, classes, truth=ds)

@@ -106,9 +106,8 @@ plt.show()
 # %% [markdown]
 # ## 2. The model, its maps and their true accuracy
 #
-# One forest per design, fitted on all its samples, maps every tile in the last year
-# (all years would take a minute). Against the truth maps every pixel counts: this is the
-# accuracy a CV estimate tries to guess.
+# One forest per design maps every tile in the last year. Against the truth maps, every
+# pixel counts: the accuracy a CV estimate tries to guess.
 
 # %%
 forest = RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=2, n_jobs=n_jobs,
@@ -129,7 +128,7 @@ print("True map accuracy:", {n: a and round(a, 3) for n, a in true_accuracy.item
 # ## 3. Five cross-validations, scored against the labels and against the truth
 #
 # Random, leave-location-out, and blocked folds with notebook 1's blocks and two and three
-# times larger ones (fewer than 5 blocks: left out). Each out-of-fold prediction is scored
+# times larger ones. Each out-of-fold prediction is scored
 # against the **recorded labels**, as with real data, and against the **true class at the
 # point**. The gap between the two is **label noise**; the gap between the second and the
 # true map accuracy is the **fold and sampling design**.
@@ -172,12 +171,11 @@ estimates.unstack("design").round(3)
 # %% [markdown]
 # ## 4. Distances decide: prediction-to-training versus test-to-training
 #
-# A map predicts every pixel at some distance from its nearest training sample; a CV
-# tests each left-out point at its distance to the nearest *training* point of its fold.
-# A CV that tests much closer than the map predicts measures interpolation while the map
-# extrapolates: optimistic; much farther: pessimistic (Meyer & Pebesma 2022; Milà et al.
-# 2022). The statistic: the Wasserstein distance `W` between the two distributions (0
-# when they match; kNNDM minimises it, Linnenbrink et al. 2024).
+# A map predicts each pixel at some distance from its nearest training sample; a CV tests
+# each left-out point at its distance to the nearest training point of its fold. Testing
+# much closer than the map predicts is optimistic, much farther pessimistic (Meyer &
+# Pebesma 2022; Milà et al. 2022). The statistic: the Wasserstein distance `W` between
+# the two distributions (0 when they match; kNNDM minimises it).
 
 # %%
 fig, axes = plt.subplots(1, len(distances), figsize=(6.5 * len(distances), 4.5), squeeze=False)
@@ -256,9 +254,8 @@ if sample is not None:
     print("Zero-width intervals:", areas.index[areas.ci_low == areas.ci_high].tolist())
 
 # %% [markdown]
-# One sample is one draw of luck. Repeating it `n_draws` times shows whether the
-# intervals keep their promise: hold the true area in 95 % of the samples, within the
-# Monte-Carlo margin of the repeats. Where every point of every stratum agrees about a
+# One sample is one draw of luck. `n_draws` repeats show whether the intervals hold the
+# true area in 95 % of the samples, within the Monte-Carlo margin of the repeats. Where every point of every stratum agrees about a
 # class, $p_{hk}(1-p_{hk}) = 0$ everywhere and the interval has **zero width**: the class's
 # pixels hidden by omission in large strata are rarely met. One remedy: an interval whose
 # shares are shrunk away from 0 and 1 in the variance, $p_{hk} \to (n_{hk} + 0.5) / (n_h + 1)$
@@ -351,11 +348,10 @@ print(f"For the mapped area: '{matched[first]}' (its distances match the map's).
 # - A CV estimate differs from the truth by **label noise** and by the **fold and
 #   sampling design**.
 # - Choose the CV whose test-to-training distances match the prediction-to-training
-#   distances (CAST's `geodist`, kNNDM): random CV for a probability sample that covers the
-#   area, spatially blocked folds for clustered samples.
-# - For the accuracy and areas of a map, nothing beats an independent probability sample
-#   with a design-based estimate and its interval (Olofsson et al. 2014); check the
-#   interval's coverage where you can, and watch for zero-width intervals.
+#   distances (CAST's `geodist`, kNNDM).
+# - For a map's accuracy and areas, use an independent probability sample and a
+#   design-based estimate with its interval (Olofsson et al. 2014); check the coverage
+#   where you can, and watch for zero-width intervals.
 #
 # ## What's next
 #

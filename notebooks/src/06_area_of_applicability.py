@@ -125,7 +125,7 @@ model = RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=2, n_jobs=
                                random_state=random_state)
 folds = cross_validate(model, X, y, cv=cv, params={"sample_weight": weights},
                        return_estimator=True, return_indices=True)
-cv_pred, importances = np.empty(len(y), dtype=y.dtype), []
+cv_pred, importances = y.to_numpy(copy=True), []  # each sample: its fold's prediction
 for forest, test in zip(folds["estimator"], folds["indices"]["test"], strict=True):
     cv_pred[test] = forest.predict(X.iloc[test])
     importances.append(permutation_importance(forest, X.iloc[test], y.iloc[test], n_repeats=3,
@@ -177,7 +177,7 @@ for t, y_ in pairs:
         di.append(src.read(1, masked=True).compressed())
 di = np.concatenate(di)
 share_inside = float((di <= aoa.threshold_).mean())
-print(f"{share_inside:.0%} of the mapped pixels (all tiles and years) are inside the AOA.")
+print(f"{share_inside:.1%} of the mapped pixels (all tiles and years) are inside the AOA.")
 
 # %% [markdown]
 # ## 5. How wrong is the map where the DI is large?
@@ -219,16 +219,16 @@ else:
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4.5))
-grid = np.geomspace(max(di.min(), 1e-3), di.max(), 50)
+low = np.quantile(di, 0.01)  # the log axis starts at the 1st percentile of the DI
+grid = np.geomspace(low, di.max(), 50)
 ax.plot(grid, profile.predict(grid), "--", color="C0", label="CV error profile (isotonic)")
-if by_decile is not None:
-    centres = np.sqrt(by_decile.lower.clip(1e-3) * by_decile.upper)  # geometric bin centres
-    ax.plot(centres, by_decile.error_rate, "o-", color="k", label="true error rate")
+if by_decile is not None:  # the true error rate of each tenth of the pixels, by DI
+    centres = np.sqrt(by_decile.lower.clip(low) * by_decile.upper)
+    ax.plot(centres, by_decile.error_rate, "o-", color="k", label="true error rate (pixels)")
 ax.axvline(aoa.threshold_, color="C3", label="AOA threshold")
 ax.set(xscale="log", ylim=(0, 1), xlabel="dissimilarity index (log scale)",
        ylabel="error rate", title="Error rate as a function of the dissimilarity index")
 ax.xaxis.set_major_formatter("{x:g}")  # decimals, not powers of ten
-ax.xaxis.set_minor_formatter("{x:g}")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
 plt.show()
 
@@ -242,14 +242,11 @@ plt.show()
 
 # %%
 aside = overlay_samples(ds, progress=False)[0] if clustered.exists() else table.iloc[:0]
-true_class = evaluation.truth_at(ds, aside)
-lpd = aoa.local_point_density(aside[features]) if len(aside) else np.array([], dtype=int)
-bands = pd.cut(lpd, [-1, 0, *np.unique(np.quantile(lpd[lpd > 0], [1 / 3, 2 / 3])), np.inf]
-               ) if (lpd > 0).any() else None
-
-# %%
+true_class = evaluation.truth_at(ds, aside)  # None without truth maps
 lpd_bands = []
-if true_class is not None and bands is not None:
+if true_class is not None and len(aside):
+    lpd = aoa.local_point_density(aside[features])
+    bands = pd.cut(lpd, [-1, 0, *np.unique(np.quantile(lpd[lpd > 0], [1 / 3, 2 / 3])), np.inf])
     wrong = model.predict(aside[features]) != true_class.to_numpy()
     by_lpd = pd.DataFrame({"LPD": lpd, "wrong": wrong}).groupby(bands, observed=True).agg(
         LPD_from=("LPD", "min"), LPD_to=("LPD", "max"), samples=("wrong", "size"),

@@ -547,3 +547,22 @@ def test_composite_falls_back_to_another_season_or_plain_band_names(simulated):
     plain = {n.removesuffix("_spring"): p for n, p in layers.items() if n.endswith("_spring")}
     ax = plotting.plot_composite(plain)  # a learner's swir1.tif, nir.tif, red.tif
     assert ax.get_title().startswith("False colour (R = swir1, G = nir, B = red)")
+
+
+def test_samples_may_be_training_polygons_beside_points():
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    samples = gpd.GeoDataFrame(
+        {"lc_code": [211, 311, 231]},
+        geometry=[box(0, 0, 1000, 1000), box(2000, 0, 3000, 500), Point(1500, 1500)],
+        crs="EPSG:3035",
+    )
+    ax = plotting.plot_samples(samples, CLASSES)
+    areas = [c for c in ax.collections if len(c.get_paths()) == 2]
+    assert [to_hex(c) for c in areas[0].get_facecolor()] == [
+        CLASSES.colour_of(211).lower(),
+        CLASSES.colour_of(311).lower(),
+    ]
+    assert legend_texts(ax.get_legend()) == labels(CLASSES, [211, 231, 311])
+    np.testing.assert_allclose(ax.collections[-1].get_offsets(), [[1.5, 1.5]])  # km

@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from odse_tutorial._checks import missing_column
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.model_selection import fold_ids
+from odse_tutorial.model_selection import _xy, fold_ids
 from odse_tutorial.plotting._base import (
     QUALITATIVE,
     _axes,
@@ -73,7 +73,8 @@ def plot_samples(
     Parameters
     ----------
     samples : geopandas.GeoDataFrame
-        Points in a projected CRS (``Dataset.samples``).
+        Points in a projected CRS (``Dataset.samples``); polygons (training areas) are
+        drawn as filled outlines in their class colour.
     classes : ClassTable, optional
         Names and colours; defaults to the codes with default colours.
     column : str, default "lc_code"
@@ -112,10 +113,17 @@ def plot_samples(
     frame, present = _sample_frame(points), set()
     if background is not None:
         frame, present = _draw_background(ax, background, table)
+    colours, is_point = (
+        np.asarray(table.colours)[positions],
+        points.geom_type.eq("Point").to_numpy(),
+    )
+    if not is_point.all():  # training areas: filled outlines in the class colour
+        areas = points.geometry[~is_point].scale(frame.scale, frame.scale, origin=(0, 0))
+        areas.plot(ax=ax, color=colours[~is_point], edgecolor="#222222", linewidth=0.4, zorder=3)
     ax.scatter(
-        points.geometry.x * frame.scale,
-        points.geometry.y * frame.scale,
-        c=np.asarray(table.colours)[positions],
+        points.geometry[is_point].x * frame.scale,
+        points.geometry[is_point].y * frame.scale,
+        c=colours[is_point],
         s=markersize,
         edgecolors="#222222",
         linewidths=0.35,
@@ -205,7 +213,7 @@ def plot_cv_folds(
     fold = _test_folds(cv, X, y)
     ax = _axes(ax, (7.5, 5.5))
     frame = _sample_frame(points)
-    xs, ys = points.geometry.x.to_numpy() * frame.scale, points.geometry.y.to_numpy() * frame.scale
+    xs, ys = _xy(points.geometry).T * frame.scale  # polygons: their centroid
     n_folds = int(fold.max()) + 1
     for k in range(-1, n_folds):
         here = fold == k

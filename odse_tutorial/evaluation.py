@@ -70,8 +70,6 @@ from odse_tutorial.uncertainty import normalized_entropy
 
 __all__ = [
     "AccuracyReport",
-    "AreaAdjustedAccuracy",
-    "FoldComparison",
     "accuracy_report",
     "area_adjusted_accuracy",
     "beside_truth",
@@ -492,7 +490,7 @@ _LOWER_IS_BETTER = frozenset({"log_loss", "brier_score", "ece"})
 
 
 @dataclass
-class FoldComparison:
+class _FoldComparison:
     """Models scored on the same cross-validation folds, and their paired differences.
 
     Attributes
@@ -560,7 +558,7 @@ def compare_on_folds(
     baseline: str | None = None,
     sample_weight: ArrayLike | None = None,
     confidence: float = 0.95,
-) -> FoldComparison | None:
+) -> _FoldComparison | None:
     """Compare models fold by fold: means, paired differences and a verdict for each.
 
     Each model's out-of-fold probabilities are scored on each fold (any summary metric of
@@ -598,7 +596,9 @@ def compare_on_folds(
 
     Returns
     -------
-    FoldComparison or None
+    object or None
+        ``per_fold``, ``table``, ``differences``, ``sentence``, ``test_train_ratio`` and
+        ``to_dict()`` (see the attributes of ``_FoldComparison``); shown as table and sentence.
         None (and a logged sentence) with fewer than two folds or two models.
 
     Raises
@@ -680,7 +680,7 @@ n_test / n_train = 0.250.)
            f"{k} folds, {k - 1} degrees of freedom, n_test / n_train = {ratio:.3f}.)"]
     )  # fmt: skip
     table = per_fold.groupby("model", sort=False)[list(metrics)].mean()
-    return FoldComparison(per_fold, table, differences, sentence, ratio)
+    return _FoldComparison(per_fold, table, differences, sentence, ratio)
 
 
 def beside_truth(
@@ -756,7 +756,7 @@ def beside_truth(
 
 # -- area-adjusted accuracy (Olofsson et al. 2014) -----------------------------------------
 @dataclass
-class AreaAdjustedAccuracy:
+class _AreaAdjustedAccuracy:
     """Accuracy and class areas estimated from a probability sample (Olofsson et al. 2014).
 
     Attributes
@@ -828,7 +828,7 @@ def _area_inputs(
 def area_adjusted_accuracy(
     confusion_counts: pd.DataFrame | AccuracyReport | ArrayLike,
     map_class_areas: pd.Series | Mapping[Hashable, float] | ArrayLike,
-) -> AreaAdjustedAccuracy:
+) -> _AreaAdjustedAccuracy:
     """Area-weighted accuracy and error-adjusted class areas (Olofsson et al. 2014).
 
     Valid for samples drawn at random within the mapped classes (stratified random
@@ -847,9 +847,11 @@ def area_adjusted_accuracy(
 
     Returns
     -------
-    AreaAdjustedAccuracy
-        Areas come in the unit of ``map_class_areas``; the 95 % confidence interval is
-        the estimate plus or minus 1.96 standard errors.
+    object
+        ``error_matrix``, ``per_class``, ``overall_accuracy`` and ``overall_accuracy_se``
+        (the attributes of ``_AreaAdjustedAccuracy``). Areas come in the unit of
+        ``map_class_areas``; the 95 % confidence interval is the estimate plus or minus
+        1.96 standard errors.
 
     Raises
     ------
@@ -922,7 +924,7 @@ def area_adjusted_accuracy(
         index=pd.Index(labels, name="reference"),
         columns=pd.Index(labels, name="map"),
     )
-    return AreaAdjustedAccuracy(error_matrix, per_class, overall, overall_se)
+    return _AreaAdjustedAccuracy(error_matrix, per_class, overall, overall_se)
 
 
 # -- class maps ----------------------------------------------------------------------------

@@ -120,7 +120,9 @@ def stratified_sample_counts(
     counts, population, codes, pixel_ha = _draw(mapped, reference, *design, 1)
     index = pd.Index(codes, name="class")
     return SimpleNamespace(
-        counts=pd.DataFrame(counts[0].T, index=index.rename("reference"), columns=codes),
+        counts=pd.DataFrame(
+            counts[0].T, index=index.rename("reference"), columns=index.rename("map")
+        ),
         mapped_area=pd.Series(population.sum(axis=1) * pixel_ha, index=index),
         true_area=pd.Series(population.sum(axis=0) * pixel_ha, index=index),
         n_per_stratum=pd.Series(counts[0].sum(axis=1), index=index),

@@ -725,20 +725,12 @@ def beside_truth(
     'Each estimate against its own true overall accuracy: closest forest (-0.010), farthest ensemble (+0.020).'
 
     """
-    truths = (
-        {name: (truth or {}).get(name) for name in estimates}
-        if isinstance(truth, Mapping)
-        else dict.fromkeys(estimates, truth)
-    )
-    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)})
-    table["truth"] = pd.Series(truths, dtype=float)
-    table = table.rename_axis("estimate")
+    truths = truth if isinstance(truth, Mapping) else dict.fromkeys(estimates, truth)
+    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)}).rename_axis("estimate")
+    table["truth"] = pd.Series({name: truths.get(name) for name in estimates}, dtype=float)
     if table["truth"].isna().all():
-        logger.warning(
-            "No truth for these data: the %s estimates (%s) cannot be checked against it.",
-            metric,
-            ", ".join(estimates),
-        )
+        logger.warning("No truth for these data: the %s estimates (%s) cannot be checked against "
+                       "it.", metric, ", ".join(estimates))  # fmt: skip
         return None
     table["error"] = table["estimate"] - table["truth"]
     error = table["error"].map("{:+.3f}".format)
@@ -1437,9 +1429,8 @@ def uncertainty_against_error(
     (0.954, True)
     """
     if not dataset.has_truth:
-        logger.warning(
-            "This dataset has no truth maps: the uncertainty cannot be checked pixel by pixel."
-        )
+        logger.warning("This dataset has no truth maps: the uncertainty cannot be checked pixel "
+                       "by pixel.")  # fmt: skip
         return None
     _check_bins(n_bins)
     measures = measures if isinstance(measures, Mapping) else {m: m for m in measures}
@@ -1448,12 +1439,10 @@ def uncertainty_against_error(
     truth = [dataset.truth(*p) for p in pairs]
     rows, by_bin = {}, None
     for name, kind in measures.items():
-        values = [
-            maps.path(*p, "uncertainty")
-            if kind == "uncertainty"
-            else [maps.path(*p, "probability", code) for code in maps.classes.codes]
-            for p in pairs
-        ]
+        if kind not in ("uncertainty", "entropy"):
+            raise ValueError(f"A measure is 'uncertainty' or 'entropy', got {kind!r}.")
+        values = [maps.path(*p, "uncertainty") if kind == "uncertainty" else
+                  [maps.path(*p, "probability", c) for c in maps.classes.codes] for p in pairs]  # fmt: skip
         n, errors, _ = _errors_by_value(values, predicted, truth, _FINE)
         right = n - errors
         below = np.cumsum(right) - right  # right pixels with a lower value

@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 from IPython.display import display
+from matplotlib.ticker import LogLocator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.isotonic import IsotonicRegression
@@ -228,6 +229,7 @@ if by_decile is not None:  # the true error rate of each tenth of the pixels, by
 ax.axvline(aoa.threshold_, color="C3", label="AOA threshold")
 ax.set(xscale="log", ylim=(0, 1), xlabel="dissimilarity index (log scale)",
        ylabel="error rate", title="Error rate as a function of the dissimilarity index")
+ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # ticks at 0.1, 0.2, 0.5, 1, ...
 ax.xaxis.set_major_formatter("{x:g}")  # decimals, not powers of ten
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
 plt.show()
@@ -269,6 +271,7 @@ else:
 if use_dask:
     from dask.distributed import Client, LocalCluster
 
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # its start-up chatter
     cluster = LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0")
     client = Client(cluster)
     print("Open the dashboard (task stream, workers' memory):", client.dashboard_link)
@@ -278,7 +281,7 @@ else:
 # %%
 if use_dask:
     dask_maps = predict_maps(model, ds, Path(output_dir) / "maps_dask", classes=classes,
-                             applicability=aoa, client=client)
+                             applicability=aoa, client=client, progress=False)
     same = all(a.read_bytes() == b.read_bytes()
                for a, b in zip(maps.paths(), dask_maps.paths(), strict=True))
     print(f"{len(dask_maps.paths())} files; identical to the serial maps: {same}")

@@ -65,7 +65,7 @@ from odse_tutorial.evaluation import (
     uncertainty_against_error,
     write_metrics,
 )
-from odse_tutorial.model_selection import block_cv, fold_ids
+from odse_tutorial.model_selection import block_cv, cross_val_predict_years, fold_ids
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_cv_predictions, save_model
 from odse_tutorial.prediction import predict_maps
@@ -73,49 +73,6 @@ from odse_tutorial.widgets import map_explorer
 
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
 plotting.use_style()
-
-# %%
-# TEMPORARY (N3): stand-ins for the requested helpers (coord/requests/N3-*.md, api.md);
-# this cell goes when they land in the package.
-from types import SimpleNamespace
-
-from sklearn.base import clone
-
-from odse_tutorial.overlay import overlay_samples
-
-
-def cross_val_predict_years(estimator, ds, samples, cv, *, params=None):
-    cols = ds.columns
-    location = cols.location or "_row"
-    X_, y_ = samples[list(ds.feature_names)], samples[cols.class_code]
-    table = samples.assign(_row=np.arange(len(samples))).reset_index(drop=True)
-    codes_ = np.unique(y_)
-    sites = table.drop_duplicates(location).set_index(location)
-    proba = np.full((len(ds.years), len(codes_), len(sites)), np.nan)
-    visits = pd.concat([sites[[cols.class_code, sites.geometry.name]].reset_index()
-                        .assign(year=yr) for yr in ds.years], ignore_index=True)
-    visited, _ = overlay_samples(ds, visits, date_column="year")
-    features = {ds.years.index(yr): (sites.index.get_indexer(v[location]),
-                                     v[list(ds.feature_names)])
-                for yr, v in visited.groupby("year")}
-    weights_ = (params or {}).get("sample_weight")
-    for train, test in cv.split(X_, y_):
-        fit = {} if weights_ is None else {"sample_weight": np.asarray(weights_)[train]}
-        model_ = clone(estimator).fit(X_.iloc[train], y_.iloc[train], **fit)
-        in_test = set(table[location].iloc[test])
-        for i, (here, f) in features.items():
-            mine = np.isin(sites.index[here], list(in_test))
-            if mine.any():
-                proba[i][np.ix_(np.searchsorted(codes_, model_.classes_), here[mine])] = (
-                    model_.predict_proba(f[mine]).T)
-    complete = ~np.isnan(proba).any(axis=(0, 1))
-    labels = np.full((len(ds.years), len(sites)), -1)
-    site = sites.index.get_indexer(table[location])
-    step = table.year.map({yr: i for i, yr in enumerate(ds.years)}).to_numpy()
-    labels[step, site] = np.searchsorted(codes_, y_.to_numpy())
-    return SimpleNamespace(proba=proba[:, :, complete], labels=labels[:, complete],
-                           classes=codes_, years=ds.years)
-
 
 
 # %% [markdown]

@@ -455,6 +455,12 @@ def test_plot_maps_draws_products_by_year_and_leaves_out_truth_panels_without_tr
     assert [ax.get_title() for ax in maps_only] == ["2012", "2018", "2012", "2018"]
     assert maps_only[0].get_ylabel().startswith("Probability of 231 Pastures\n")
     assert maps_only[2].images[0].get_clim() == maps_only[3].images[0].get_clim()  # one scale
+    errors = plotting.plot_maps(catalogue, ["errors"], years=[2012, 2018], truth=simulated)
+    assert errors.axes[1].get_title().startswith("2018 (") and errors.axes[1].get_title().endswith(
+        "% of pixels)"
+    )
+    legend = errors.axes[0].get_legend()  # below its map in a grid: the columns stay wide
+    assert legend.get_window_extent().y1 < errors.axes[0].get_window_extent().y0
 
 
 def test_applicability_maps_have_a_fitting_colour_bar_and_a_no_data_entry(catalogue):
@@ -522,7 +528,12 @@ def test_reliability_against_labels_and_truth():
     np.testing.assert_allclose(truth_line.get_ydata(), [100])  # both known samples right
     # one bin: labels |(0.9 + 0.65 + 0.8) / 3 - 2/3| = 0.117; truth |(0.9 + 0.65) / 2 - 1| = 0.225
     assert ax.get_title().endswith("error 11.7 % (labels), 22.5 % (truth)")
-    assert "against the labels" in legend_texts(ax.get_legend())
+    assert legend_texts(ax.get_legend()) == [
+        "Perfect calibration",
+        "against the labels",
+        "Samples in bin (right axis)",
+        "against the truth",
+    ]
 
 
 def test_uncertainty_vs_error_draws_a_computed_table_or_nothing(tmp_path, two_years):

@@ -295,7 +295,9 @@ def plot_reliability_diagram(
         t = t[t.n_samples > 0]
         ax.plot(100 * t.mean_confidence, 100 * t.accuracy, marker="s", color=ERROR_COLOUR,
                 label="against the truth")  # fmt: skip
-        ax.legend(handles=[*ax.get_legend().legend_handles, ax.lines[-1]], loc="upper left")
+        old = ax.get_legend()
+        labels = [t.get_text() for t in old.get_texts()] + ["against the truth"]
+        ax.legend([*old.legend_handles, ax.lines[-1]], labels, loc="upper left")
         ece_truth = evaluation.expected_calibration_error(*args, n_bins=n_bins)
         what += f" (labels), {100 * ece_truth:.1f} % (truth)"
     ax.set_title(f"Reliability diagram: {what}" if title is None else title)

@@ -609,9 +609,15 @@ def plot_maps(
             ax = fig.add_subplot(rows, cols, i * cols + j + 1)
             _drawer(maps, tile, year, product, code=code, truth=truth_path, classes=classes,
                     vmax=vmax)(ax)  # fmt: skip
-            if cols > 1:  # what in the first column's axis label, the year as the title
-                what = ax.get_title().removesuffix(f", tile {tile}, {year}")
-                ax.set(title=str(year), ylabel=f"{what}\n{ax.get_ylabel()}" if j == 0 else "")
+            if cols > 1:  # what in the first column's label, the year (and numbers) on top
+                what, _, numbers = (
+                    ax.get_title().removesuffix(f", tile {tile}, {year}").partition(" (")
+                )
+                ax.set(title=f"{year} ({numbers}" if numbers else str(year),
+                       ylabel=f"{what}\n{ax.get_ylabel()}" if j == 0 else "")  # fmt: skip
+                if legend := ax.get_legend():  # below the map: the columns stay wide
+                    legend.set_loc("upper left")
+                    legend.set_bbox_to_anchor((0.0, -0.22), transform=ax.transAxes)
     if title:
         fig.suptitle(title, fontweight="bold")
     return fig

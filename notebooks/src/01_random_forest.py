@@ -93,15 +93,14 @@ print(ds)
 ds.summary()
 
 # %% [markdown]
-# One tile and year, with the samples surveyed that year:
+# One tile and year, and the samples surveyed that year (every tile):
 
 # %%
 tile, year = ds.tiles[0], ds.years[-1]
 layers, cols = ds.layers(tile, year), ds.columns
-fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
-season = "summer" if any(name.endswith("_summer") for name in layers) else None
-plotting.plot_composite(layers, season=season, ax=axes[0])  # swir1, nir, red if they exist
 in_year = ds.samples[survey_year(ds.samples, cols.date) == year]
+fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
+plotting.plot_composite(layers, ax=axes[0])
 plotting.plot_samples(in_year, ds.classes, column=cols.class_code, ax=axes[1],
                       title=f"Samples surveyed in {year}")
 plt.show()

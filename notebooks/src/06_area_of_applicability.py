@@ -326,8 +326,8 @@ print(f"threshold: {aoa.threshold_:.3f} with the chosen folds, {random_aoa.thres
 
 # %% [markdown]
 # **Exercise 2.** Do the weights matter? Fit the AOA with equal weights
-# (`AreaOfApplicability(cv=cv)`) and compare its threshold and the share of the training
-# samples' DIs below it. Predict first: does the AOA grow or shrink?
+# (`AreaOfApplicability(cv=cv)`) and compare the share of the set-aside points inside each
+# AOA (`aoa.predict(aside[features])`). Predict first: does the AOA grow or shrink?
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %%capture solution_2

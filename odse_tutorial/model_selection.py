@@ -619,25 +619,17 @@ def cv_candidates(
     >>> list(cv_candidates(ds, ds.samples))
     ['random folds', 'location folds', 'blocked folds']
     """
-    location = dataset.columns.location
+    location, size = dataset.columns.location, dataset.cv_block_size or 2000
+    kwargs = {"n_splits": n_splits, "random_state": random_state}
     cvs = {"random folds": random_cv(n_splits, random_state)}
     if location is not None:
-        cvs["location folds"] = location_cv(
-            samples, location_column=location, n_splits=n_splits, random_state=random_state
-        )
-    size = dataset.cv_block_size or 2000
-    blocked = block_cv(
-        samples, size, n_splits=n_splits, location_column=location, random_state=random_state
-    )
+        cvs["location folds"] = location_cv(samples, location_column=location, **kwargs)
+    blocked = block_cv(samples, size, location_column=location, **kwargs)
     if blocked.groups.nunique() >= n_splits:
         cvs["blocked folds"] = blocked
     else:
-        logger.warning(
-            "Blocked folds left out: only %d blocks of %g m for %d folds.",
-            blocked.groups.nunique(),
-            size,
-            n_splits,
-        )
+        logger.warning("Blocked folds left out: only %d blocks of %g m for %d folds.",
+                       blocked.groups.nunique(), size, n_splits)  # fmt: skip
     return cvs
 
 
@@ -864,17 +856,14 @@ def _pixel_centres(dataset: Any, n: int, rng: np.random.Generator, crs: Any) -> 
     import rasterio
 
     paths = [next(iter(dataset.layers(t, dataset.years[0]).values())) for t in dataset.tiles]
-    sizes = []
-    for path in paths:
-        with rasterio.open(path) as src:
-            sizes.append(src.width * src.height)
+    sources = [rasterio.open(path) for path in paths]
+    sizes = np.array([src.width * src.height for src in sources])
     found = []
-    for path, count in zip(paths, rng.multinomial(n, np.divide(sizes, sum(sizes))), strict=True):
-        with rasterio.open(path) as src:
-            rows, cols = (
-                rng.integers(src.height, size=4 * count),
-                rng.integers(src.width, size=4 * count),
-            )
+    for src, count in zip(sources, rng.multinomial(n, sizes / sizes.sum()), strict=True):
+        with src:
+            if count == 0:
+                continue
+            rows, cols = rng.integers(src.height, size=4 * count), rng.integers(src.width, size=4 * count)  # fmt: skip
             xs, ys = rasterio.transform.xy(src.transform, rows, cols)
             values = np.ma.stack(list(src.sample(zip(xs, ys, strict=True), indexes=1, masked=True)))
             valid = ~np.ma.getmaskarray(values).ravel()
@@ -978,11 +967,9 @@ def nn_distances(
         splits = splitter.split(samples if X is None else X, y, groups)
         by_cv[name] = np.concatenate([_nearest(xy[train], xy[test]) for train, test in splits])
     labels = {name: f"CV {name}".strip() + ": test to training" for name in cvs}
-    table = pd.concat(
-        [pd.DataFrame({"what": labels[name], "distance_m": d}) for name, d in by_cv.items()]
-        + [pd.DataFrame({"what": "prediction to training", "distance_m": prediction})],
-        ignore_index=True,
-    )
+    frames = [pd.DataFrame({"what": labels[name], "distance_m": d}) for name, d in by_cv.items()]
+    frames.append(pd.DataFrame({"what": "prediction to training", "distance_m": prediction}))
+    table = pd.concat(frames, ignore_index=True)
     w = {name: float(wasserstein_distance(d, prediction)) for name, d in by_cv.items()}
     best = min(w, key=w.get)
     which = f"CV that tests most like the map ({best})" if best else "CV"

@@ -615,3 +615,9 @@ def test_cross_val_predict_years_predicts_each_survey_as_cross_val_predict_does(
             assert found.classes[found.labels[years.index(year), site]] == table[code].iloc[i]
             checked += 1
     assert checked > 0.8 * len(table)
+
+
+def test_nn_distances_with_more_tiles_than_prediction_points(simulated, overlay_table):
+    table = overlay_table.iloc[::10]
+    found = nn_distances(random_cv(), table, simulated, y=table["lc_code"], n_prediction=1)
+    assert (found["what"] == "prediction to training").sum() == 1  # the other tile draws none

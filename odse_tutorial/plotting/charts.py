@@ -654,25 +654,14 @@ def plot_nn_distances(
     for what, group in distances.groupby("what", sort=False):
         km = np.sort(np.maximum(group["distance_m"].to_numpy(), 1.0)) / 1000  # log axis: >= 1 m
         prediction = what == "prediction to training"
-        ax.plot(
-            km,
-            np.arange(1, len(km) + 1) / len(km),
-            color="black" if prediction else next(cv_colour),
-            lw=3 if prediction else 1.5,
-            label=f"{what} (median {np.median(km):.2g} km)",
-            zorder=3 if prediction else 2,
-        )
+        ax.plot(km, np.arange(1, len(km) + 1) / len(km), lw=3 if prediction else 1.5,
+                color="black" if prediction else next(cv_colour), zorder=3 if prediction else 2,
+                label=f"{what} (median {np.median(km):.2g} km)")  # fmt: skip
     ax.set_xscale("log")
     _plain_log(ax.xaxis)
-    ax.set(
-        xlabel="Distance to the nearest training sample (km)",
-        ylabel="Share of points (cumulative)",
-        ylim=(0, 1.02),
-    )
+    ax.set(xlabel="Distance to the nearest training sample (km)", ylim=(0, 1.02),
+           ylabel="Share of points (cumulative)")  # fmt: skip
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.16), borderaxespad=0.0)
-    ax.set_title(
-        "Nearest-neighbour distances: does the CV test where the map predicts?"
-        if title is None
-        else title
-    )
+    default = "Nearest-neighbour distances: does the CV test where the map predicts?"
+    ax.set_title(default if title is None else title)
     return ax

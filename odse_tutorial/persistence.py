@@ -426,12 +426,8 @@ def read_cv_results(
     frame = pd.read_csv(csv, index_col=0)
     metrics = json.loads(metrics_path.read_text())
     if metrics.get("dataset") != dataset or not frame.index.equals(pd.Index(index)):
-        logger.warning(
-            "%s ran on other data (%s, %d samples): left out.",
-            folder.name,
-            metrics.get("dataset"),
-            len(frame),
-        )
+        logger.warning("%s ran on other data (%s, %d samples): left out.", folder.name,
+                       metrics.get("dataset"), len(frame))  # fmt: skip
         return None
     if folds is not None and not np.array_equal(frame["fold"].to_numpy(), np.asarray(folds)):
         raise ValueError(f"{folder.name} used other folds; re-run it with the same parameters.")
@@ -440,10 +436,5 @@ def read_cv_results(
     if frame["y_true"].dtype.kind in "iuf":
         codes = codes.astype(frame["y_true"].dtype)
     truth = metrics.get("truth") or {}
-    return _CVResults(
-        frame[columns].to_numpy(dtype=float),
-        codes.to_numpy(),
-        truth.get("map_accuracy"),
-        folder / "maps",
-        metrics,
-    )
+    proba, maps = frame[columns].to_numpy(dtype=float), folder / "maps"
+    return _CVResults(proba, codes.to_numpy(), truth.get("map_accuracy"), maps, metrics)

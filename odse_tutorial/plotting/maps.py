@@ -103,6 +103,11 @@ def _percent_title(raster: _Raster, what: str) -> str:
     return (raster.description or what).removesuffix(", percent")
 
 
+def _fitted_top(values: NDArray) -> float:
+    """Top of a percent scale: the 99th percentile, rounded up to 5 % (100 for no values)."""
+    return min(100, 5 * max(1, math.ceil(np.percentile(values, 99) / 5))) if values.size else 100
+
+
 def _plot_percent_map(
     path: str | os.PathLike,
     ax: Axes | None,
@@ -118,11 +123,7 @@ def _plot_percent_map(
             f"{raster.path} has values up to {top}, but a {what.lower()} map holds percent "
             "(0-100). Is it a class map? Use plot_class_map for those."
         )
-    if vmax is None:  # fitted: the 99th percentile, rounded up to 5 %
-        values = raster.data.compressed()
-        vmax = (
-            min(100, 5 * max(1, math.ceil(np.percentile(values, 99) / 5))) if values.size else 100
-        )
+    vmax = _fitted_top(raster.data.compressed()) if vmax is None else vmax
     ax = _axes(ax, (7.0, 5.5))
     if np.ma.getmaskarray(raster.data).any():
         _nodata_background(ax, raster.frame)
@@ -497,16 +498,9 @@ def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
 
 
 def _drawer(
-    maps: Any,
-    tile: str,
-    year: int,
-    product: str,
-    *,
-    code: Hashable | None = None,
-    truth: Path | None = None,
-    classes: ClassTable | None = None,
-    vmax: float | None = None,
-) -> Callable[[Axes], Any]:
+    maps: Any, tile: str, year: int, product: str, *, code: Hashable | None = None,
+    truth: Path | None = None, classes: ClassTable | None = None, vmax: float | None = None,
+) -> Callable[[Axes], Any]:  # fmt: skip
     """A function that draws one product of ``maps`` on an Axes; LookupError if absent."""
     where = f"tile {tile}, {year}"
     if product in ("truth", "errors") and truth is None:
@@ -597,10 +591,8 @@ def plot_maps(
         return None
     vmax = None
     if "uncertainty" in products:  # one scale for all years, fitted as for one map
-        values = np.concatenate(
-            [_read_raster(maps.path(tile, y, "uncertainty")).data.compressed() for y in years]
-        )
-        vmax = min(100, 5 * max(1, math.ceil(np.percentile(values, 99) / 5)))
+        paths = [maps.path(tile, y, "uncertainty") for y in years]
+        vmax = _fitted_top(np.concatenate([_read_raster(p).data.compressed() for p in paths]))
     rows, cols = len(products), len(years)
     fig = plt.figure(figsize=(9.5, rows * (9.5 / cols * 0.62 + 0.8)), layout="constrained")
     for i, product in enumerate(products):

@@ -21,9 +21,8 @@ the reliability table's gaps), the pixel counts of class maps, and
 area-adjusted accuracies and error-adjusted class areas with confidence intervals
 (Olofsson et al. 2014).
 
-Maps: :func:`map_accuracy` (class maps against reference maps), :func:`change_matrix`
-(the from-to table between two years) and :func:`error_rate_by_uncertainty` read class
-maps in strips, so memory stays bounded; the legend that a class map carries (its
+Maps: :func:`map_accuracy` (class maps against reference maps) and
+:func:`error_rate_by_uncertainty` read class maps in strips, so memory stays bounded; the legend that a class map carries (its
 ``classes`` tag, :meth:`ClassTable.from_tags`) says which class each pixel value is.
 Calibration: :func:`reliability_table` and :func:`expected_calibration_error`.
 """
@@ -74,14 +73,12 @@ __all__ = [
     "area_adjusted_accuracy",
     "beside_truth",
     "change_against_truth",
-    "change_matrix",
     "compare_models",
     "compare_on_folds",
     "error_rate_by_uncertainty",
     "expected_calibration_error",
     "label_agreement",
     "map_accuracy",
-    "paired_difference",
     "reliability_table",
     "true_map_accuracy",
     "truth_at",
@@ -435,7 +432,7 @@ def compare_models(
     return frame
 
 
-def paired_difference(
+def _paired_difference(
     a: ArrayLike,
     b: ArrayLike,
     *,
@@ -470,10 +467,10 @@ def paired_difference(
 
     Examples
     --------
-    >>> d = paired_difference([0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79])
+    >>> d = _paired_difference([0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79])
     >>> round(d["mean"], 3), round(d["se"], 4), round(d["t"], 2), d["n"]
     (0.024, 0.0068, 2.78, 5)
-    >>> round(paired_difference([0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79],
+    >>> round(_paired_difference([0.81, 0.84, 0.80, 0.83, 0.82], [0.79, 0.80, 0.80, 0.80, 0.79],
     ...                         test_train_ratio=0.25)["se"], 4)
     0.0102
     """
@@ -566,7 +563,7 @@ def compare_on_folds(
     scores, with the corrected resampled t-test of Nadeau & Bengio (2003): the folds share
     most of their training data, so the variance of the fold differences is multiplied by
     ``1 / k + n_test / n_train`` (not ``1 / k``), with ``k - 1`` degrees of freedom
-    (:func:`paired_difference`). A difference is beyond the noise when its interval
+    (``_paired_difference``). A difference is beyond the noise when its interval
     excludes 0.
 
     Parameters
@@ -665,7 +662,7 @@ n_test / n_train = 0.250.)
     for name in probas:
         for metric in metrics if name != baseline else ():
             a, b = scores.loc[name, metric].to_numpy(), scores.loc[baseline, metric].to_numpy()
-            d = paired_difference(a, b, confidence=confidence, test_train_ratio=ratio)
+            d = _paired_difference(a, b, confidence=confidence, test_train_ratio=ratio)
             sign = -1 if metric in _LOWER_IS_BETTER else 1
             differences.append({
                 "model": name, "baseline": baseline, "metric": metric, "difference": d["mean"],
@@ -1161,75 +1158,6 @@ def true_map_accuracy(maps: Any, dataset: Dataset) -> float | None:
         [maps.path(t, y, "dominant_class") for t, y in pairs], [dataset.truth(*p) for p in pairs]
     )
     return report.summary["overall_accuracy"]
-
-
-_AREA_UNITS = {"ha": 1e-4, "km2": 1e-6, "m2": 1.0, "pixels": None}
-
-
-def change_matrix(
-    path_before: str | os.PathLike,
-    path_after: str | os.PathLike,
-    classes: ClassTable | None = None,
-    *,
-    unit: str = "ha",
-) -> pd.DataFrame:
-    """From-to table of land-cover change between two class maps of one grid.
-
-    A confusion matrix (:func:`sklearn.metrics.confusion_matrix`) of the later map
-    against the earlier one, weighted by pixel area. The maps are read in
-    full-resolution strips (bounded memory); pixels that are nodata in either map are
-    left out.
-
-    Parameters
-    ----------
-    path_before, path_after : path-like
-        Class rasters of the earlier and the later year (``dominant_class.tif`` or
-        truth maps), on the same grid, with legends.
-    classes : ClassTable, optional
-        Names and order of the classes; defaults to the maps' legends.
-    unit : {"ha", "km2", "m2", "pixels"}, default "ha"
-        Unit of the cells (areas from the pixel size of a projected CRS).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Rows: the class before (index named ``from``); columns: the class after
-        (``to``); labels ``"code name"``; only classes present in either map. The
-        diagonal is the unchanged area.
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> data = load_dataset()
-    >>> table = change_matrix(data.truth("9529", 2000), data.truth("9529", 2018))
-    >>> round(float(table.to_numpy().sum()))  # 256 x 256 pixels of 0.09 ha
-    5898
-    """
-    if unit not in _AREA_UNITS:
-        raise ValueError(f"unit must be one of {list(_AREA_UNITS)}, got {unit!r}.")
-    with rasterio.open(path_before) as src:
-        if _AREA_UNITS[unit] is not None and src.crs is not None and src.crs.is_geographic:
-            raise ValueError(
-                f"{path_before} is in geographic coordinates (degrees); areas need a "
-                "projected, equal-area CRS such as EPSG:3035 (or unit='pixels')."
-            )
-        pixel_area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
-    counts = _pair_counts(path_before, path_after, classes)
-    present = list(dict.fromkeys(c for pair in counts for c in pair))
-    order, table = _report_classes(present, _legend_table([path_before, path_after], classes))
-    pairs = list(counts)
-    matrix = confusion_matrix(
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-        labels=order,
-        sample_weight=[counts[p] for p in pairs],
-    ).astype(float)
-    if _AREA_UNITS[unit] is not None:
-        matrix *= pixel_area * _AREA_UNITS[unit]
-    labels = table.labels()
-    return pd.DataFrame(
-        matrix, index=pd.Index(labels, name="from"), columns=pd.Index(labels, name="to")
-    )
 
 
 def error_rate_by_uncertainty(

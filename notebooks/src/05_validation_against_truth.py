@@ -205,8 +205,7 @@ for name in tables:
         display(table.round(3))
 
 # %% [markdown]
-# How to read it on the bundled data (each statement is asserted on these numbers by
-# `tests/test_claims_nb5.py`; on other data, trust the tables):
+# On the bundled data (asserted by `tests/test_claims_nb5.py`; elsewhere, trust the tables):
 #
 # - **Label noise**: scored against the true class at the points, every CV estimate is
 #   higher than against the recorded labels.
@@ -223,10 +222,10 @@ for name in tables:
 #
 # ## 6. How much land is in each class? Areas with confidence intervals
 #
-# Counting a map's pixels per class is biased: commission inflates a class, omission
-# deflates it. The unbiased way (Olofsson et al. 2014) labels a **stratified random
-# sample** (strata = map classes $h$, weights $W_h$ = their map shares, $n_h$ points,
-# $n_{hk}$ of them truly class $k$; here we read the truth map). For a map of total area
+# Counting a map's pixels per class is biased by commission and omission. The unbiased
+# way (Olofsson et al. 2014) labels a **stratified random sample** (strata = map classes
+# $h$ with map shares $W_h$, $n_h$ points, $n_{hk}$ of them truly class $k$; here read
+# from the truth map). For a map of total area
 # $A$:
 #
 # $$\hat A_k = A \sum_h W_h \frac{n_{hk}}{n_h}, \qquad
@@ -317,19 +316,20 @@ print("wrote", Path(output_dir) / "metrics.json")
 # %% [markdown]
 # ## Exercises
 #
-# **Exercise 1.** Predict first: if the area sample had twice as many points, would the
-# zero-width intervals disappear, and would the standard interval's coverage reach 95 %?
-# Run `area_ci_coverage` with `n_points=2 * n_points` and compare. (The solution runs
-# silently on "Run All"; `solution_1.show()` shows its output.)
+# **Exercise 1.** The other remedy is the allocation: Neyman allocation puts more points in
+# the strata where the map's errors are (`allocation="neyman"`). Predict first: does it
+# remove the zero-width intervals and bring the standard interval's coverage to 95 %? Run
+# `area_ci_coverage` with it and compare. (The solution runs silently on "Run All";
+# `solution_1.show()` shows its output.)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %%capture solution_1
-larger = area_ci_coverage(map_path, truth_path, n_points=2 * n_points,
-                                     min_per_stratum=min_per_stratum, n_draws=n_draws,
-                                     random_state=random_state)
-print(larger.attrs["sentence"] if larger is not None else "No truth maps: skipped.")
-# More points per stratum meet the hidden omission more often, which is what zero widths
-# lack; whether that is enough for 95 % coverage here is what the printed sentence says.
+neyman = area_ci_coverage(map_path, truth_path, n_points=n_points, allocation="neyman",
+                          min_per_stratum=min_per_stratum, n_draws=n_draws,
+                          random_state=random_state)
+print(neyman.attrs["sentence"] if neyman is not None else "No truth maps: skipped.")
+# Compare with the 'standard' and 'jeffreys' lines of section 6: do more points where errors
+# are common reach the few pixels of a class hidden in a large, accurate stratum?
 
 # %% [markdown]
 # **Exercise 2.** Which CV would you report for the systematic sample, and why? Would

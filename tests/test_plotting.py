@@ -334,20 +334,6 @@ def test_feature_importance_shows_the_top_features_in_order():
         plotting.plot_feature_importance([0.1, 0.2], ["a"])
 
 
-def test_model_comparison_one_panel_per_metric():
-    table = pd.DataFrame(
-        {"overall_accuracy": [0.8, 0.9], "log_loss": [0.5, 0.7]}, index=["rf", "ensemble"]
-    )
-    fig = plotting.plot_model_comparison(table, ["overall_accuracy", "log_loss"])
-    accuracy, loss = fig.axes
-    assert loss.get_xlabel() == "Log loss (lower is better)"
-    dark = [to_hex(p.get_facecolor()) == "#0072b2" for p in accuracy.patches]
-    assert dark == [False, True]
-    assert [to_hex(p.get_facecolor()) == "#0072b2" for p in loss.patches] == [True, False]
-    with pytest.raises(KeyError, match="kappa"):
-        plotting.plot_model_comparison(table, ["kappa"])
-
-
 # -- change and errors -----------------------------------------------------------------------
 @pytest.fixture
 def two_years(tmp_path):
@@ -392,12 +378,6 @@ def test_maps_draw_on_a_given_axes(simulated):
     assert plotting.plot_class_map(truth, ax=axes[0]) is axes[0]
     assert plotting.plot_error_map(truth, truth, ax=axes[1]) is axes[1]
     assert axes[1].get_title() == "Map errors (0.0 % of pixels), tile 9529, 2018"
-
-
-def test_a_missing_metric_column_suggests_the_close_one():
-    table = pd.DataFrame({"overall_accuracy": [0.8]}, index=["RF"])
-    with pytest.raises(KeyError, match=r"'overall_acuracy'.*did you mean 'overall_accuracy'"):
-        plotting.plot_model_comparison(table, ["overall_acuracy"])
 
 
 def test_nn_distances_figure_draws_one_ecdf_per_kind_with_plain_log_labels():

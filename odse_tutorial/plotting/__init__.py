@@ -25,8 +25,8 @@ Submodules (every name below is also available here, as ``plotting.<name>``):
   products and years of a catalogue, including the area of applicability);
 - :mod:`~odse_tutorial.plotting.points`: sample points and cross-validation folds;
 - :mod:`~odse_tutorial.plotting.charts`: confusion matrix, accuracy per class,
-  reliability diagram, errors by uncertainty, feature importance, model comparison,
-  precision-recall curves, nearest-neighbour distances;
+  reliability diagram, errors by uncertainty, feature importance, precision-recall
+  curves, nearest-neighbour distances;
 - ``_base`` (private): axes, legends, rasters read for display, class layers.
 """
 
@@ -39,7 +39,6 @@ import matplotlib.pyplot as plt
 from odse_tutorial.plotting.charts import (
     plot_confusion_matrix,
     plot_feature_importance,
-    plot_model_comparison,
     plot_nn_distances,
     plot_per_class_accuracy,
     plot_precision_recall,
@@ -64,7 +63,6 @@ __all__ = [
     "plot_error_map",
     "plot_feature_importance",
     "plot_maps",
-    "plot_model_comparison",
     "plot_nn_distances",
     "plot_per_class_accuracy",
     "plot_precision_recall",

@@ -1,5 +1,5 @@
 """Charts: confusion matrix, accuracy per class, calibration, errors by uncertainty,
-feature importance, model comparison and nearest-neighbour distances.
+feature importance, precision-recall curves and nearest-neighbour distances.
 
 Charts draw results computed by :mod:`odse_tutorial.evaluation` (or call it).
 """
@@ -14,13 +14,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from numpy.typing import ArrayLike, NDArray
 from sklearn.metrics import ConfusionMatrixDisplay, average_precision_score, precision_recall_curve
 
 from odse_tutorial import evaluation
-from odse_tutorial._checks import missing_column
 from odse_tutorial.plotting._base import ERROR_COLOUR, _axes, _plain_log
 
 
@@ -393,9 +391,6 @@ _SEASON_COLOURS = {
 
 _STATIC_COLOUR = "#7f7f7f"
 
-# Metrics of compare_models where lower is better.
-_LOWER_IS_BETTER = {"log_loss", "brier_score"}
-
 
 def _importances(importances: Any, feature_names: Sequence[str] | None) -> tuple:
     """Values, error bars, names and axis label from an array, Series, estimator or Bunch."""
@@ -490,73 +485,6 @@ def plot_feature_importance(
         title = f"Feature importance (top {len(order)} of {len(values)})"
     ax.set_title(title)
     return ax
-
-
-def plot_model_comparison(
-    table: pd.DataFrame,
-    metrics: Sequence[str] = ("overall_accuracy", "f1_weighted", "log_loss"),
-    *,
-    title: str | None = None,
-) -> Figure:
-    """Bar charts comparing models, one panel per metric.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        One row per model, index = model name, e.g. from
-        :func:`odse_tutorial.evaluation.compare_models`.
-    metrics : sequence of str, default ("overall_accuracy", "f1_weighted", "log_loss")
-        Columns to show. The best model of each metric is drawn darker (lowest for
-        ``log_loss`` and ``brier_score``, else highest).
-    title : str, optional
-        A title over the panels.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-
-    Examples
-    --------
-    >>> table = pd.DataFrame({"overall_accuracy": [0.8, 0.85]}, index=["RF", "ensemble"])
-    >>> fig = plot_model_comparison(table, ["overall_accuracy"])
-    >>> fig.axes[0].get_xlabel()
-    'Overall accuracy (higher is better)'
-    """
-    metrics = list(metrics)
-    for message in (missing_column(m, table.columns, where="the table") for m in metrics):
-        if message:
-            raise KeyError(message)
-    n = len(table)
-    fig, axes = plt.subplots(
-        1,
-        len(metrics),
-        figsize=(3.3 * len(metrics) + 1.5, 1.3 + 0.45 * n),
-        layout="constrained",
-        sharey=True,
-        squeeze=False,
-    )
-    y = np.arange(n)
-    for ax, metric in zip(axes.flat, metrics, strict=True):
-        values = table[metric].to_numpy(dtype=np.float64)
-        lower = metric in _LOWER_IS_BETTER
-        best = None
-        if np.isfinite(values).any():
-            best = int(np.nanargmin(values) if lower else np.nanargmax(values))
-        colours = ["#0072b2" if i == best else "#9ecae1" for i in range(n)]
-        ax.barh(y, np.nan_to_num(values), color=colours)
-        for yi, value in zip(y, values, strict=True):
-            text = "n/a" if np.isnan(value) else f"{value:.3f}"
-            ax.text(0 if np.isnan(value) else value, yi, f" {text}", va="center", fontsize=8)
-        better = "lower" if lower else "higher"
-        ax.set_xlabel(f"{metric.replace('_', ' ').capitalize()} ({better} is better)")
-        ax.set_xlim(0, max(np.nanmax(values) * 1.25, 1e-9) if np.isfinite(values).any() else 1)
-        ax.grid(axis="x")
-    axes[0, 0].set_yticks(y, [str(i) for i in table.index])
-    axes[0, 0].invert_yaxis()
-    if title is None:
-        title = "Model comparison (dark bar: the best model of each metric)"
-    fig.suptitle(title, fontweight="bold")
-    return fig
 
 
 # -- ranking -------------------------------------------------------------------------------

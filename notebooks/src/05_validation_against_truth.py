@@ -254,11 +254,12 @@ if sample is not None:
 
 # %% [markdown]
 # One sample is one draw of luck. `n_draws` repeats show whether the intervals hold the
-# true area in 95 % of the samples, within the Monte-Carlo margin of the repeats. Where every point of every stratum agrees about a
-# class, $p_{hk}(1-p_{hk}) = 0$ everywhere and the interval has **zero width**: the class's
-# pixels hidden by omission in large strata are rarely met. One remedy: an interval whose
-# shares are shrunk away from 0 and 1 in the variance, $p_{hk} \to (n_{hk} + 0.5) / (n_h + 1)$
-# (`interval="jeffreys"`; the estimate is unchanged).
+# true area in 95 % of the samples, within the Monte-Carlo margin of the repeats. Where
+# every point of every stratum agrees about a class, $p_{hk}(1-p_{hk}) = 0$ everywhere and
+# the interval has **zero width**: the class's pixels hidden by omission in large strata
+# are rarely met. One remedy: an interval whose shares are shrunk away from 0 and 1 in the
+# variance, $p_{hk} \to (n_{hk} + 0.5) / (n_h + 1)$ (`interval="jeffreys"`; the estimate
+# is unchanged).
 
 # %%
 coverage = {how: area_ci_coverage(
@@ -274,12 +275,13 @@ if sample is not None:
     per_class = areas.join(standard[["coverage", "zero_width", "se_over_sd"]]).assign(
         mean_estimate_of_draws=standard.mean_estimate, coverage_remedy=remedy.coverage)
     display(per_class.round(3))
-    ax = per_class[["coverage", "coverage_remedy"]].plot.bar(figsize=(9, 4), ylim=(0, 1.05))
+    ax = per_class[["coverage", "coverage_remedy"]].set_axis(
+        ["standard interval", "remedy (jeffreys)"], axis=1).plot.bar(figsize=(9, 4), ylim=(0, 1.05))
     margin = standard.attrs["mc_margin"]
-    ax.axhspan(0.95 - margin, 0.95 + margin, color="0.8", label="95 % +- Monte-Carlo margin")
+    ax.axhspan(0.95 - margin, 0.95 + margin, color="0.6", zorder=3, label="95 % +- MC margin")
     ax.set(xlabel="class", ylabel="share of samples holding the true area",
            title=f"Coverage of the 95 % area intervals, tile {tile}, {year}")
-    ax.legend(["standard interval", "remedy (jeffreys)", "95 % +- Monte-Carlo margin"])
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     plt.show()
 
 # %% [markdown]

@@ -260,9 +260,9 @@ estimates = {name: r.summary["overall_accuracy"] for name, r in reports.items()}
 beside_truth(estimates, true_accuracy)
 
 # %% [markdown]
-# Two things separate a CV estimate from the truth: wrong labels (section 2), and folds
-# that test nearer or farther than the map predicts (section 4). Notebook 5 takes them
-# apart.
+# What separates a CV estimate from the truth: wrong labels (section 2), folds that test
+# nearer or farther than the map predicts (section 4), and samples whose classes and
+# places are not spread like the map's pixels. Notebook 5 takes these apart.
 #
 # ## 8. Save the results
 #

@@ -98,13 +98,8 @@ def plot_confusion_matrix(
     n = len(confusion)
     ax = _axes(ax, (3.0 + 0.6 * n, 2.2 + 0.55 * n))
     display = ConfusionMatrixDisplay(values, display_labels=[str(c) for c in confusion.columns])
-    display.plot(
-        ax=ax,
-        cmap=cmap,
-        colorbar=False,
-        im_kw={"vmin": 0},
-        text_kw={"fontsize": 9 if n <= 8 else 8},
-    )
+    display.plot(ax=ax, cmap=cmap, colorbar=False, im_kw={"vmin": 0},
+                 text_kw={"fontsize": 9 if n <= 8 else 8})  # fmt: skip
     integers = bool(np.all(np.equal(np.mod(counts, 1), 0)))
     top = np.nanmax(values) if np.isfinite(values).any() else 1.0
     for (i, j), value in np.ndenumerate(values):
@@ -175,13 +170,8 @@ def plot_per_class_accuracy(
             ax.text(1, yi + offset, "n/a", va="center", fontsize=8, color="#666666")
     overall = report.summary.get("overall_accuracy")
     if overall is not None:
-        ax.axvline(
-            100 * overall,
-            color="#333333",
-            linestyle="--",
-            linewidth=1,
-            label=f"Overall accuracy ({100 * overall:.0f} %)",
-        )
+        ax.axvline(100 * overall, color="#333333", linestyle="--", linewidth=1,
+                   label=f"Overall accuracy ({100 * overall:.0f} %)")  # fmt: skip
     labels = [f"{r.code} {r.name} (n = {r.support:g})" for r in table.itertuples()]
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
@@ -189,12 +179,8 @@ def plot_per_class_accuracy(
     ax.set_xlabel("Accuracy (%)")
     ax.grid(axis="x")
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(
-        handles=handles[1:] + handles[:1] if overall is not None else handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.1 - 0.3 / max(n, 1)),
-        ncols=1,
-    )
+    ax.legend(handles=handles[1:] + handles[:1] if overall is not None else handles,
+              loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.3 / max(n, 1)))  # fmt: skip
     ax.set_title("Accuracy per class" if title is None else title)
     return ax
 
@@ -464,13 +450,8 @@ def plot_feature_importance(
     seasons = [_season_of(names[i]) for i in order]
     colours = [_SEASON_COLOURS.get(s, _STATIC_COLOUR) if s else _STATIC_COLOUR for s in seasons]
     ax = _axes(ax, (7.0, 1.2 + 0.32 * len(order)))
-    ax.barh(
-        np.arange(len(order)),
-        values[order],
-        color=colours,
-        xerr=None if errors is None else errors[order],
-        error_kw={"elinewidth": 0.8},
-    )
+    ax.barh(np.arange(len(order)), values[order], color=colours, error_kw={"elinewidth": 0.8},
+            xerr=None if errors is None else errors[order])  # fmt: skip
     ax.set_yticks(np.arange(len(order)), [names[i] for i in order])
     ax.invert_yaxis()
     ax.set_xlabel(label)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 from matplotlib.axes import Axes
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from odse_tutorial._checks import missing_column
 from odse_tutorial.classes import ClassTable
@@ -134,19 +134,6 @@ def plot_samples(
     return ax
 
 
-def _test_folds(cv: Any, X: Any, y: Any) -> NDArray[np.intp]:
-    """The test fold of each row of ``X`` (-1 for rows never in a test fold)."""
-    try:
-        return fold_ids(cv, X, y)
-    except (TypeError, ValueError) as err:
-        if y is None:
-            raise ValueError(
-                f"{type(cv).__name__}.split failed without class labels ({err}); pass "
-                "y= (the class codes), which stratified splitters need."
-            ) from err
-        raise
-
-
 def plot_cv_folds(
     samples: Any,
     cv: Any,
@@ -198,19 +185,12 @@ def plot_cv_folds(
     """
     _require_points(samples)
     X = samples if X is None else X
-    if isinstance(X, pd.DataFrame | pd.Series):
-        missing = X.index.difference(samples.index)
-        if len(missing):
-            raise KeyError(
-                f"{len(missing)} rows of X (e.g. {list(missing[:3])}) are not in samples; "
-                "pass the samples X was built from, with the same index."
-            )
-        points = samples.loc[X.index]
-    elif len(X) == len(samples):
-        points = samples
-    else:
-        raise ValueError(f"X has {len(X)} rows but samples {len(samples)}; they must match.")
-    fold = _test_folds(cv, X, y)
+    points = samples.loc[X.index] if isinstance(X, pd.DataFrame | pd.Series) else samples
+    try:
+        fold = fold_ids(cv, X, y)
+    except (TypeError, ValueError) as err:  # stratified splitters need the class codes
+        raise ValueError(f"{type(cv).__name__}.split failed ({err}); pass y= (the class "
+                         "codes) if it needs them.") from err  # fmt: skip
     ax = _axes(ax, (7.5, 5.5))
     frame = _sample_frame(points)
     xs, ys = _xy(points.geometry).T * frame.scale  # polygons: their centroid

@@ -107,38 +107,18 @@ class _MapExplorer(widgets.VBox):
                 + "."
             )
         tiles, years = list(maps.tiles), sorted(maps.years)
-        self.tile = widgets.Dropdown(
-            options=tiles, value=_pick(tile, tiles, "tile"), description="Tile"
-        )
-        self.year = widgets.SelectionSlider(
-            options=years,
-            value=_pick(year, years, "year"),
-            description="Year",
-            continuous_update=False,
-        )
-        self.product = widgets.Dropdown(
-            options=[(label, key) for key, label in products.items()],
-            value=product,
-            description="Product",
-        )
-        self.class_code = widgets.Dropdown(
-            options=[
-                (label, c)
-                for label, c in zip(maps.classes.labels(), maps.classes.codes, strict=True)
-            ],
-            description="Class",
-        )
+        self.tile = widgets.Dropdown(options=tiles, value=_pick(tile, tiles, "tile"), description="Tile")  # fmt: skip
+        self.year = widgets.SelectionSlider(options=years, value=_pick(year, years, "year"),
+                                            description="Year", continuous_update=False)  # fmt: skip
+        self.product = widgets.Dropdown(options=[(label, key) for key, label in products.items()],
+                                        value=product, description="Product")  # fmt: skip
+        labels = zip(maps.classes.labels(), maps.classes.codes, strict=True)
+        self.class_code = widgets.Dropdown(options=list(labels), description="Class")
         self.output = widgets.Output()
         for control in (self.tile, self.year, self.product, self.class_code):
             control.observe(self._on_change, names="value")
-        super().__init__(
-            [
-                widgets.HBox([self.tile, self.year]),
-                widgets.HBox([self.product, self.class_code]),
-                self.output,
-                widgets.HTML(_CAPTION),
-            ]
-        )
+        rows = [widgets.HBox([self.tile, self.year]), widgets.HBox([self.product, self.class_code])]
+        super().__init__([*rows, self.output, widgets.HTML(_CAPTION)])
         self.redraw()
 
     # -- what there is to show -----------------------------------------------------------
@@ -161,11 +141,8 @@ class _MapExplorer(widgets.VBox):
         self.class_code.disabled = self.product.value != "probability"
         try:
             self._png = _figure_png(self._drawer(), self.figsize)
-            output = {
-                "output_type": "display_data",
-                "data": {"image/png": self._png, "text/plain": "<Figure>"},
-                "metadata": {},
-            }
+            data = {"image/png": self._png, "text/plain": "<Figure>"}
+            output = {"output_type": "display_data", "data": data, "metadata": {}}
         except LookupError as err:
             self._png = None
             output = {"output_type": "stream", "name": "stdout", "text": f"{err}\n"}

@@ -345,24 +345,16 @@ def _block_ids(
     if not (isinstance(block_size, numbers.Real) and block_size > 0):
         raise ValueError(f"block_size must be a positive length in metres, got {block_size!r}.")
     if samples.crs is None:
-        warnings.warn(
-            "The samples have no CRS; block_size is taken to be in their coordinate units. "
-            "Set the CRS with samples.set_crs(...) to be sure they are metres.",
-            UserWarning,
-            stacklevel=2,
-        )
+        warnings.warn("The samples have no CRS; block_size is taken to be in their coordinate "
+                      "units. Set the CRS with samples.set_crs(...) to be sure they are metres.",
+                      UserWarning, stacklevel=2)  # fmt: skip
     elif samples.crs.is_geographic:  # degrees: blocks in metres of the UTM zone
         samples = samples.to_crs(samples.estimate_utm_crs())
         logger.info("block_cv: samples in degrees, blocks drawn in %s.", samples.crs.name)
     x, y = _xy(samples.geometry).T
     column = np.floor((x - origin[0]) / block_size).astype(np.int64)
     row = np.floor((y - origin[1]) / block_size).astype(np.int64)
-    ids = (
-        "E"
-        + pd.Series(column).astype(str).str.zfill(4)
-        + "N"
-        + pd.Series(row).astype(str).str.zfill(4)
-    )
+    ids = "E" + pd.Series(column).astype(str).str.zfill(4) + "N" + pd.Series(row).astype(str).str.zfill(4)  # fmt: skip
     return pd.Series(ids.to_numpy(), index=samples.index, name="block")
 
 
@@ -395,26 +387,17 @@ def _merge_by_location(
     location_codes, _ = pd.factorize(locations)  # missing locations -> -1, linked to nothing
     linked = location_codes >= 0
     n_units, n_locations = len(unit_names), int(location_codes.max(initial=-1)) + 1
+    edges = (unit_codes[linked], n_units + location_codes[linked])
     size = n_units + n_locations
-    graph = coo_matrix(
-        (
-            np.ones(int(linked.sum()), dtype=np.int8),
-            (unit_codes[linked], n_units + location_codes[linked]),
-        ),
-        shape=(size, size),
-    )
+    graph = coo_matrix((np.ones(int(linked.sum()), dtype=np.int8), edges), shape=(size, size))
     _, component = connected_components(graph, directed=False)
     unit_component = component[:n_units]
     members = pd.Series(unit_names).groupby(unit_component).agg(lambda s: "+".join(sorted(s)))
     group_names = members.loc[unit_component].to_numpy()
     n_groups = len(members)
     if n_groups < n_units:
-        logger.info(
-            "Merged %d %s into %d groups: some locations have samples in more than one of them.",
-            n_units,
-            what,
-            n_groups,
-        )
+        logger.info("Merged %d %s into %d groups: some locations have samples in more than "
+                    "one of them.", n_units, what, n_groups)  # fmt: skip
     return pd.Series(group_names[unit_codes], index=units.index)
 
 

@@ -108,6 +108,16 @@ def _fitted_top(values: NDArray) -> float:
     return min(100, 5 * max(1, math.ceil(np.percentile(values, 99) / 5))) if values.size else 100
 
 
+def _draw_values(ax: Axes, raster: _Raster, cmap: str, vmax: float, label: str, **bar: Any) -> None:
+    """A continuous raster from 0 to ``vmax``, nodata transparent over the hatch, a colour bar."""
+    if np.ma.getmaskarray(raster.data).any():
+        _nodata_background(ax, raster.frame)
+    cmap = plt.get_cmap(cmap).with_extremes(bad=(0, 0, 0, 0))
+    image = ax.imshow(raster.data, cmap=cmap, vmin=0, vmax=vmax, extent=raster.frame.extent,
+                      interpolation="nearest")  # fmt: skip
+    ax.figure.colorbar(image, ax=ax, **{"shrink": 0.85, "pad": 0.03, **bar}).set_label(label)
+
+
 def _plot_percent_map(
     path: str | os.PathLike,
     ax: Axes | None,
@@ -125,21 +135,8 @@ def _plot_percent_map(
         )
     vmax = _fitted_top(raster.data.compressed()) if vmax is None else vmax
     ax = _axes(ax, (7.0, 5.5))
-    if np.ma.getmaskarray(raster.data).any():
-        _nodata_background(ax, raster.frame)
-    image = ax.imshow(
-        raster.data,
-        cmap=plt.get_cmap(cmap).with_extremes(bad=(0, 0, 0, 0)),
-        vmin=0,
-        vmax=vmax,
-        extent=raster.frame.extent,
-        interpolation="nearest",
-    )
     above = top is not np.ma.masked and top > vmax
-    bar = ax.figure.colorbar(
-        image, ax=ax, shrink=0.85, pad=0.03, extend="max" if above else "neither"
-    )
-    bar.set_label(f"{what} (%)")
+    _draw_values(ax, raster, cmap, vmax, f"{what} (%)", extend="max" if above else "neither")
     if title is None:
         title = _map_title(raster.path, raster.tags, _percent_title(raster, what))
     _finish_map(ax, raster.frame, title)
@@ -450,15 +447,10 @@ def _plot_dissimilarity(path: Path, ax: Axes) -> None:
     """The DI map: magma_r up to its 99th percentile, a colour-bar label that fits."""
     raster = _read_raster(path, resampling="average")
     top = float(np.percentile(raster.data.compressed(), 99)) if raster.data.count() else 1.0
-    nodata = bool(np.ma.getmaskarray(raster.data).any())
-    if nodata:
-        _nodata_background(ax, raster.frame)
-    cmap = plt.get_cmap("magma_r").with_extremes(bad=(0, 0, 0, 0))
-    image = ax.imshow(raster.data, cmap=cmap, vmin=0, vmax=top, extent=raster.frame.extent)
-    bar = ax.figure.colorbar(image, ax=ax, location="bottom", shrink=0.6, aspect=30, extend="max")
-    bar.set_label("DI (unitless; the scale stops at its 99th percentile)")
+    label = "DI (unitless; the scale stops at its 99th percentile)"
+    _draw_values(ax, raster, "magma_r", top, label, location="bottom", shrink=0.6, aspect=30, extend="max")  # fmt: skip
     _finish_map(ax, raster.frame, _map_title(raster.path, raster.tags, "Dissimilarity index"))
-    _legend_right(ax, [_nodata_handle()] if nodata else [], "")
+    _legend_right(ax, [_nodata_handle()] if np.ma.getmaskarray(raster.data).any() else [], "")
 
 
 def _plot_aoa(path: Path, ax: Axes) -> None:

@@ -114,7 +114,7 @@ print(f"Folds of notebook 1 on these data: {headline}.")
 # - `min_samples_leaf`: the smallest leaf. Larger leaves smooth the decision (and the
 #   probabilities); smaller ones fit the training data more closely.
 # - `max_samples`: the share of samples drawn for each tree.
-# - `n_estimators`: more trees never hurt accuracy, only time; not worth tuning. We use 50.
+# - `n_estimators`: more trees cost time and rarely hurt; not worth tuning. We use 50.
 #
 # A random search draws `n_iter` settings from these distributions; with few settings it
 # usually does as well as a full grid, at a fraction of the cost (Bergstra & Bengio 2012).

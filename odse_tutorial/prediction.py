@@ -171,7 +171,8 @@ class MapCatalogue:
         rows = [(t, y, p, c, self.path(t, y, p, c)) for t in self.tiles for y in self.years
                 for p, c in keys]  # fmt: skip
         frame = pd.DataFrame(rows, columns=["tile", "year", "product", "class_code", "path"])
-        frame["class_code"] = frame["class_code"].astype(object)  # ints stay ints next to None
+        # ints stay ints (231, not 231.0) next to None, as in the maps' file names
+        frame["class_code"] = pd.Series([r[3] for r in rows], dtype=object, index=frame.index)
         return frame
 
 

@@ -252,15 +252,23 @@ def _overlay(
 def _read_points(
     layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray
 ) -> np.ndarray:
-    """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata)."""
+    """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata).
+
+    Each file is opened once and only the bands of ``names`` are read from it."""
     values = np.empty((len(xs), len(names)), dtype=np.float32)
+    by_file: dict[Any, list[tuple[int, int | None]]] = {}
+    for j, name in enumerate(names):
+        path, band = raster_io._file_and_band(layers[name])
+        by_file.setdefault(path, []).append((j, band))
     # One GDAL environment for the tile-year's reads (also on a Dask worker). Side-car files
     # are read, as predict_map reads them: nodata in .aux.xml and .msk masks count the same.
     with rasterio.Env():
-        for j, name in enumerate(names):
-            with _open(layers[name]) as src:
-                check_same_grid({"the tile's first layer": grid, name: src})
-                values[:, j] = read_at_points(src, xs, ys).astype(np.float32).filled(np.nan)
+        for path, picks in by_file.items():
+            with _open(path) as src:
+                check_same_grid({"the tile's first layer": grid, names[picks[0][0]]: src})
+                bands = None if picks[0][1] is None else [band for _, band in picks]
+                read = read_at_points(src, xs, ys, indexes=bands).astype(np.float32)
+                values[:, [j for j, _ in picks]] = read.filled(np.nan).reshape(len(xs), -1)
     return values
 
 

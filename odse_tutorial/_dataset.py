@@ -99,6 +99,9 @@ class Dataset:
         What the data are.
     notes : tuple of str
         Caveats a user must know (shown in the notebooks).
+    assumed_year : int or None
+        With one year folder and no date column: the year every sample is taken to be
+        surveyed in (the samples get it as their date column).
     """
 
     name: str
@@ -111,6 +114,7 @@ class Dataset:
     cv_block_size: float | None = None
     description: str = ""
     notes: tuple[str, ...] = ()
+    assumed_year: int | None = None
 
     # -- catalogue ----------------------------------------------------------------------
     @property
@@ -301,7 +305,12 @@ def check_catalogue(
     columns = dataset.columns
     if samples is not None:
         explicit = [f.name for f in fields(SampleColumns) if getattr(columns, f.name) != f.default]
-        problems += _sample_problems(samples, columns, explicit)
+        if columns.date not in samples and "date" not in explicit and len(dataset.years) == 1:
+            dataset = replace(dataset, assumed_year=dataset.years[0])
+            samples = samples.assign(**{columns.date: dataset.years[0]})
+            notes.append(f"no date column {columns.date!r} in the samples: every sample is "
+                         f"taken as surveyed in {dataset.years[0]}, the one year folder")  # fmt: skip
+        problems += _sample_problems(samples, columns, explicit, dataset.years)
         absent = {f: None for f in ("class_name", "weight", "location", "tile")
                   if getattr(columns, f) not in (None, *samples.columns)}  # fmt: skip
         if absent:
@@ -533,11 +542,16 @@ def _read_samples(path: Path) -> gpd.GeoDataFrame:
         ) from err
 
 
-def _sample_problems(samples: Any, columns: SampleColumns, explicit: Any = ()) -> list[str]:
+def _sample_problems(
+    samples: Any, columns: SampleColumns, explicit: Any = (), years: tuple = ()
+) -> list[str]:
     """Everything wrong with a samples table, each problem with its fix.
 
-    ``explicit``: optional columns the user named, so they must exist.
+    ``explicit``: optional columns the user named, so they must exist; ``years``: the
+    years of the layers (with several, a missing date column says why it is needed).
     """
+    several = (f" The layers have {len(years)} years ({', '.join(map(str, years))}): each "
+               "sample needs its survey date (a date or a year).") if len(years) > 1 else ""  # fmt: skip
     if len(samples) == 0:
         return ["There are no samples (0 rows); did a filter remove them all?"]
     geometry = getattr(samples, "geometry", None) if isinstance(samples, gpd.GeoDataFrame) else None
@@ -546,7 +560,8 @@ def _sample_problems(samples: Any, columns: SampleColumns, explicit: Any = ()) -
                 "or geopandas.GeoDataFrame(frame, geometry=geopandas.points_from_xy(x, y)))."]  # fmt: skip
     problems = [m for f in dict.fromkeys(("class_code", "date", *explicit)) if getattr(columns, f)
                 and (m := missing_column(getattr(columns, f), samples.columns, what=f.replace("_", " ") + " ",
-                     fix=' Name yours in dataset.json: "columns": {{"' + f + '": "{close}"}}.'))]  # fmt: skip
+                     fix=(several if f == "date" else "") + ' Name yours in dataset.json: "columns": '
+                         '{{"' + f + '": "{close}"}}.'))]  # fmt: skip
     if samples.crs is None:
         problems.append("The samples have no CRS. Set the one their coordinates are in, e.g. "
                         "samples.set_crs('EPSG:3035'), or fix the samples file.")  # fmt: skip

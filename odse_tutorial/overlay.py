@@ -47,6 +47,8 @@ class _OverlayReport:
         Samples with nodata in at least one layer (index, year, layers); dropped.
     reprojected_from : str or None
         The samples' CRS when they had to be reprojected to the rasters' CRS.
+    assumed_year : int or None
+        The year taken as survey year of samples without a date (one year folder).
     """
 
     n_input: int
@@ -54,9 +56,13 @@ class _OverlayReport:
     outside: pd.DataFrame = field(repr=False)
     nodata: pd.DataFrame = field(repr=False)
     reprojected_from: str | None = None
+    assumed_year: int | None = None
 
     def __str__(self) -> str:
         lines = [f"Overlay: {self.n_output} of {self.n_input} samples kept."]
+        if self.assumed_year is not None:
+            lines.append(f"- no date column: every sample taken as surveyed in "
+                         f"{self.assumed_year}, the one year folder")  # fmt: skip
         if self.reprojected_from:
             lines.append(f"- samples reprojected from {self.reprojected_from} to the rasters' CRS")
         if len(self.outside):
@@ -150,6 +156,11 @@ def overlay_samples(
     date_column = date_column or dataset.columns.date
     class_column = class_column or dataset.columns.class_code
     columns = replace(dataset.columns, date=date_column, class_code=class_column)
+    assumed = dataset.assumed_year if date_column == dataset.columns.date else None
+    if samples is not None and date_column in samples:
+        assumed = None  # the caller's dates
+    elif assumed is not None:  # one year folder, no dates: its year (said in the report)
+        source = source.assign(**{date_column: assumed})
     problems = _sample_problems(source, columns)
     if len(source) and source.index.has_duplicates:
         problems.append("The samples' index has duplicates; the feature table keeps the index "
@@ -162,7 +173,8 @@ def overlay_samples(
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
-    return _overlay(dataset, source, date_column, outside, nodata, client, progress)
+    table, report = _overlay(dataset, source, date_column, outside, nodata, client, progress)
+    return table, replace(report, assumed_year=assumed)
 
 
 def _overlay(

@@ -98,3 +98,22 @@ def test_every_year_needs_the_same_stack(tmp_path, change):
     assert "landsat.tif band 3 (landsat_3)" in problems[0]
     if change == "described":
         assert "has layer(s) the other folders lack: landsat.tif band 2 (nir)" in problems[1]
+
+
+def test_one_year_folder_needs_no_date_column(tmp_path):
+    folder = make_stack_folder(tmp_path / "undated", date=False)
+    report = check_dataset(folder)
+    said = "no date column 'survey_date' in the samples: every sample is taken as surveyed in 2021"
+    assert report.ok and str(report).count(said) == 1, str(report)
+    ds = load_dataset(folder)
+    table, overlay_report = overlay_samples(ds)
+    assert (table.year == 2021).all() and len(table) == 40
+    assert str(overlay_report).count("every sample taken as surveyed in 2021") == 1
+    assert "survey_date" not in gpd.read_file(ds.samples_path)  # the file is not changed
+
+
+def test_several_years_without_dates_name_the_line_to_add(tmp_path):
+    folder = make_stack_folder(tmp_path / "undated", years=(2020, 2021), date=False)
+    (problem,) = check_dataset(folder).problems
+    assert "The layers have 2 years (2020, 2021): each sample needs its survey date" in problem
+    assert problem.endswith('Name yours in dataset.json: "columns": {"date": "<column>"}.')

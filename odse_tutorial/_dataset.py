@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import rasterio
 
@@ -27,6 +28,7 @@ from odse_tutorial.raster_io import _Band, _file_and_band, _grid, _grid_differen
 
 logger = logging.getLogger(__name__)
 
+_POLYGONS = ("Polygon", "MultiPolygon")  # training areas; other samples are points
 _SAMPLE_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
 _COLUMN_KEYS = {"class": "class_code", "class_code": "class_code", "date": "date", "weight": "weight",
                 "class_name": "class_name", "location": "location", "tile": "tile"}  # fmt: skip
@@ -317,6 +319,16 @@ def check_catalogue(
             logger.info("Not available (no such sample column): %s.",
                         ", ".join(f"{f} {getattr(columns, f)!r}" for f in absent))  # fmt: skip
         columns = replace(columns, **absent)
+        is_polygon = isinstance(samples, gpd.GeoDataFrame) and samples.geom_type.isin(_POLYGONS)
+        if is_polygon is not False and is_polygon.any():  # the overlay's columns, in samples too
+            location, weight = columns.location or "location_id", columns.weight or "weight"
+            samples = samples.assign(**{location: samples.get(location, samples.index),
+                                        weight: samples.get(weight, 1.0)})  # fmt: skip
+            notes.append(f"{is_polygon.sum()} polygon(s) (training areas) among {len(samples)} "
+                         "samples: each gives the pixels whose centres fall inside it (at most "
+                         f"1000, a seeded draw), is one location (column {location!r}) and "
+                         f"counts alike: its pixels weigh 1 / their number (times column {weight!r})")  # fmt: skip
+            columns = replace(columns, location=location, weight=weight)
         codes = samples[columns.class_code].dropna() if columns.class_code in samples else []
         if dataset.classes is None and len(codes):  # no class file: the classes of the samples
             dataset = replace(
@@ -565,11 +577,14 @@ def _sample_problems(
     if samples.crs is None:
         problems.append("The samples have no CRS. Set the one their coordinates are in, e.g. "
                         "samples.set_crs('EPSG:3035'), or fix the samples file.")  # fmt: skip
-    bad = (geometry.geom_type != "Point").to_numpy() | geometry.is_empty.to_numpy()
+    empty = (geometry.is_empty | geometry.isna()).to_numpy()
+    bad = ~geometry.geom_type.isin(("Point", *_POLYGONS)).to_numpy() | empty
     if bad.any():
-        problems.append(f"{bad.sum()} sample(s) have no point geometry (missing, empty or not "
-                        f"a point): rows {_head(samples.index[bad])}; drop them or fix their "
-                        "coordinates.")  # fmt: skip
+        kinds = Counter(np.where(empty, "missing or empty", geometry.geom_type.astype(str))[bad])
+        problems.append(f"{bad.sum()} sample(s) are neither a point nor a polygon ("
+                        f"{', '.join(f'{n} {k}' for k, n in kinds.items())}): rows "
+                        f"{_head(samples.index[bad])}; a sample is a point or a polygon (a "
+                        "training area): drop them or fix their geometry.")  # fmt: skip
     if columns.date in samples.columns:
         try:
             survey_year(samples, columns.date)

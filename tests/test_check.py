@@ -114,7 +114,7 @@ BROKEN = {  # kind -> what the one message must say (the problem, where, and the
     "samples without CRS": r"The samples have no CRS.*set_crs",
     "bad dates": r"Column 'observed' has 2 value\(s\) that are not dates or years: rows 3, 7 hold",
     "no samples": r"There are no samples \(0 rows\)",
-    "samples without geometry": r"2 sample\(s\) have no point geometry .*rows 2, 5",
+    "samples without geometry": r"2 sample\(s\) are neither a point nor a polygon \(2 missing or empty\): rows 2, 5",
     "negative weights": r"The weight column 'conf' has 1 negative weight\(s\)",
     "two samples files": r"Expected one samples file .*'copy.geojson', 'points.gpkg'.*\"samples\"",
     "class missing from classes.csv": r"class code\(s\) \['water'\] that the class table lacks; add them to classes.csv",

@@ -94,8 +94,9 @@ class _OverlayReport:
         if len(self.nodata):
             by_layer = self.nodata["layers"].str.split(", ").explode().value_counts()
             lines.append(
-                f"- {len(self.nodata)} with nodata in some layer (dropped; e.g. cloud gaps): "
-                f"index {_head(self.nodata.index)}; most affected layers: "
+                f"- {len(self.nodata)} {'pixels ' if self.polygons else ''}with nodata in some "
+                f"layer (dropped; e.g. cloud gaps): index {_head(self.nodata.index.unique())}; "
+                "most affected layers: "
                 + ", ".join(f"{k} ({v})" for k, v in by_layer.head(4).items())
             )
         return "\n".join(lines)

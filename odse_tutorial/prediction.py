@@ -527,8 +527,9 @@ def predict_map(
         inside each window thread (joblib's sequential backend), so the output is the
         same for every ``n_jobs``; use ``n_jobs`` here instead of the model's.
     layers : mapping of str to path-like
-        Feature name -> single-band raster of one tile and year, all on one grid
-        (``Dataset.layers(tile, year)``).
+        Feature name -> single-band raster, or band of a stack, of one tile and year,
+        all on one grid (``Dataset.layers(tile, year)``). Each file is opened once and
+        only the bands of the model's features are read, window by window.
     out_dir : path-like
         Folder of the products (created if needed).
     classes : ClassTable, optional

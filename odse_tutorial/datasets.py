@@ -4,7 +4,7 @@ One call, :func:`load_dataset`, opens a dataset by name (the data sources below)
 folder of your own. The smallest folder that works::
 
     my_dataset/
-        points.gpkg                        the samples: points with a class and a date
+        points.gpkg                        the samples: points or polygons, a class (and a date)
         tiles/<tile>/<year>/<layer>.tif    e.g. tiles/T1/2021/blue.tif ... swir2.tif
 
 and, only when you need them::
@@ -20,9 +20,14 @@ one grid, tiles may differ in CRS. A single-band file is one layer named by the 
 descriptions when every band has one, else ``<file stem>_<band>`` (``landsat.tif``:
 ``landsat_1`` ... ``landsat_5``); ``check`` lists them. Every tile and year needs the same
 files and layer names; these are the feature names of the overlay and of prediction,
-which read only the bands they need. The samples file (any of GeoPackage, GeoJSON, Shapefile, FlatGeobuf,
-GeoParquet; any CRS) needs a class code column and a survey date column (dates, ISO
-text or whole years). ``dataset.json`` names the columns that differ from the defaults
+which read only the bands they need.
+
+The samples file (any of GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet; any
+CRS) holds points, or polygons (training areas: the pixels whose centres fall inside
+become samples, see :func:`odse_tutorial.overlay.overlay_samples`), or both. It needs a
+class code column, and a survey date column (dates, ISO text or whole years) unless
+there is one year folder (the samples are then taken as surveyed in that year).
+``dataset.json`` names the columns that differ from the defaults
 of :class:`SampleColumns`, and nothing else, for example::
 
     {"columns": {"class_code": "landcover", "date": "observed"}}

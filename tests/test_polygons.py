@@ -131,3 +131,17 @@ def test_large_polygons_give_a_seeded_draw_and_tiny_ones_are_named(polygons):
     assert first.geometry.equals(again.geometry) and not first.geometry.equals(other.geometry)
     assert report.polygons["capped"] > 0 and list(report.polygons["empty"]) == [99]
     assert "a seeded draw of 5 each" in str(report) and "smaller than a pixel" in str(report)
+
+
+def test_a_multipolygon_with_a_sample_weight_weighs_its_weight(polygons):
+    ds = load_dataset(polygons)  # its weight column: 'weight' (1 per polygon when read)
+    samples = ds.samples.drop(columns=["location_id"]).head(3)
+    parts = samples.to_crs(RASTER_CRS).geometry
+    samples["weight"] = [0.5, 2.0, 1.0]
+    samples.loc[0, "geometry"] = gpd.GeoSeries([shapely.MultiPolygon([parts[0], parts[1]])],
+                                               crs=RASTER_CRS).to_crs(samples.crs)[0]  # fmt: skip
+    table, _ = overlay_samples(ds, samples)
+    per_polygon = table.groupby("sample_index")
+    assert per_polygon["weight"].sum().to_numpy() == pytest.approx([0.5, 2.0, 1.0])
+    assert per_polygon["location_id"].nunique().eq(1).all() and table.location_id.nunique() == 3
+    assert per_polygon.size()[0] == len(_pixels_inside(parts[0]) | _pixels_inside(parts[1]))

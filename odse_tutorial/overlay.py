@@ -219,6 +219,10 @@ def overlay_samples(
     if len(polygons):
         n_samples, weight = len(source), columns.weight or "weight"
         source, stats = _polygon_pixels(source, _tile_grids(dataset), max_pixels, random_state)
+        if len(stats["empty"]) and outside == "raise":
+            raise ValueError(f"{len(stats['empty'])} polygon(s) cover no pixel centre of any tile "
+                             f"(index {_head(stats['empty'])}): outside every tile, or smaller "
+                             "than a pixel; check their CRS, or pass outside='drop'.")  # fmt: skip
         source = source.assign(**{  # each point its own location, each polygon one
             c: source.get(c, default) for c, default in ((columns.location or "location_id",
             source["sample_index"]), (weight, 1.0))})  # fmt: skip

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+import shapely.affinity
 from conftest import STRIPES, make_stack_folder
 from sklearn.tree import DecisionTreeClassifier
 
@@ -145,3 +146,11 @@ def test_a_multipolygon_with_a_sample_weight_weighs_its_weight(polygons):
     assert per_polygon["weight"].sum().to_numpy() == pytest.approx([0.5, 2.0, 1.0])
     assert per_polygon["location_id"].nunique().eq(1).all() and table.location_id.nunique() == 3
     assert per_polygon.size()[0] == len(_pixels_inside(parts[0]) | _pixels_inside(parts[1]))
+
+
+def test_outside_raise_names_polygons_without_a_pixel(polygons):
+    ds = load_dataset(polygons)
+    samples = ds.samples.head(2)
+    samples.loc[1, "geometry"] = shapely.affinity.translate(samples.geometry[1], 1e6)
+    with pytest.raises(ValueError, match=r"1 polygon\(s\) cover no pixel centre .*index 1"):
+        overlay_samples(ds, samples, outside="raise")

@@ -154,3 +154,16 @@ def test_outside_raise_names_polygons_without_a_pixel(polygons):
     samples.loc[1, "geometry"] = shapely.affinity.translate(samples.geometry[1], 1e6)
     with pytest.raises(ValueError, match=r"1 polygon\(s\) cover no pixel centre .*index 1"):
         overlay_samples(ds, samples, outside="raise")
+
+
+def test_the_overlay_on_a_cluster_equals_the_serial_one(polygons):
+    distributed = pytest.importorskip("distributed")
+    ds = load_dataset(polygons)
+    serial, serial_report = overlay_samples(ds)
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                 dashboard_address=None) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        table, report = overlay_samples(ds, client=client, progress=False)
+    assert table.equals(serial) and str(report) == str(serial_report)

@@ -29,6 +29,7 @@ from odse_tutorial.raster_io import _Band, _file_and_band, _grid, _grid_differen
 logger = logging.getLogger(__name__)
 
 _POLYGONS = ("Polygon", "MultiPolygon")  # training areas; other samples are points
+_MAX_PIXELS = 1000  # pixels a polygon gives at most (a seeded draw beyond)
 _SAMPLE_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
 _COLUMN_KEYS = {"class": "class_code", "class_code": "class_code", "date": "date", "weight": "weight",
                 "class_name": "class_name", "location": "location", "tile": "tile"}  # fmt: skip
@@ -326,7 +327,7 @@ def check_catalogue(
                                         weight: samples.get(weight, 1.0)})  # fmt: skip
             notes.append(f"{is_polygon.sum()} polygon(s) (training areas) among {len(samples)} "
                          "samples: each gives the pixels whose centres fall inside it (at most "
-                         f"1000, a seeded draw), is one location (column {location!r}) and "
+                         f"{_MAX_PIXELS}, a seeded draw), is one location (column {location!r}) and "
                          f"counts alike: its pixels weigh 1 / their number (times column {weight!r})")  # fmt: skip
             columns = replace(columns, location=location, weight=weight)
         codes = samples[columns.class_code].dropna() if columns.class_code in samples else []

@@ -23,7 +23,14 @@ from rasterio.windows import from_bounds
 
 from odse_tutorial import raster_io
 from odse_tutorial._checks import check_sample_weight
-from odse_tutorial._dataset import _POLYGONS, Dataset, _head, _sample_problems, survey_year
+from odse_tutorial._dataset import (
+    _MAX_PIXELS,
+    _POLYGONS,
+    Dataset,
+    _head,
+    _sample_problems,
+    survey_year,
+)
 from odse_tutorial._tasks import run_tile_years
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.labels import drop_rare_classes
@@ -112,7 +119,7 @@ def overlay_samples(
     nodata: str = "drop",
     client: Any = None,
     progress: bool = True,
-    max_pixels: int = 1000,
+    max_pixels: int = _MAX_PIXELS,
     random_state: int = 0,
 ) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     """Read, for every sample, the layers of its survey year and the static layers.

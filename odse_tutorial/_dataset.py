@@ -18,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import rasterio
 
 from odse_tutorial._checks import check_sample_weight, missing_column
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.raster_io import _grid, _grid_difference, _open
+from odse_tutorial.raster_io import _Band, _file_and_band, _grid, _grid_difference, _open
 
 logger = logging.getLogger(__name__)
 
+_POLYGONS = ("Polygon", "MultiPolygon")  # training areas; other samples are points
+_MAX_PIXELS = 1000  # pixels a polygon gives at most (a seeded draw beyond)
 _SAMPLE_SUFFIXES = (".gpkg", ".geojson", ".shp", ".fgb", ".parquet")
 _COLUMN_KEYS = {"class": "class_code", "class_code": "class_code", "date": "date", "weight": "weight",
                 "class_name": "class_name", "location": "location", "tile": "tile"}  # fmt: skip
@@ -99,6 +102,9 @@ class Dataset:
         What the data are.
     notes : tuple of str
         Caveats a user must know (shown in the notebooks).
+    assumed_year : int or None
+        With one year folder and no date column: the year every sample is taken to be
+        surveyed in (the samples get it as their date column).
     """
 
     name: str
@@ -111,6 +117,7 @@ class Dataset:
     cv_block_size: float | None = None
     description: str = ""
     notes: tuple[str, ...] = ()
+    assumed_year: int | None = None
 
     # -- catalogue ----------------------------------------------------------------------
     @property
@@ -208,12 +215,16 @@ class _DatasetReport:
         What the notebooks will skip with these data (no truth maps, one year...).
     dataset : Dataset
         The dataset as read (usable only when there is no problem).
+    notes : tuple of str
+        How the data are read: the layers of each multi-band file, the survey year
+        taken for samples without a date.
     """
 
     source: str
     problems: tuple[str, ...]
     skipped: tuple[str, ...]
     dataset: Dataset = field(repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -225,7 +236,9 @@ class _DatasetReport:
         skips = (
             ["The notebooks will skip:", *(f"- {s}" for s in self.skipped)] if self.skipped else []
         )
-        return "\n".join([f"{self.source}: {head}", *(f"- {p}" for p in self.problems), *skips])
+        notes = ["Read as:", *(f"- {n}" for n in self.notes)] if self.notes else []
+        lines = [f"{self.source}: {head}", *(f"- {p}" for p in self.problems), *notes, *skips]
+        return "\n".join(lines)
 
     def dataset_or_raise(self) -> Dataset:
         """The dataset; a ValueError listing every problem when there is one."""
@@ -251,7 +264,9 @@ def check_folder(
             problems.append(f"{folder / 'dataset.json'}: unknown keys in \"columns\": "
                             f"{unknown}; use {sorted(_COLUMN_KEYS)}.")  # fmt: skip
         columns = SampleColumns.from_mapping({k: mapping[k] for k in mapping if k in _COLUMN_KEYS})
-    static, per_year = _scan_layers(folder, meta, problems)
+    headers: dict[Path, Any] = {}
+    with rasterio.Env():  # one GDAL environment for every header
+        static, per_year = _scan_layers(folder, meta, problems, headers)
     dataset = Dataset(
         name=meta.get("name", folder.name),
         samples_path=_find_samples(folder, meta.get("samples"), problems),  # type: ignore[arg-type]
@@ -264,15 +279,20 @@ def check_folder(
         description=meta.get("description", ""),
         notes=tuple(meta.get("notes", ())),
     )
-    return check_catalogue(dataset, problems, str(folder))
+    return check_catalogue(dataset, problems, str(folder), headers)
 
 
 def check_catalogue(
-    dataset: Dataset, problems: list[str] | None = None, source: str | None = None
+    dataset: Dataset,
+    problems: list[str] | None = None,
+    source: str | None = None,
+    headers: dict[Path, Any] | None = None,
 ) -> _DatasetReport:
-    """Check a dataset's rasters (headers only) and samples; optional columns it lacks
-    become ``None`` (not available), logged once."""
-    problems = [*(problems or []), *_raster_problems(dataset)]
+    """Check a dataset's rasters (headers only; ``headers``: those read already) and
+    samples; optional columns it lacks become ``None`` (not available), logged once."""
+    headers = {} if headers is None else headers
+    problems = [*(problems or []), *_raster_problems(dataset, headers)]
+    notes = _stack_notes(dataset, headers)
     year_sets = {
         t: sorted(dataset.year_layers[t]) for t in dataset.tiles if dataset.year_layers.get(t)
     }
@@ -288,13 +308,28 @@ def check_catalogue(
     columns = dataset.columns
     if samples is not None:
         explicit = [f.name for f in fields(SampleColumns) if getattr(columns, f.name) != f.default]
-        problems += _sample_problems(samples, columns, explicit)
+        if columns.date not in samples and "date" not in explicit and len(dataset.years) == 1:
+            dataset = replace(dataset, assumed_year=dataset.years[0])
+            samples = samples.assign(**{columns.date: dataset.years[0]})
+            notes.append(f"no date column {columns.date!r} in the samples: every sample is "
+                         f"taken as surveyed in {dataset.years[0]}, the one year folder")  # fmt: skip
+        problems += _sample_problems(samples, columns, explicit, dataset.years)
         absent = {f: None for f in ("class_name", "weight", "location", "tile")
                   if getattr(columns, f) not in (None, *samples.columns)}  # fmt: skip
         if absent:
             logger.info("Not available (no such sample column): %s.",
                         ", ".join(f"{f} {getattr(columns, f)!r}" for f in absent))  # fmt: skip
         columns = replace(columns, **absent)
+        is_polygon = isinstance(samples, gpd.GeoDataFrame) and samples.geom_type.isin(_POLYGONS)
+        if is_polygon is not False and is_polygon.any():  # the overlay's columns, in samples too
+            location, weight = columns.location or "location_id", columns.weight or "weight"
+            samples = samples.assign(**{location: samples.get(location, samples.index),
+                                        weight: samples.get(weight, 1.0)})  # fmt: skip
+            notes.append(f"{is_polygon.sum()} polygon(s) (training areas) among {len(samples)} "
+                         "samples: each gives the pixels whose centres fall inside it (at most "
+                         f"{_MAX_PIXELS}, a seeded draw), is one location (column {location!r}) and "
+                         f"counts alike: its pixels weigh 1 / their number (times column {weight!r})")  # fmt: skip
+            columns = replace(columns, location=location, weight=weight)
         codes = samples[columns.class_code].dropna() if columns.class_code in samples else []
         if dataset.classes is None and len(codes):  # no class file: the classes of the samples
             dataset = replace(
@@ -309,7 +344,9 @@ def check_catalogue(
     dataset = replace(dataset, columns=columns)
     if samples is not None:
         dataset.__dict__["_samples"] = samples
-    return _DatasetReport(source or dataset.name, tuple(problems), _skipped(dataset), dataset)
+    return _DatasetReport(
+        source or dataset.name, tuple(problems), _skipped(dataset), dataset, tuple(notes)
+    )
 
 
 def _skipped(dataset: Dataset) -> tuple[str, ...]:
@@ -340,11 +377,58 @@ def _find_samples(folder: Path, name: str | None, problems: list[str]) -> Path |
     return None
 
 
+def _header(path: Path, headers: dict[Path, Any]) -> Any:
+    """The grid, band count and descriptions of a raster (read once), or its OSError."""
+    if path not in headers:
+        try:
+            with _open(path) as src:
+                headers[path] = (_grid(src), src.count, src.descriptions)
+        except OSError as err:
+            headers[path] = err
+    return headers[path]
+
+
+def _file_layers(path: Path, headers: dict[Path, Any]) -> dict[str, Path | _Band]:
+    """The layers of one GeoTIFF: the file (one band), else one layer per band, named by
+    the band descriptions when every band has a distinct one, else ``<file stem>_<band>``."""
+    header = _header(path, headers)
+    if isinstance(header, OSError) or header[1] == 1:  # an unreadable file is reported later
+        return {path.stem: path}
+    names = list(header[2])
+    if not all(names) or len(set(names)) < len(names):
+        names = [f"{path.stem}_{k}" for k in range(1, header[1] + 1)]
+    return {name: _Band(path, k) for k, name in enumerate(names, 1)}
+
+
+def _folder_layers(sub: Path, headers: dict[Path, Any], problems: list[str]) -> dict:
+    layers: dict[str, Path | _Band] = {}
+    for path in sorted(sub.glob("*.tif")):
+        for name, layer in _file_layers(path, headers).items():
+            if name in layers:
+                problems.append(f"{sub}: layer name {name!r} is given by both {layers[name]} "
+                                f"and {layer}; rename a file or change a band description.")  # fmt: skip
+            layers.setdefault(name, layer)
+    return layers
+
+
+def _stack_notes(dataset: Dataset, headers: dict[Path, Any]) -> list[str]:
+    """One line per multi-band file name: the layers it gives."""
+    stacks: dict[str, dict[int, str]] = {}
+    for folder in [*dataset.static_layers.values(),
+                   *(ls for per in dataset.year_layers.values() for ls in per.values())]:  # fmt: skip
+        for name, layer in folder.items():
+            if isinstance(layer, _Band):
+                stacks.setdefault(layer.path.name, {})[layer.index] = name
+    return [f"{file}: {len(names)} bands -> layers {', '.join(names[k] for k in sorted(names))}"
+            + (" (no band descriptions: <file stem>_<band>)" if names[1] == f"{file[:-4]}_1"
+               else " (from the band descriptions)") for file, names in stacks.items()]  # fmt: skip
+
+
 def _scan_layers(
-    folder: Path, meta: Mapping[str, Any], problems: list[str]
+    folder: Path, meta: Mapping[str, Any], problems: list[str], headers: dict[Path, Any]
 ) -> tuple[dict[str, dict[str, Path]], dict[str, dict[int, dict[str, Path]]]]:
     tiles_dir = folder / "tiles"
-    found = {sub: {p.stem: p for p in sorted(sub.glob("*.tif"))}
+    found = {sub: _folder_layers(sub, headers, problems)
              for sub in sorted(tiles_dir.glob("*/*")) if sub.is_dir()
              and (sub.name == "static" or re.fullmatch(r"\d{4}", sub.name))}  # fmt: skip
     years = {sub: layers for sub, layers in found.items() if sub.name != "static"}
@@ -377,8 +461,10 @@ def _same_layers(
     counts = Counter(name for layers in folders.values() for name in layers)
     names = list(order or sorted(n for n, k in counts.items() if 2 * k >= len(folders)))
     source = "listed in dataset.json" if order else "that the other folders have"
+    label = {n: f"{n}.tif" if not isinstance(p, _Band) else f"{p.path.name} band {p.index} ({n})"
+             for layers in folders.values() for n, p in layers.items()}  # fmt: skip
     for where, layers in folders.items():
-        missing = [f"{n}.tif" for n in names if n not in layers]
+        missing = [label.get(n, f"{n}.tif") for n in names if n not in layers]
         extra = sorted(set(layers) - set(names))
         if missing:
             problems.append(f"{where} lacks layer(s) {source}: {', '.join(missing)}; add "
@@ -387,29 +473,30 @@ def _same_layers(
             logger.warning("Ignoring layers not listed in dataset.json in %s: %s", where, extra)
         elif extra:
             problems.append(f"{where} has layer(s) the other folders lack: "
-                            f"{', '.join(f'{n}.tif' for n in extra)}; remove them, or add them "
+                            f"{', '.join(label[n] for n in extra)}; remove them, or add them "
                             "to every folder.")  # fmt: skip
     return {
         where: {n: layers[n] for n in names if n in layers} for where, layers in folders.items()
     }
 
 
-def _raster_problems(dataset: Dataset) -> list[str]:
-    """Headers only: readable, one band, a CRS, and one grid per tile."""
+def _raster_problems(dataset: Dataset, headers: dict[Path, Any]) -> list[str]:
+    """Headers only: readable, a CRS, and one grid per tile; a plain path is one band."""
     problems = []
     with rasterio.Env():
         for tile in dataset.tiles:
             reference = None
-            for path in [*(p for layers in dataset.year_layers.get(tile, {}).values()
-                           for p in layers.values()), *dataset.static_layers.get(tile, {}).values(),
-                         *dataset.truth_maps.get(tile, {}).values()]:  # fmt: skip
-                try:
-                    with _open(path) as src:
-                        grid, count = _grid(src), src.count
-                except OSError as err:
-                    problems.append(str(err))
+            layers = [*(p for layers in dataset.year_layers.get(tile, {}).values()
+                        for p in layers.values()), *dataset.static_layers.get(tile, {}).values(),
+                      *dataset.truth_maps.get(tile, {}).values()]  # fmt: skip
+            files = dict.fromkeys(_file_and_band(p) for p in layers)
+            for path in dict.fromkeys(path for path, _ in files):  # a stack's file once
+                header = _header(path, headers)
+                if isinstance(header, OSError):
+                    problems.append(str(header))
                     continue
-                if count != 1:
+                (grid, count, _), single = header, (path, None) in files
+                if count != 1 and single:
                     problems.append(f"{path} has {count} bands; a layer is one band: split it into "
                                     f"one file per band (`gdal_translate -b 1 {path} <name>.tif`).")  # fmt: skip
                 if grid["crs"] is None:
@@ -468,11 +555,16 @@ def _read_samples(path: Path) -> gpd.GeoDataFrame:
         ) from err
 
 
-def _sample_problems(samples: Any, columns: SampleColumns, explicit: Any = ()) -> list[str]:
+def _sample_problems(
+    samples: Any, columns: SampleColumns, explicit: Any = (), years: tuple = ()
+) -> list[str]:
     """Everything wrong with a samples table, each problem with its fix.
 
-    ``explicit``: optional columns the user named, so they must exist.
+    ``explicit``: optional columns the user named, so they must exist; ``years``: the
+    years of the layers (with several, a missing date column says why it is needed).
     """
+    several = (f" The layers have {len(years)} years ({', '.join(map(str, years))}): each "
+               "sample needs its survey date (a date or a year).") if len(years) > 1 else ""  # fmt: skip
     if len(samples) == 0:
         return ["There are no samples (0 rows); did a filter remove them all?"]
     geometry = getattr(samples, "geometry", None) if isinstance(samples, gpd.GeoDataFrame) else None
@@ -481,15 +573,19 @@ def _sample_problems(samples: Any, columns: SampleColumns, explicit: Any = ()) -
                 "or geopandas.GeoDataFrame(frame, geometry=geopandas.points_from_xy(x, y)))."]  # fmt: skip
     problems = [m for f in dict.fromkeys(("class_code", "date", *explicit)) if getattr(columns, f)
                 and (m := missing_column(getattr(columns, f), samples.columns, what=f.replace("_", " ") + " ",
-                     fix=' Name yours in dataset.json: "columns": {{"' + f + '": "{close}"}}.'))]  # fmt: skip
+                     fix=(several if f == "date" else "") + ' Name yours in dataset.json: "columns": '
+                         '{{"' + f + '": "{close}"}}.'))]  # fmt: skip
     if samples.crs is None:
         problems.append("The samples have no CRS. Set the one their coordinates are in, e.g. "
                         "samples.set_crs('EPSG:3035'), or fix the samples file.")  # fmt: skip
-    bad = (geometry.geom_type != "Point").to_numpy() | geometry.is_empty.to_numpy()
+    empty = (geometry.is_empty | geometry.isna()).to_numpy()
+    bad = ~geometry.geom_type.isin(("Point", *_POLYGONS)).to_numpy() | empty
     if bad.any():
-        problems.append(f"{bad.sum()} sample(s) have no point geometry (missing, empty or not "
-                        f"a point): rows {_head(samples.index[bad])}; drop them or fix their "
-                        "coordinates.")  # fmt: skip
+        kinds = Counter(np.where(empty, "missing or empty", geometry.geom_type.astype(str))[bad])
+        problems.append(f"{bad.sum()} sample(s) are neither a point nor a polygon ("
+                        f"{', '.join(f'{n} {k}' for k, n in kinds.items())}): rows "
+                        f"{_head(samples.index[bad])}; a sample is a point or a polygon (a "
+                        "training area): drop them or fix their geometry.")  # fmt: skip
     if columns.date in samples.columns:
         try:
             survey_year(samples, columns.date)

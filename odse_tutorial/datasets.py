@@ -4,7 +4,7 @@ One call, :func:`load_dataset`, opens a dataset by name (the data sources below)
 folder of your own. The smallest folder that works::
 
     my_dataset/
-        points.gpkg                        the samples: points with a class and a date
+        points.gpkg                        the samples: points or polygons, a class (and a date)
         tiles/<tile>/<year>/<layer>.tif    e.g. tiles/T1/2021/blue.tif ... swir2.tif
 
 and, only when you need them::
@@ -14,12 +14,20 @@ and, only when you need them::
     tiles/<tile>/static/<layer>.tif    layers valid for every year (terrain)
     tiles/<tile>/truth/landcover_<year>.tif   reference maps (simulated data)
 
-Every ``.tif`` is a single-band GeoTIFF (nodata set, if it has gaps); all layers of one
-tile share one grid, tiles may differ in CRS. Every tile and year needs the same layer
-files; their names (without ``.tif``) are the feature names of the overlay and of
-prediction. The samples file (any of GeoPackage, GeoJSON, Shapefile, FlatGeobuf,
-GeoParquet; any CRS) needs a class code column and a survey date column (dates, ISO
-text or whole years). ``dataset.json`` names the columns that differ from the defaults
+Every ``.tif`` is a GeoTIFF (nodata set, if it has gaps); all layers of one tile share
+one grid, tiles may differ in CRS. A single-band file is one layer named by the file
+(``red.tif``: ``red``); a multi-band stack is one layer per band, named by the band
+descriptions when every band has one, else ``<file stem>_<band>`` (``landsat.tif``:
+``landsat_1`` ... ``landsat_5``); ``check`` lists them. Every tile and year needs the same
+files and layer names; these are the feature names of the overlay and of prediction,
+which read only the bands they need.
+
+The samples file (any of GeoPackage, GeoJSON, Shapefile, FlatGeobuf, GeoParquet; any
+CRS) holds points, or polygons (training areas: the pixels whose centres fall inside
+become samples, see :func:`odse_tutorial.overlay.overlay_samples`), or both. It needs a
+class code column, and a survey date column (dates, ISO text or whole years) unless
+there is one year folder (the samples are then taken as surveyed in that year).
+``dataset.json`` names the columns that differ from the defaults
 of :class:`SampleColumns`, and nothing else, for example::
 
     {"columns": {"class_code": "landcover", "date": "observed"}}
@@ -31,7 +39,7 @@ alike and each is its own location. ``dataset.json`` may also give ``classes``,
 file, when there are several) and ``cv_block_size``.
 
 Opening a folder checks it (headers only, well under a second): the layout, every
-raster (readable, one band, a CRS, one grid per tile) and the samples (columns, dates,
+raster (readable, a CRS, one grid per tile) and the samples (columns, dates,
 geometry, CRS, weights, class codes), with one error listing every problem, each with
 the file or the ``dataset.json`` line to fix. :func:`check_dataset` (or the command
 ``odse-tutorial check <folder>``) runs the same checks without raising, and also says

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.ensemble import StackingClassifier
+from sklearn.utils.validation import check_is_fitted
 
 from odse_tutorial._checks import check_sample_weight, n_rows
 
@@ -174,6 +175,20 @@ class StackingEnsemble(StackingClassifier):
                 )
             raise
 
+    def predict_proba(self, X: ArrayLike) -> NDArray[np.float64]:
+        """Class probabilities of the meta-learner, columns in the order of ``classes_``.
+
+        Raises scikit-learn's ``NotFittedError`` before :meth:`fit` (also with the
+        default final estimator).
+        """
+        check_is_fitted(self, "final_estimator_")
+        return super().predict_proba(X)
+
+    def predict(self, X: ArrayLike, **predict_params: Any) -> NDArray:
+        """The most probable class of each row (``NotFittedError`` before :meth:`fit`)."""
+        check_is_fitted(self, "final_estimator_")
+        return super().predict(X, **predict_params)
+
     def get_feature_names_out(self, input_features: ArrayLike | None = None) -> NDArray:
         """Names of the meta-learner's features: ``"{learner}_{class}"`` (e.g. ``"rf_231"``).
 
@@ -226,6 +241,7 @@ class StackingEnsemble(StackingClassifier):
         -------
         proba, uncertainty : ndarrays of shape (n_samples, n_classes)
         """
+        check_is_fitted(self, "final_estimator_")
         stacked = self.transform(X)
         n_classes = len(self.classes_)
         # For two classes scikit-learn stacks only P(second class); P(first) = 1 - P(second)

@@ -17,10 +17,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+from rasterio.features import geometry_mask
+from rasterio.transform import Affine
+from rasterio.windows import from_bounds
 
 from odse_tutorial import raster_io
 from odse_tutorial._checks import check_sample_weight
-from odse_tutorial._dataset import Dataset, _head, _sample_problems, survey_year
+from odse_tutorial._dataset import (
+    _MAX_PIXELS,
+    _POLYGONS,
+    Dataset,
+    _head,
+    _sample_problems,
+    survey_year,
+)
 from odse_tutorial._tasks import run_tile_years
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.labels import drop_rare_classes
@@ -47,6 +57,13 @@ class _OverlayReport:
         Samples with nodata in at least one layer (index, year, layers); dropped.
     reprojected_from : str or None
         The samples' CRS when they had to be reprojected to the rasters' CRS.
+    assumed_year : int or None
+        The year taken as survey year of samples without a date (one year folder).
+    polygons : dict or None
+        With polygon samples: ``polygons``, ``kept`` (polygons with a row in the table),
+        ``pixels`` (pixel centres inside them), ``pixels_kept``, ``capped`` (polygons with
+        more than ``max_pixels``), ``empty`` (polygons covering no pixel centre of any
+        tile: index), ``weight`` (the weight column).
     """
 
     n_input: int
@@ -54,9 +71,27 @@ class _OverlayReport:
     outside: pd.DataFrame = field(repr=False)
     nodata: pd.DataFrame = field(repr=False)
     reprojected_from: str | None = None
+    assumed_year: int | None = None
+    polygons: dict | None = None
 
     def __str__(self) -> str:
         lines = [f"Overlay: {self.n_output} of {self.n_input} samples kept."]
+        if p := self.polygons:
+            lines = [f"Overlay: {self.n_output} rows from {self.n_input} samples, {p['polygons']}"
+                     " of them polygons (training areas).",
+                     f"- polygons: {p['kept']} of {p['polygons']} kept, with {p['pixels_kept']} "
+                     f"of the {p['pixels']} pixels whose centres fall inside them"
+                     + (f"; {p['capped']} larger than {p['max_pixels']} pixels: a seeded draw "
+                        f"of {p['max_pixels']} each" if p["capped"] else "")
+                     + (f"; {len(p['empty'])} cover no pixel centre of any tile (outside, or "
+                        f"smaller than a pixel; dropped): index {_head(p['empty'])}"
+                        if len(p["empty"]) else ""),
+                     "- each polygon is one location (its pixels stay in one fold) and counts "
+                     f"alike: pixel weight = 1 / its pixels, times its sample weight (column "
+                     f"{p['weight']!r})"]  # fmt: skip
+        if self.assumed_year is not None:
+            lines.append(f"- no date column: every sample taken as surveyed in "
+                         f"{self.assumed_year}, the one year folder")  # fmt: skip
         if self.reprojected_from:
             lines.append(f"- samples reprojected from {self.reprojected_from} to the rasters' CRS")
         if len(self.outside):
@@ -66,8 +101,9 @@ class _OverlayReport:
         if len(self.nodata):
             by_layer = self.nodata["layers"].str.split(", ").explode().value_counts()
             lines.append(
-                f"- {len(self.nodata)} with nodata in some layer (dropped; e.g. cloud gaps): "
-                f"index {_head(self.nodata.index)}; most affected layers: "
+                f"- {len(self.nodata)} {'pixels ' if self.polygons else ''}with nodata in some "
+                f"layer (dropped; e.g. cloud gaps): index {_head(self.nodata.index.unique())}; "
+                "most affected layers: "
                 + ", ".join(f"{k} ({v})" for k, v in by_layer.head(4).items())
             )
         return "\n".join(lines)
@@ -83,16 +119,26 @@ def overlay_samples(
     nodata: str = "drop",
     client: Any = None,
     progress: bool = True,
+    max_pixels: int = _MAX_PIXELS,
+    random_state: int = 0,
 ) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     """Read, for every sample, the layers of its survey year and the static layers.
+
+    A sample is a point, or a polygon (a training area): the pixels whose centres fall
+    inside a polygon become rows of its class and year, read in each tile's CRS whatever
+    the polygons' CRS, at most ``max_pixels`` per polygon (a seeded draw). Each polygon
+    is one location (its pixels share the location column, ``location_id`` when the
+    samples have none, so every splitter keeps them in one fold) and counts alike: its
+    rows weigh 1 / their number, times its sample weight (weight column, ``weight`` when
+    the samples have none).
 
     Parameters
     ----------
     dataset : Dataset
         The layer catalogue (:func:`odse_tutorial.datasets.load_dataset`).
     samples : GeoDataFrame, optional
-        Points with a class code and a survey date (or year). Defaults to the
-        dataset's own samples. Never modified.
+        Points or polygons with a class code and a survey date (or year). Defaults to
+        the dataset's own samples. Never modified.
     date_column, class_column : str, optional
         Column names, when they differ from the dataset's (``dataset.columns``).
     outside : {"drop", "raise"}
@@ -110,16 +156,24 @@ def overlay_samples(
         finished; nothing is returned.
     progress : bool, default True
         With a client: a progress bar over finished tasks.
+    max_pixels : int, default 1000
+        Most pixels a polygon gives; larger polygons give a random draw of this many
+        (bounding memory and time).
+    random_state : int, default 0
+        Seed of that draw (each polygon's draw depends only on the seed and its row).
 
     Returns
     -------
     table : GeoDataFrame
         The kept samples (original index and columns), a ``year`` column and one
-        float32 column per layer, in :attr:`Dataset.feature_names` order.
+        float32 column per layer, in :attr:`Dataset.feature_names` order. With polygons:
+        one row per point or pixel (fresh index; ``sample_index``: the sample's index;
+        geometry: the pixel centre), with the location and weight columns above.
     report : object
         Which samples were dropped and why: a plain bundle of attributes, ``n_input``,
         ``n_output``, ``outside`` (frame: index, x, y, year), ``nodata`` (frame: index,
-        year, layers) and ``reprojected_from`` (the samples' CRS, or None).
+        year, layers), ``reprojected_from`` (the samples' CRS, or None),
+        ``assumed_year`` and ``polygons`` (counts of polygons and pixels kept and dropped).
 
     Raises
     ------
@@ -150,11 +204,17 @@ def overlay_samples(
     date_column = date_column or dataset.columns.date
     class_column = class_column or dataset.columns.class_code
     columns = replace(dataset.columns, date=date_column, class_code=class_column)
+    assumed = dataset.assumed_year if date_column == dataset.columns.date else None
+    if samples is not None and date_column in samples:
+        assumed = None  # the caller's dates
+    elif assumed is not None:  # one year folder, no dates: its year (said in the report)
+        source = source.assign(**{date_column: assumed})
     problems = _sample_problems(source, columns)
     if len(source) and source.index.has_duplicates:
         problems.append("The samples' index has duplicates; the feature table keeps the index "
                         "to link rows back to samples. Use samples.reset_index(drop=True) first.")  # fmt: skip
-    clash = [c for c in ("year", *dataset.feature_names) if c in source and c != date_column]
+    clash = [c for c in ("year", "sample_index", *dataset.feature_names)
+             if c in source and c != date_column]  # fmt: skip
     if clash:
         problems.append(f"The samples have column(s) {clash} that the overlay writes (the survey "
                         "year and one column per layer); rename them first, e.g. samples.rename("
@@ -162,7 +222,111 @@ def overlay_samples(
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
-    return _overlay(dataset, source, date_column, outside, nodata, client, progress)
+    polygons = source.index[source.geom_type.isin(_POLYGONS)]
+    if len(polygons):
+        n_samples, weight = len(source), columns.weight or "weight"
+        source, stats = _polygon_pixels(source, _tile_grids(dataset), max_pixels, random_state)
+        if len(stats["empty"]) and outside == "raise":
+            raise ValueError(f"{len(stats['empty'])} polygon(s) cover no pixel centre of any tile "
+                             f"(index {_head(stats['empty'])}): outside every tile, or smaller "
+                             "than a pixel; check their CRS, or pass outside='drop'.")  # fmt: skip
+        source = source.assign(**{  # each point its own location, each polygon one
+            c: source.get(c, default) for c, default in ((columns.location or "location_id",
+            source["sample_index"]), (weight, 1.0))})  # fmt: skip
+    table, report = _overlay(dataset, source, date_column, outside, nodata, client, progress)
+    report = replace(report, assumed_year=assumed)
+    if len(polygons):
+        from_polygon = table["sample_index"].isin(polygons).to_numpy()
+        per_polygon = table.groupby("sample_index")["sample_index"].transform("size")
+        table[weight] = table[weight].where(~from_polygon, table[weight] / per_polygon)
+        kept = {"kept": table["sample_index"][from_polygon].nunique(), "weight": weight,
+                "pixels_kept": int(from_polygon.sum())}  # fmt: skip
+        report = replace(report, n_input=n_samples, polygons={**stats, **kept},
+                         outside=report.outside.set_axis(source["sample_index"][report.outside.index]),
+                         nodata=report.nodata.set_axis(source["sample_index"][report.nodata.index]))  # fmt: skip
+    return table, report
+
+
+#: Largest strip of a polygon's window rasterized at once (pixels): memory stays bounded.
+_STRIP_PIXELS = 1 << 20
+
+
+def _tile_grids(dataset: Dataset) -> dict[str, SimpleNamespace]:
+    """The grid of each tile (of its first layer), which every read is checked against."""
+    grids = {}
+    for tile in dataset.tiles:
+        first = next(iter(dataset.layers(tile, min(dataset.year_layers[tile])).values()))
+        with _open(first) as src:
+            grids[tile] = SimpleNamespace(**_grid(src), name=src.name)
+    return grids
+
+
+def _centres_in(geom: Any, grid: Any, rng: np.random.Generator, cap: int) -> tuple:
+    """Random keys, rows and columns of the pixels of ``grid`` whose centres fall inside
+    ``geom`` (in the grid's CRS), the ``cap`` with the smallest keys, and how many there
+    are in all. Rasterized strip by strip, so memory stays bounded for large polygons."""
+    empty = (np.empty(0), np.empty(0, np.int64), np.empty(0, np.int64))
+    box = from_bounds(*geom.bounds, transform=grid.transform)  # the polygon's pixels
+    col0, row0 = max(0, int(np.floor(box.col_off))), max(0, int(np.floor(box.row_off)))
+    width = min(grid.width, int(np.ceil(box.col_off + box.width)) + 1) - col0
+    bottom = min(grid.height, int(np.ceil(box.row_off + box.height)) + 1)
+    if width <= 0 or bottom <= row0:  # the polygon misses the tile
+        return (*empty, 0)
+    (keys, rows, cols), total = empty, 0
+    step = max(1, _STRIP_PIXELS // max(width, 1))
+    for top in range(row0, bottom, step):
+        height = min(step, bottom - top)
+        inside = geometry_mask([geom], out_shape=(height, width), invert=True,
+                               transform=grid.transform @ Affine.translation(col0, top))  # fmt: skip
+        r, c = np.nonzero(inside)
+        total += len(r)
+        keys = np.concatenate([keys, rng.random(len(r))])
+        rows, cols = np.concatenate([rows, r + top]), np.concatenate([cols, c + col0])
+        if len(keys) > cap:
+            best = np.argpartition(keys, cap - 1)[:cap]
+            keys, rows, cols = keys[best], rows[best], cols[best]
+    return keys, rows, cols, total
+
+
+def _polygon_pixels(
+    source: gpd.GeoDataFrame, grids: dict, max_pixels: int, random_state: int
+) -> tuple[gpd.GeoDataFrame, dict[str, int]]:
+    """The samples as points: a point as it is, a polygon as the centres of the pixels
+    inside it, in every tile it covers (at most ``max_pixels``: a seeded draw per polygon,
+    the same whatever the other polygons). Fresh index; ``sample_index``: the sample's."""
+    is_polygon = source.geom_type.isin(_POLYGONS).to_numpy()
+    polygon_pos = np.flatnonzero(is_polygon)
+    rngs = {int(p): np.random.default_rng([random_state, int(p)]) for p in polygon_pos}
+    parts, totals = [], dict.fromkeys(rngs, 0)
+    for t, grid in enumerate(grids.values()):
+        for pos, geom in zip(rngs, source.geometry[is_polygon].to_crs(grid.crs), strict=True):
+            keys, rows, cols, total = _centres_in(geom, grid, rngs[pos], max_pixels)
+            totals[pos] += total
+            parts.append((np.full(len(keys), pos), keys, np.full(len(keys), t), rows, cols))
+    pos, keys, tile, rows, cols = (np.concatenate([p[i] for p in parts] or [np.empty(0, np.int64)])
+                                   for i in range(5))  # fmt: skip
+    order = np.lexsort((keys, pos))  # per polygon, the max_pixels smallest keys
+    rank = np.arange(len(order)) - np.searchsorted(pos[order], pos[order])
+    kept = np.sort(order[rank < max_pixels])
+    pos, tile, rows, cols = pos[kept].astype(np.int64), tile[kept], rows[kept], cols[kept]
+    geometry = np.empty(len(kept), dtype=object)
+    for t, grid in enumerate(grids.values()):  # pixel centres, back in the samples' CRS
+        here = tile == t
+        x, y = grid.transform @ (cols[here] + 0.5, rows[here] + 0.5)
+        geometry[here] = gpd.GeoSeries.from_xy(x, y, crs=grid.crs).to_crs(source.crs).to_numpy()
+    points = np.flatnonzero(~is_polygon)
+    positions = np.concatenate([points, pos])
+    order = np.argsort(positions, kind="stable")
+    geometry = np.concatenate([source.geometry.to_numpy()[points], geometry])[order]
+    positions = positions[order]
+    pixels = gpd.GeoDataFrame(source.iloc[positions].drop(columns=source.geometry.name),
+                              geometry=list(geometry), crs=source.crs)  # fmt: skip
+    pixels.insert(0, "sample_index", source.index[positions])
+    stats = {"polygons": len(rngs), "pixels": int(sum(totals.values())),
+             "capped": sum(n > max_pixels for n in totals.values()),
+             "empty": source.index[[p for p, n in totals.items() if n == 0]],
+             "max_pixels": max_pixels}  # fmt: skip
+    return pixels.reset_index(drop=True), stats
 
 
 def _overlay(
@@ -177,11 +341,8 @@ def _overlay(
     years = survey_year(source, date_column)
     xs, ys = np.full(len(source), np.nan), np.full(len(source), np.nan)
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
-    grids, projected = {}, {}
-    for tile in dataset.tiles:  # each tile in its own CRS (a dataset across UTM zones)
-        first = next(iter(dataset.layers(tile, min(dataset.year_layers[tile])).values()))
-        with _open(first) as src:  # every read is checked against this grid
-            grid = grids[tile] = SimpleNamespace(**_grid(src), name=src.name)
+    grids, projected = _tile_grids(dataset), {}
+    for tile, grid in grids.items():  # each tile in its own CRS (a dataset across UTM zones)
         crs = grid.crs.to_wkt()
         if crs not in projected:
             same = _same_crs(source.crs, grid.crs)
@@ -252,15 +413,23 @@ def _overlay(
 def _read_points(
     layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray
 ) -> np.ndarray:
-    """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata)."""
+    """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata).
+
+    Each file is opened once and only the bands of ``names`` are read from it."""
     values = np.empty((len(xs), len(names)), dtype=np.float32)
+    by_file: dict[Any, list[tuple[int, int | None]]] = {}
+    for j, name in enumerate(names):
+        path, band = raster_io._file_and_band(layers[name])
+        by_file.setdefault(path, []).append((j, band))
     # One GDAL environment for the tile-year's reads (also on a Dask worker). Side-car files
     # are read, as predict_map reads them: nodata in .aux.xml and .msk masks count the same.
     with rasterio.Env():
-        for j, name in enumerate(names):
-            with _open(layers[name]) as src:
-                check_same_grid({"the tile's first layer": grid, name: src})
-                values[:, j] = read_at_points(src, xs, ys).astype(np.float32).filled(np.nan)
+        for path, picks in by_file.items():
+            with _open(path) as src:
+                check_same_grid({"the tile's first layer": grid, names[picks[0][0]]: src})
+                bands = None if picks[0][1] is None else [band for _, band in picks]
+                read = read_at_points(src, xs, ys, indexes=bands).astype(np.float32)
+                values[:, [j for j, _ in picks]] = read.filled(np.nan).reshape(len(xs), -1)
     return values
 
 
@@ -301,7 +470,9 @@ def training_data(
     """Overlay a dataset's samples and drop classes too rare to cross-validate.
 
     The steps of notebook 1 in one call: :func:`overlay_samples` (on a Dask ``client``,
-    when given), then :func:`odse_tutorial.labels.drop_rare_classes`.
+    when given), then :func:`odse_tutorial.labels.drop_rare_classes`, counting samples:
+    a polygon counts once, however many pixels it gives (a class needs
+    ``min_class_samples`` points or polygons to be tested by the CV).
 
     Returns
     -------
@@ -320,8 +491,14 @@ def training_data(
     """
     columns = dataset.columns
     table, overlay_report = overlay_samples(dataset, client=client)
-    keep, class_counts = drop_rare_classes(table[columns.class_code], min_count=min_class_samples)
-    table = table[keep]
+    samples = table.drop_duplicates("sample_index") if "sample_index" in table else table
+    keep, class_counts = drop_rare_classes(samples[columns.class_code], min_count=min_class_samples)
+    if not class_counts["kept"].all():
+        logger.warning("Classes with fewer than %d samples (a polygon counts once) cannot be "
+                       "tested by the CV and are dropped: %s. The model does not know them: on "
+                       "the maps, their areas get one of the kept classes.", min_class_samples,
+                       ", ".join(map(str, class_counts["code"][~class_counts["kept"]])))  # fmt: skip
+    table = table[table[columns.class_code].isin(samples[columns.class_code][keep])]
     weights = table[columns.weight] if columns.weight in table else None  # optional
     check_sample_weight(weights, len(table), name=f"The weight column {columns.weight!r}")
     return _TrainingData(

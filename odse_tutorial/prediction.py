@@ -49,7 +49,15 @@ from odse_tutorial._atomic import _atomic_outputs
 from odse_tutorial._tasks import run_tile_years
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.persistence import _check_feature_names
-from odse_tutorial.raster_io import _open, _open_work_file, _reading, _write_cog, check_same_grid
+from odse_tutorial.raster_io import (
+    _Band,
+    _file_and_band,
+    _open,
+    _open_work_file,
+    _reading,
+    _write_cog,
+    check_same_grid,
+)
 from odse_tutorial.uncertainty import normalized_entropy
 
 __all__ = ["MapCatalogue", "predict_map", "predict_maps"]
@@ -171,7 +179,8 @@ class MapCatalogue:
         rows = [(t, y, p, c, self.path(t, y, p, c)) for t in self.tiles for y in self.years
                 for p, c in keys]  # fmt: skip
         frame = pd.DataFrame(rows, columns=["tile", "year", "product", "class_code", "path"])
-        frame["class_code"] = frame["class_code"].astype(object)  # ints stay ints next to None
+        # ints stay ints (231, not 231.0) next to None, as in the maps' file names
+        frame["class_code"] = pd.Series([r[3] for r in rows], dtype=object, index=frame.index)
         return frame
 
 
@@ -206,7 +215,7 @@ def _match_layers(layers: Mapping[str, Any], names: list[str], extra_layers: str
             f"Layer(s) {extra} are not features of the model (which uses {names}); remove "
             f"them, or pass extra_layers='ignore' to skip them."
         )
-    return {n: Path(layers[n]) for n in names}
+    return {n: layers[n] if isinstance(layers[n], _Band) else Path(layers[n]) for n in names}
 
 
 def _map_classes(model: Any, classes: ClassTable | None) -> ClassTable:
@@ -315,21 +324,27 @@ def _percent_of(values: NDArray[np.float64]) -> NDArray[np.uint8]:
     return np.clip(np.rint(np.nan_to_num(values) * 100), 0, 100).astype(np.uint8)
 
 
-def _read_window(sources: Sequence[Any], window: Window) -> tuple[NDArray, NDArray]:
+def _read_window(
+    reads: Sequence[tuple], n_features: int, window: Window
+) -> tuple[NDArray, NDArray]:
     """The valid pixels of ``window`` as a float32 (n_valid, n_features) array, and the
-    validity mask of all its pixels. Only valid pixels are converted to float32."""
+    validity mask of all its pixels. ``reads``: (open file, its bands, their feature
+    positions), one per file, so a stack's needed bands come in one read. Only valid
+    pixels are converted to float32."""
     valid = np.ones(int(window.height) * int(window.width), dtype=bool)
-    bands = []
-    for src in sources:
+    bands: list[Any] = [None] * n_features
+    for src, indexes, positions in reads:
         with _reading(src.name):
-            values = src.read(1, window=window).ravel()
-        bands.append(values)
-        if src.nodata is not None:
-            valid &= ~np.isnan(values) if np.isnan(src.nodata) else values != src.nodata
-        if values.dtype.kind == "f":
-            valid &= np.isfinite(values)
-        if MaskFlags.per_dataset in src.mask_flag_enums[0]:  # an internal mask band
-            valid &= src.read_masks(1, window=window).ravel() > 0
+            block = src.read(indexes, window=window)
+        for values, band, j in zip(block, indexes, positions, strict=True):
+            bands[j] = values = values.ravel()
+            nodata = src.nodatavals[band - 1]
+            if nodata is not None:
+                valid &= ~np.isnan(values) if np.isnan(nodata) else values != nodata
+            if values.dtype.kind == "f":
+                valid &= np.isfinite(values)
+            if MaskFlags.per_dataset in src.mask_flag_enums[band - 1]:  # an internal mask band
+                valid &= src.read_masks(band, window=window).ravel() > 0
     features = np.empty((int(valid.sum()), len(bands)), dtype=np.float32)
     for j, values in enumerate(bands):
         features[:, j] = values[valid]
@@ -512,8 +527,9 @@ def predict_map(
         inside each window thread (joblib's sequential backend), so the output is the
         same for every ``n_jobs``; use ``n_jobs`` here instead of the model's.
     layers : mapping of str to path-like
-        Feature name -> single-band raster of one tile and year, all on one grid
-        (``Dataset.layers(tile, year)``).
+        Feature name -> single-band raster, or band of a stack, of one tile and year,
+        all on one grid (``Dataset.layers(tile, year)``). Each file is opened once and
+        only the bands of the model's features are read, window by window.
     out_dir : path-like
         Folder of the products (created if needed).
     classes : ClassTable, optional
@@ -581,14 +597,22 @@ def predict_map(
     out.mkdir(parents=True, exist_ok=True)
     predictor = _Predictor(model, names, table, specs, applicability)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHEMAX_BYTES), contextlib.ExitStack() as stack:
-        sources = [stack.enter_context(_open(p)) for p in paths.values()]
-        for name, src in zip(names, sources, strict=True):
-            if src.count != 1:
+        files: dict[Any, Any] = {}  # each file opened once; a stack's bands read together
+        reads: dict[Any, tuple[list[int], list[int]]] = {}
+        for j, (name, layer) in enumerate(paths.items()):
+            path, band = _file_and_band(layer)
+            if path not in files:
+                files[path] = stack.enter_context(_open(path))
+            src = files[path]
+            if (src.count != 1) if band is None else not 1 <= band <= src.count:
                 raise ValueError(
-                    f"Layer {name!r} ({src.name}) has {src.count} bands; each layer must be "
-                    f"a single-band raster (split it into one file per band)."
+                    f"Layer {name!r} ({src.name}) has {src.count} bands; name one band per "
+                    "layer (a Dataset of a folder does: one layer per band of a stack)."
                 )
-        grid = check_same_grid(dict(zip(names, sources, strict=True)))
+            reads.setdefault(path, ([], []))[0].append(band or 1)
+            reads[path][1].append(j)
+        plan = [(files[path], bands, positions) for path, (bands, positions) in reads.items()]
+        grid = check_same_grid({names[pos[0]]: files[path] for path, (_, pos) in reads.items()})
         size = int(window_size)
         windows = raster_io._windows(grid["width"], grid["height"], size, size)
         n_jobs = max(1, min(int(joblib.effective_n_jobs(n_jobs)), len(windows)))
@@ -619,7 +643,9 @@ def predict_map(
             tqdm(total=len(windows), desc=f"Predicting {out.name}", unit="window",
                  disable=not progress or len(windows) < 2, leave=False)
         )  # fmt: skip
-        _run_windows(windows, lambda w: _read_window(sources, w), predictor, write, n_jobs, bar)
+        _run_windows(
+            windows, lambda w: _read_window(plan, len(names), w), predictor, write, n_jobs, bar
+        )
         with ThreadPoolExecutor(n_jobs, thread_name_prefix="odse-cog") as pool:
             for key in pool.map(
                 lambda k: _write_cog(works[k], finals[k], specs[k]["resampling"]) or k, specs

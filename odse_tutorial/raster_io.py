@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,40 @@ _POINT_WINDOW = 1024
 # Transforms are "the same grid" up to floating-point noise of reprojection tools:
 # scale and rotation to 1e-9 of a pixel, origins to 1e-3 of a pixel.
 _TRANSFORM_TOLERANCE = np.array([1e-9, 1e-9, 1e-3, 1e-9, 1e-9, 1e-3])
+
+
+@dataclass(frozen=True)
+class _Band(os.PathLike):
+    """Band ``index`` of the multi-band raster ``path``, as one layer.
+
+    ``rasterio.open(band)`` opens it as a single-band raster (GDAL's ``vrt://`` with
+    ``bands=``: the band's nodata, no copy), so code that opens layers one by one reads the
+    right band; the package's readers instead open the file once and read the bands they
+    need (``src.read(indexes, window=...)``).
+
+    Examples
+    --------
+    >>> _Band(Path("/data/landsat.tif"), 3).name
+    'landsat.tif band 3'
+    """
+
+    path: Path
+    index: int
+
+    def __fspath__(self) -> str:
+        return f"vrt://{Path(self.path).resolve()}?bands={self.index}"
+
+    @property
+    def name(self) -> str:
+        return f"{Path(self.path).name} band {self.index}"
+
+    def __str__(self) -> str:
+        return f"{self.path} (band {self.index})"
+
+
+def _file_and_band(layer: Any) -> tuple[Any, int | None]:
+    """The file of a layer and its band (None for a plain path: a single-band file)."""
+    return (layer.path, layer.index) if isinstance(layer, _Band) else (layer, None)
 
 
 def _same_crs(a: Any, b: Any) -> bool:
@@ -168,24 +203,33 @@ def _pixel_of(grid: Any, x: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.nda
     return rows, cols, (rows >= 0) & (rows < grid.height) & (cols >= 0) & (cols < grid.width)
 
 
-def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.ma.MaskedArray:
-    """Values of a single-band raster at map coordinates, masked where nodata or outside.
+def read_at_points(
+    path: str | os.PathLike,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    *,
+    indexes: int | Sequence[int] | None = None,
+) -> np.ma.MaskedArray:
+    """Values of raster bands at map coordinates, masked where nodata or outside.
 
     Points are read window by window (windows of at most 1024 x 1024 pixels), so memory
-    does not depend on the size of the raster.
+    does not depend on the size of the raster; only the bands asked for are read.
 
     Parameters
     ----------
     path : path-like or open rasterio dataset
-        A single-band raster.
+        The raster.
     xs, ys : array-like
         Point coordinates in the raster's CRS. NaN coordinates count as outside.
+    indexes : int or sequence of int, optional
+        Band number(s), from 1. Default: the one band of a single-band raster.
 
     Returns
     -------
     numpy.ma.MaskedArray
-        One value per point, in the raster's dtype; masked for nodata (and NaN) pixels
-        and for points outside the raster.
+        One value per point (with a sequence of ``indexes``: one column per band), in
+        the raster's dtype; masked for each band's nodata (and NaN) pixels and for
+        points outside the raster.
 
     Examples
     --------
@@ -204,11 +248,14 @@ def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"xs and ys must be 1-D and of equal length, got {x.shape} and {y.shape}.")
     with contextlib.nullcontext(path) if hasattr(path, "read") else _open(path) as src:
-        if src.count != 1:
-            raise ValueError(f"{src.name} has {src.count} bands; read_at_points reads one band.")
+        if indexes is None and src.count != 1:
+            raise ValueError(
+                f"{src.name} has {src.count} bands; pass indexes= (the band numbers to read)."
+            )
+        bands = [1] if indexes is None else np.atleast_1d(indexes).tolist()
         rows, cols, inside = _pixel_of(src, x, y)
-        data = np.zeros(x.shape, dtype=src.dtypes[0])
-        mask = ~inside
+        data = np.zeros((len(x), len(bands)), dtype=src.dtypes[bands[0] - 1])
+        mask = np.repeat(~inside[:, None], len(bands), axis=1)
         at = np.flatnonzero(inside)
         r, c = rows[at].astype(np.int64), cols[at].astype(np.int64)
         blocks = (r // _POINT_WINDOW) * (src.width // _POINT_WINDOW + 1) + c // _POINT_WINDOW
@@ -218,12 +265,13 @@ def read_at_points(path: str | os.PathLike, xs: ArrayLike, ys: ArrayLike) -> np.
             top, left = rr.min(), cc.min()
             window = Window(left, top, cc.max() - left + 1, rr.max() - top + 1)
             with _reading(src.name):
-                values = src.read(1, window=window, masked=True)[rr - top, cc - left]
-            data[at[pick]] = values.data
-            mask[at[pick]] = np.ma.getmaskarray(values)
+                values = src.read(bands, window=window, masked=True)[:, rr - top, cc - left]
+            data[at[pick]] = values.data.T
+            mask[at[pick]] = np.ma.getmaskarray(values).T
     if np.issubdtype(data.dtype, np.floating):  # NaN and inf are nodata, as in predict_map
         mask |= ~np.isfinite(data)
-    return np.ma.MaskedArray(data, mask=mask)
+    result = np.ma.MaskedArray(data, mask=mask)
+    return result if np.ndim(indexes) else result[:, 0]
 
 
 # --------------------------------------------------------------------------------------

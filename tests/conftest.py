@@ -140,3 +140,74 @@ def executed(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tutorial")
     return {nb.stem: run_notebook(nb, root) for nb in find_notebooks()}
+
+
+STRIPES = (11, 21, 31)  # class codes of the three vertical stripes of make_stack_folder
+
+
+def make_stack_folder(
+    folder: Path,
+    *,
+    years=(2021,),
+    size=40,
+    descriptions=None,
+    samples="points",
+    n=40,
+    rare=0,
+    crs="EPSG:32631",
+    samples_crs="EPSG:3035",
+    seed=0,
+    date=True,
+) -> Path:
+    """A folder as many learners hold their data: one 3-band float32 stack per year
+    (``landsat.tif``, nodata -99999, band ``descriptions`` or none) and a single-band
+    static ``elevation.tif``; classes in three vertical stripes (codes ``STRIPES``).
+
+    ``samples``: ``"points"`` (``n`` pixel centres), ``"polygons"`` (``n`` squares of 2-4
+    pixels a side, each inside one stripe, inset 1 m so their pixel centres are clear) or
+    ``"mixed"`` (both, half each); in ``samples_crs``, with a class column ``label`` and an
+    ``id`` column, a ``survey_date`` only with ``date=True``. The last ``rare`` samples are
+    labelled 41, a class too rare for the CV. ``dataset.json`` names the class column only.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    from shapely.geometry import box
+
+    rng = np.random.default_rng(seed)
+    stripe = np.arange(size) * 3 // size
+    cls = stripe[None, :].repeat(size, axis=0)
+    for year in years:
+        data = np.stack([(cls + 1) * 100 + 10 * b + rng.normal(0, 30, cls.shape) for b in range(3)])
+        path = write_raster(folder / "tiles" / "T1" / str(year) / "landsat.tif",
+                            data.astype("float32"), crs=crs, nodata=-99999)  # fmt: skip
+        if descriptions:
+            with rasterio.open(path, "r+") as dst:
+                dst.descriptions = tuple(descriptions)
+    write_raster(folder / "tiles" / "T1" / "static" / "elevation.tif",
+                 (cls * 7 + 1 + rng.integers(0, 50, cls.shape)).astype("int16"), crs=crs)  # fmt: skip
+    x0, y0 = 500_000, 5_800_000
+    shapes, codes = [], []
+    kinds = {"points": ["point"] * n, "polygons": ["polygon"] * n,
+             "mixed": ["point", "polygon"] * (n // 2)}[samples]  # fmt: skip
+    for kind in kinds:
+        k = 1 if kind == "point" else int(rng.integers(2, 5))
+        band = int(rng.integers(0, 3))
+        cols = np.flatnonzero(stripe == band)
+        col = int(rng.integers(cols[0], cols[-1] - k + 2))
+        row = int(rng.integers(0, size - k + 1))
+        left, top = x0 + 30 * col, y0 - 30 * row
+        if kind == "point":
+            shapes.append(gpd.points_from_xy([left + 15], [top - 15])[0])
+        else:
+            shapes.append(box(left + 1, top - 30 * k + 1, left + 30 * k - 1, top - 1))
+        codes.append(STRIPES[band])
+    frame = gpd.GeoDataFrame({"label": codes, "id": np.arange(len(codes)) + 100},
+                             geometry=shapes, crs=crs).to_crs(samples_crs)  # fmt: skip
+    if rare:
+        frame.loc[frame.index[-rare:], "label"] = 41
+    if date:
+        frame["survey_date"] = [f"{years[i % len(years)]}-07-01" for i in range(len(frame))]
+    frame.to_file(folder / "samples.gpkg", driver="GPKG")
+    (folder / "dataset.json").write_text(json.dumps({"columns": {"class": "label"}}))
+    return folder

@@ -12,6 +12,7 @@ import time
 import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
 from conftest import make_real_style_folder, write_raster
 
 from odse_tutorial.__main__ import _main
@@ -53,8 +54,10 @@ def break_folder(folder, kind):
         meta["columns"]["class_code"] = "land_cover"
     elif kind == "unknown dataset.json key":
         meta["columns"]["klass"] = "landcover"
-    elif kind == "multi-band layer":
-        write_raster(year / "red.tif", np.ones((3, 24, 24), "uint16"))
+    elif kind == "stack band named like a layer":
+        write_raster(year / "extra.tif", np.ones((2, 24, 24), "uint16"))
+        with rasterio.open(year / "extra.tif", "r+") as dst:
+            dst.descriptions = ("red", "ndwi")
     elif kind == "layer off the grid":
         write_raster(year / "nir.tif", np.ones((24, 24), "uint16"), origin=(500_030, 5_800_000))
     elif kind == "missing layer in a year":
@@ -100,7 +103,7 @@ def break_folder(folder, kind):
 BROKEN = {  # kind -> what the one message must say (the problem, where, and the fix)
     "misspelt class column": r'No class code column \'land_cover\'.*"columns": \{"class_code": "landcover"\}',
     "unknown dataset.json key": r'dataset.json: unknown keys in "columns": \[\'klass\'\]; use',
-    "multi-band layer": r"{year}/red.tif has 3 bands; .*split it into one file per band",
+    "stack band named like a layer": r"{year}: layer name 'red' is given by both {year}/extra.tif \(band 1\) and {year}/red.tif; rename",
     "layer off the grid": r"{year}/nir.tif is not on the grid of .*its transform.*rio warp",
     "missing layer in a year": r"{root}/T1/2022 lacks layer\(s\) that the other folders have: swir2.tif; add them",
     "tile missing a year": r"different years \(\{'T1': \[2021, 2022\], 'T2': \[2021\]\}\); every tile",
@@ -111,7 +114,7 @@ BROKEN = {  # kind -> what the one message must say (the problem, where, and the
     "samples without CRS": r"The samples have no CRS.*set_crs",
     "bad dates": r"Column 'observed' has 2 value\(s\) that are not dates or years: rows 3, 7 hold",
     "no samples": r"There are no samples \(0 rows\)",
-    "samples without geometry": r"2 sample\(s\) have no point geometry .*rows 2, 5",
+    "samples without geometry": r"2 sample\(s\) are neither a point nor a polygon \(2 missing or empty\): rows 2, 5",
     "negative weights": r"The weight column 'conf' has 1 negative weight\(s\)",
     "two samples files": r"Expected one samples file .*'copy.geojson', 'points.gpkg'.*\"samples\"",
     "class missing from classes.csv": r"class code\(s\) \['water'\] that the class table lacks; add them to classes.csv",
@@ -132,7 +135,8 @@ def test_check_reports_each_broken_variant_in_one_message(real_style, kind):
 
 
 def test_every_problem_is_listed_at_once(real_style, capsys):
-    for kind in ("misspelt class column", "multi-band layer", "bad dates", "unreadable header"):
+    for kind in ("misspelt class column", "stack band named like a layer", "bad dates",
+                 "unreadable header"):  # fmt: skip
         break_folder(real_style, kind)
     report = check_dataset(real_style)
     assert len(report.problems) == 4, str(report)

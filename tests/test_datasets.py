@@ -263,7 +263,7 @@ def test_check_dataset_of_a_source_reports_problems_and_reads_headers_once(monke
     calls = []
     raster_problems = _dataset._raster_problems
     monkeypatch.setattr(
-        _dataset, "_raster_problems", lambda d: calls.append(1) or raster_problems(d)
+        _dataset, "_raster_problems", lambda d, h: calls.append(1) or raster_problems(d, h)
     )
     report = check_dataset("simulated")
     assert not report.ok and "nir_summer.tif" in report.problems[0] and len(calls) == 1

@@ -223,3 +223,13 @@ def test_learners_keep_their_own_random_state(data):
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("method", ["predict_proba", "predict", "predict_proba_and_uncertainty"])
+def test_predicting_before_fit_is_a_not_fitted_error(data, method):
+    """With the default final estimator too (issue 18: it raised an AttributeError)."""
+    from sklearn.exceptions import NotFittedError
+
+    ensemble = StackingEnsemble([("tree", DecisionTreeClassifier())])
+    with pytest.raises(NotFittedError):
+        getattr(ensemble, method)(data[0])

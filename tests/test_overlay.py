@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from shapely.geometry import Point
+from shapely.geometry import LineString, Point
 
 from odse_tutorial._dataset import check_folder
 from odse_tutorial.datasets import load_dataset, survey_year
@@ -230,8 +230,9 @@ def test_empty_samples_say_there_are_no_samples(simulated):
 
 def test_samples_without_geometry_are_refused_naming_the_rows(simulated):
     samples = simulated.samples.head(8)
-    samples.loc[[2, 6], "geometry"] = [None, Point()]
-    with pytest.raises(ValueError, match=r"2 sample\(s\) have no point geometry .*rows 2, 6"):
+    samples.loc[[2, 6, 7], "geometry"] = [None, Point(), LineString([(0, 0), (1, 1)])]
+    message = r"3 sample\(s\) are neither a point nor a polygon \(2 missing or empty, 1 LineString\): rows 2, 6, 7"
+    with pytest.raises(ValueError, match=message):
         overlay_samples(simulated, samples)
 
 

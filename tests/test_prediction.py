@@ -700,3 +700,13 @@ def test_outputs_get_the_usual_permissions_not_those_of_a_temporary_file(tmp_pat
     with atomic_output(tmp_path / "metrics.json") as tmp:
         tmp.write_text("{}")
     assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_catalogue_table_keeps_class_codes_as_given():
+    """Integer codes stay integers next to the map-wide rows (issue 18: 231.0 and NaN)."""
+    from odse_tutorial.prediction import _PRODUCTS
+
+    maps = MapCatalogue(Path("maps"), ("9529",), (2018,), ClassTable([211, 231]), _PRODUCTS)
+    codes = maps.to_frame()["class_code"].tolist()
+    assert codes == [211, 231, None, None, None]
+    assert [f"probability_{c}" for c in codes[:2]] == ["probability_211", "probability_231"]

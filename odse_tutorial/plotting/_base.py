@@ -50,15 +50,8 @@ def _legend_right(ax: Axes, handles: Sequence[Any], title: str, **kwargs: Any) -
         # A map shrinks to its aspect inside the space layout gives it; keep it at the
         # left of that space so that the legend stays next to it, inside the figure.
         ax.set_anchor("W")
-    ax.legend(
-        handles=handles,
-        title=title,
-        loc="upper left",
-        bbox_to_anchor=(1.02, 1.0),
-        borderaxespad=0.0,
-        alignment="left",
-        **kwargs,
-    )
+    ax.legend(handles=handles, title=title, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              borderaxespad=0.0, alignment="left", **kwargs)  # fmt: skip
 
 
 class _PlainLogFormatter(LogFormatter):
@@ -125,18 +118,8 @@ def _finish_map(ax: Axes, frame: _Frame, title: str | None) -> None:
 def _nodata_background(ax: Axes, frame: _Frame) -> None:
     """A hatch behind the map: it shows through the transparent nodata pixels only."""
     left, right, bottom, top = frame.extent
-    ax.add_patch(
-        Rectangle(
-            (left, bottom),
-            right - left,
-            top - bottom,
-            facecolor="white",
-            edgecolor=NODATA_HATCH,
-            hatch="////",
-            linewidth=0,
-            zorder=-1,
-        )
-    )
+    ax.add_patch(Rectangle((left, bottom), right - left, top - bottom, facecolor="white",
+                           edgecolor=NODATA_HATCH, hatch="////", linewidth=0, zorder=-1))  # fmt: skip
 
 
 @dataclass(frozen=True)

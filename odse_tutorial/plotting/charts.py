@@ -528,7 +528,7 @@ def plot_precision_recall(
 
 # -- distances -----------------------------------------------------------------------------
 def plot_nn_distances(
-    distances: pd.DataFrame, *, ax: Axes | None = None, title: str | None = None
+    distances: pd.DataFrame, ax: Axes | None = None, *, title: str | None = None
 ) -> Axes:
     """Cumulative distributions of nearest-neighbour distances, one curve per kind.
 

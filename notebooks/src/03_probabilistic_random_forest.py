@@ -27,12 +27,12 @@
 #
 # | concept | importance | notes |
 # | --- | --- | --- |
-# | [Notebook 1](01_random_forest.ipynb) | necessary | data, blocked CV, maps |
+# | [Notebook 1](01_random_forest.ipynb) | necessary | data, the headline CV, maps |
 # | [Notebook 2](02_tuned_random_forest.ipynb) | helpful | models compared on the same folds |
 # | Probability, logarithms | helpful | |
 #
-# **Time to learn**: about 35 minutes. **Runs** in about a minute on one CPU. After changing a
-# parameter, run again from the parameters cell (or Run All).
+# **Time to learn**: about 35 minutes. **Runs** in about a minute on one CPU. After changing
+# a parameter, run again from the parameters cell.
 
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
@@ -46,7 +46,6 @@ min_class_samples = 10
 
 # %%
 import logging
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,6 +54,9 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_predict
 
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+
+# %%
 from odse_tutorial import plotting
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.evaluation import (
@@ -65,15 +67,18 @@ from odse_tutorial.evaluation import (
     uncertainty_against_error,
     write_metrics,
 )
-from odse_tutorial.model_selection import block_cv, cross_val_predict_years, fold_ids
+from odse_tutorial.model_selection import (
+    cross_val_predict_years,
+    cv_candidates,
+    fold_ids,
+    nn_distances,
+)
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import save_cv_predictions, save_model
 from odse_tutorial.prediction import predict_maps
 from odse_tutorial.widgets import map_explorer
 
-logging.basicConfig(level=logging.WARNING, format="%(message)s")
 plotting.use_style()
-
 
 # %% [markdown]
 # ## 1. The data, as in notebook 1
@@ -82,14 +87,17 @@ plotting.use_style()
 ds = load_dataset(dataset)
 data = training_data(ds, min_class_samples=min_class_samples)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
-dropped = data.class_counts.code[~data.class_counts.kept].astype(str)
-print(f"{len(X)} samples, {len(classes)} classes. Dropped as too rare (fewer than "
-      f"{min_class_samples} samples): {', '.join(dropped) or 'none'}.")
+dropped = ", ".join(data.class_counts.code[~data.class_counts.kept].astype(str)) or "none"
+print(f"{len(X)} samples. Dropped as too rare (fewer than {min_class_samples} samples): {dropped}.")
+
+# %% [markdown]
+# The folds of notebook 1: the splitter that tests most like the map predicts.
 
 # %%
-cv = block_cv(data.table, block_size=ds.cv_block_size or 2000, n_splits=5,
-              random_state=random_state, location_column=ds.columns.location)
-folds = fold_ids(cv, X)  # the test fold of each sample
+cvs = cv_candidates(ds, data.table, random_state=random_state)
+headline = nn_distances(cvs, data.table, ds, X=X, y=y, random_state=random_state).attrs["closest"]
+cv, folds = cvs[headline], fold_ids(cvs[headline], X, y)  # folds: the test fold of each sample
+print(f"Folds of notebook 1 on these data: {headline}.")
 
 # %% [markdown]
 # ## 2. What a forest's probabilities are
@@ -120,8 +128,7 @@ pd.DataFrame(proba, columns=codes).head().round(2)
 # both on each fold, with the paired noise (notebook 2).
 
 # %%
-frequencies = y.value_counts(normalize=True).reindex(codes).to_numpy()
-baseline = np.tile(frequencies, (len(y), 1))
+baseline = np.tile(y.value_counts(normalize=True).reindex(codes), (len(y), 1))
 compare_on_folds({"class frequencies": baseline, "Random Forest": proba}, y, folds)
 
 # %% [markdown]
@@ -145,8 +152,7 @@ report.per_class[["code", "name", "support", "users_accuracy", "log_loss"]].roun
 # one forest per inner fold, calibrated and averaged. We score it on the same outer folds.
 
 # %%
-inner_cv = block_cv(data.table, block_size=ds.cv_block_size or 2000, n_splits=3,
-                    random_state=random_state + 1, location_column=ds.columns.location)
+inner_cv = cv_candidates(ds, data.table, n_splits=3, random_state=random_state + 1)[headline]
 calibrated = CalibratedClassifierCV(model, method="isotonic", cv=inner_cv)
 calibrated_proba = cross_val_predict(calibrated, X, y, cv=cv, method="predict_proba",
                                      params=fit_params)
@@ -190,7 +196,7 @@ against_truth
 
 # %%
 model.fit(X, y, sample_weight=weights)
-maps = predict_maps(model, ds, Path(output_dir) / "maps", classes=classes, n_jobs=n_jobs)
+maps = predict_maps(model, ds, f"{output_dir}/maps", classes=classes, n_jobs=n_jobs)
 common = y.value_counts().index[0]  # the most common class
 plotting.plot_maps(maps, ["probability", "uncertainty", "errors"], code=common, truth=ds,
                    years=sorted({ds.years[0], ds.years[-1]}),
@@ -223,7 +229,7 @@ change
 
 # %% [markdown]
 # A simple remedy: a pixel keeps last year's class unless another class's probability beats
-# it by more than a **margin** (percentage points). Writing the rule is the lesson:
+# it by more than a **margin** (percentage points):
 
 # %%
 def keep_unless_beaten(proba_by_year, margin):
@@ -254,8 +260,8 @@ cv_scores.plot(marker="o", xlabel="Margin (percentage points)", ylabel="CV accur
 plt.show()
 
 # %% [markdown]
-# The best of eleven noisy CV scores flatters its margin (notebook 2's winner's curse).
-# The truth is the fair check:
+# The best of eleven noisy CV scores flatters its margin (notebook 2's winner's curse);
+# the truth is the fair check:
 
 # %%
 remedy = change_against_truth(maps, ds, rule=lambda p: keep_unless_beaten(p, margin))
@@ -277,15 +283,14 @@ map_explorer(maps, classes, truth=ds)
 # ## 9. Save the results
 
 # %%
-save_model(Path(output_dir) / "model.joblib", model, classes=classes,
-           feature_names=list(X.columns))
+save_model(f"{output_dir}/model.joblib", model, classes=classes, feature_names=list(X.columns))
 save_cv_predictions(output_dir, proba, y, folds, classes=codes)  # notebook 4 reads them
 truth_metrics = None if uncertainty is None else {  # no truth maps: no "truth" entry
     "map_accuracy": uncertainty.map_accuracy, "uncertainty": uncertainty.to_dict(),
     "calibration": against_truth.to_dict(),
     "change": change and change.to_dict(), "remedy": remedy and remedy.to_dict()}
 write_metrics(output_dir, notebook="03_probabilistic_random_forest", dataset=ds.name,
-              cv=f"{cv!r}: 5 folds of blocks, locations kept together", report=report,
+              cv=f"{headline}: {cv!r}", report=report,
               maps=maps, brier_score=report.summary["brier_score"],
               calibration=calibration.table.to_dict("index"), margin=margin,
               margin_cv_accuracy=cv_scores.to_dict(), truth=truth_metrics)
@@ -318,11 +323,11 @@ change_against_truth(maps, ds, rule=lambda p: keep_unless_beaten(p, 50))
 # ## Key points
 #
 # - A forest's probability is the share of similar training samples in each class; nothing
-#   makes it calibrated. Read the reliability diagram.
+#   makes it calibrated.
 # - Judge a recalibration by every metric on the same folds, and against the truth where it
 #   is known: labels have errors of their own.
-# - Uncertainty maps show where the map can be trusted; the ROC AUC of uncertainty against
-#   errors says how well.
+# - Uncertainty maps show where the map can be trusted; the ROC AUC against errors says how
+#   well.
 # - Independent yearly maps show change wherever either map errs; a temporal rule tuned by
 #   CV trades spurious for missed change.
 #

@@ -18,7 +18,7 @@
 #
 # 1. explain stacking: out-of-fold probabilities of base learners feed a meta-learner;
 # 2. build a `StackingEnsemble` of a Random Forest, gradient boosting and a neural network;
-# 3. score it with nested, spatially blocked cross-validation, on the folds of notebooks 1-3;
+# 3. score it with nested cross-validation, on the folds of notebooks 1-3;
 # 4. map per-class uncertainty as the learners' disagreement, and check it against the errors;
 # 5. compare the four approaches of this course on identical folds, and beside the truth.
 #
@@ -26,7 +26,7 @@
 #
 # | concept | importance | notes |
 # | --- | --- | --- |
-# | Notebooks [1](01_random_forest.ipynb), [2](02_tuned_random_forest.ipynb), [3](03_probabilistic_random_forest.ipynb) | necessary | blocked and nested CV, probabilities |
+# | Notebooks [1](01_random_forest.ipynb), [2](02_tuned_random_forest.ipynb), [3](03_probabilistic_random_forest.ipynb) | necessary | the headline CV, nested CV, probabilities |
 # | Gradient boosting, neural networks | helpful | [scikit-learn user guide](https://scikit-learn.org/stable/supervised_learning.html) |
 #
 # **Time to learn**: about 40 minutes. **Runs** in about a minute on one CPU. After
@@ -63,7 +63,7 @@ from sklearn.preprocessing import StandardScaler
 from odse_tutorial import evaluation, plotting
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.ensemble import StackingEnsemble
-from odse_tutorial.model_selection import block_cv, fold_ids
+from odse_tutorial.model_selection import cv_candidates, fold_ids, nn_distances
 from odse_tutorial.overlay import training_data
 from odse_tutorial.persistence import read_cv_results, save_cv_predictions, save_model
 from odse_tutorial.prediction import predict_maps
@@ -76,6 +76,9 @@ warnings.filterwarnings("ignore", message="Number of classes in training fold") 
 
 # %% [markdown]
 # ## 1. The data and the folds of notebooks 1-3
+#
+# The same samples and folds as notebook 1: the CV whose test-to-training distances are
+# most like the map's (its headline CV).
 
 # %%
 ds = load_dataset(dataset)
@@ -87,10 +90,12 @@ if dropped:
     print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}")
 
 # %%
-blocks = dict(block_size=ds.cv_block_size or 2000, location_column=ds.columns.location)
-cv = block_cv(data.table, n_splits=5, random_state=random_state, **blocks)
-inner_cv = block_cv(data.table, n_splits=3, random_state=random_state + 1, **blocks)
-folds = fold_ids(cv, X)  # the test fold of each sample, as in notebooks 1-3
+cvs = cv_candidates(ds, data.table, random_state=random_state)
+headline = nn_distances(cvs, data.table, ds, X=X, y=y, random_state=random_state).attrs["closest"]
+cv = cvs[headline]
+inner_cv = cv_candidates(ds, data.table, n_splits=3, random_state=random_state + 1)[headline]
+folds = fold_ids(cv, X, y)  # the test fold of each sample, as in notebooks 1-3
+print(f"Folds of notebook 1 on these data: {headline}.")
 
 # %% [markdown]
 # ## 2. Three different learners
@@ -102,9 +107,9 @@ folds = fold_ids(cv, X)  # the test fold of each sample, as in notebooks 1-3
 #   a single class from diverging (scikit-learn issue #11452).
 # - **Neural network** (`MLPClassifier`): one hidden layer of 32 units, on scaled features.
 #
-# Each sample counts by its weight (its confidence), as in notebooks 1-3. A `Pipeline`
-# passes `sample_weight` on only to the steps that ask for it: with **metadata routing**
-# (switched on in the imports), `set_fit_request(sample_weight=True)` is that request.
+# Each sample counts by its weight, as in notebooks 1-3. A `Pipeline` passes
+# `sample_weight` only to steps that request it, `set_fit_request(sample_weight=True)`,
+# under **metadata routing** (switched on in the imports).
 
 # %%
 forest = RandomForestClassifier(n_estimators=n_trees, min_samples_leaf=2,
@@ -121,13 +126,13 @@ learners = [("forest", forest), ("boosting", boosting), ("network", network)]
 # %% [markdown]
 # ## 3. Stacking
 #
-# `StackingEnsemble` splits the training data into blocked inner folds. On each, every base
+# `StackingEnsemble` splits the training data into inner folds of that kind. On each, every base
 # learner is fitted on the other folds and predicts class probabilities for the fold it did
 # not see. These **out-of-fold** probabilities (3 learners x K classes) are the features of
 # a **meta-learner**, a logistic regression, which learns how to weigh the learners per
-# class. Then the base learners are refitted on all the data. Why out-of-fold? On its own
-# training samples a forest is almost always right, so the meta-learner would learn to
-# trust the most over-fitted learner.
+# class. The base learners are then refitted on all data. Out-of-fold, because on its own
+# training samples a forest is almost always right: the meta-learner would trust the most
+# over-fitted learner.
 
 # %%
 meta_learner = LogisticRegression(max_iter=1000).set_fit_request(sample_weight=True)
@@ -139,7 +144,7 @@ ensemble
 #
 # `cross_val_predict` fits the whole ensemble (inner folds, meta-learner and all) on each
 # outer training part and predicts the outer test fold: the folds of notebooks 1-3. Each
-# base learner alone is scored on the same folds. (A blocked training part may lack a rare
+# base learner alone is scored on the same folds. (A training part may lack a rare
 # class; that fit gives it probability 0, and the imports silence scikit-learn's warning.)
 
 # %%
@@ -166,14 +171,14 @@ codes = np.unique(y)  # the columns of the probabilities
 report = evaluation.accuracy_report(y, codes[oof["ensemble"].argmax(axis=1)], oof["ensemble"],
                                     classes=classes, proba_classes=codes)
 fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), gridspec_kw={"width_ratios": [1.2, 1]})
-plotting.plot_confusion_matrix(report, ax=axes[0], title="Ensemble, nested blocked CV")
+plotting.plot_confusion_matrix(report, ax=axes[0], title=f"Ensemble, nested CV ({headline})")
 plotting.plot_reliability_diagram(y, oof["ensemble"], codes, ax=axes[1])
 plt.show()
 
 # %% [markdown]
-# **Precision-recall curves.** For every threshold on a class's probability: the precision
-# (users' accuracy) and recall (producer's accuracy) of calling a sample that class. The
-# area under the curve (average precision, AP) says how well the probability ranks the class.
+# **Precision-recall curves**: per class, the precision (users' accuracy) and recall
+# (producer's accuracy) at every threshold on its probability; the area under the curve
+# (average precision, AP) says how well the probability ranks the class.
 
 # %%
 plotting.plot_precision_recall(y, oof["ensemble"], classes, title="Ensemble, out-of-fold")
@@ -250,8 +255,8 @@ four = evaluation.compare_on_folds(approaches, y, folds, metrics=("overall_accur
 four
 
 # %% [markdown]
-# Cross-validation scores against the sample labels, which are not the truth, and blocked
-# folds may test farther from the training data than the map predicts. Each approach's
+# Cross-validation scores against the sample labels, which are not the truth, and its folds
+# test only roughly as far from the training data as the map predicts. Each approach's
 # estimate beside the true accuracy of its maps (error = estimate - truth; notebook 5
 # separates the two effects):
 
@@ -270,7 +275,7 @@ save_cv_predictions(output_dir, oof["ensemble"], y, folds)
 truth = None if uncertainty is None else {"map_accuracy": truths[eml],
                                           "uncertainty_auc": uncertainty.table.roc_auc.to_dict()}
 evaluation.write_metrics(output_dir, notebook="04_ensemble", dataset=ds.name, report=report,
-                         maps=maps, cv=f"nested: outer {cv!r}; inner: 3 blocked folds",
+                         maps=maps, cv=f"nested: outer {headline} {cv!r}; inner: 3 {headline}",
                          members=members.to_dict(), approaches=four.to_dict(),
                          comparison=four.table.to_dict(orient="index"), truth=truth)
 
@@ -305,7 +310,7 @@ print(coef.loc[y.value_counts().index[0]].sort_values(ascending=False).head(3).r
 # - Stacking feeds **out-of-fold** probabilities of different learners to a meta-learner,
 #   then refits the learners on all data.
 # - The learners' disagreement is one more, per-class uncertainty layer; check it against
-#   the errors where you can (section 5 prints its ROC AUC beside the entropy's).
+#   the errors where you can (section 5).
 # - Compare approaches on **identical** folds, with a test corrected for overlapping
 #   training sets, and weigh gains against their cost.
 # - A cross-validation estimate is not the map's true accuracy (section 6, notebook 5).

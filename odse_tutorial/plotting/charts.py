@@ -511,7 +511,7 @@ def plot_precision_recall(
     y = np.asarray(y)
     proba = np.asarray(proba, dtype=float)
     codes = sorted(pd.unique(y)) if proba_classes is None else list(proba_classes)
-    ax = _axes(ax, (7.5, 5.0))
+    ax = _axes(ax, (9.5, 5.0))  # the legend of the classes on the right
     colours = plt.get_cmap("tab20" if len(codes) > 10 else "tab10").colors
     for j, code in enumerate(codes):
         precision, recall, _ = precision_recall_curve(y == code, proba[:, j])

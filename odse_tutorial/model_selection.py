@@ -727,7 +727,12 @@ def cross_val_predict_years(
     sites = table.drop_duplicates(location).set_index(location)
     every_year = sites[[cols.class_code, sites.geometry.name]].reset_index()
     visits = pd.concat([every_year.assign(year=year) for year in years], ignore_index=True)
-    visited, _ = overlay_samples(dataset, visits, date_column="year", progress=False)
+    quiet = logging.getLogger("odse_tutorial.overlay")  # its report is internal here
+    level, _ = quiet.level, quiet.setLevel(logging.ERROR)
+    try:
+        visited, _ = overlay_samples(dataset, visits, date_column="year", progress=False)
+    finally:
+        quiet.setLevel(level)
     at = (pd.Index(years).get_indexer(visited["year"]), sites.index.get_indexer(visited[location]))
     proba = np.full((len(years), len(classes), len(sites)), np.nan)
     weights = (params or {}).get("sample_weight")
@@ -745,6 +750,7 @@ def cross_val_predict_years(
     site = sites.index.get_indexer(table[location])
     labels[pd.Index(years).get_indexer(table["year"]), site] = np.searchsorted(classes, y)
     complete = ~np.isnan(proba).any(axis=(0, 1))
+    logger.info("%d of %d locations left out: nodata in some year.", (~complete).sum(), len(sites))
     kept = sites.index.to_numpy()[complete]
     return _YearlyProbabilities(proba[:, :, complete], labels[:, complete], classes, years, kept)
 

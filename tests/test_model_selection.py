@@ -621,3 +621,12 @@ def test_nn_distances_with_more_tiles_than_prediction_points(simulated, overlay_
     table = overlay_table.iloc[::10]
     found = nn_distances(random_cv(), table, simulated, y=table["lc_code"], n_prediction=1)
     assert (found["what"] == "prediction to training").sum() == 1  # the other tile draws none
+
+
+def test_cross_val_predict_years_keeps_the_internal_overlay_quiet(simulated, overlay_table, caplog):
+    table = overlay_table.iloc[:200]
+    tree = DecisionTreeClassifier(max_depth=2, random_state=0)
+    with caplog.at_level("WARNING"):
+        found = cross_val_predict_years(tree, simulated, table, location_cv(table, n_splits=2))
+    assert len(found.locations) < table["location_id"].nunique()  # nodata visits were dropped
+    assert "Overlay" not in caplog.text

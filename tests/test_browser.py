@@ -1,4 +1,4 @@
-"""Notebook 1 in JupyterLab 4, in a real (headless) Chromium driven by Playwright.
+"""Notebooks 1, 4 and 6 in JupyterLab 4, in a real (headless) Chromium driven by Playwright.
 
 What a learner does on mybinder.org or a laptop: open the notebook, Run All, look at the
 figures, play with the map explorer, save, close, and reopen it later. The test checks:
@@ -7,7 +7,15 @@ figures, play with the map explorer, save, close, and reopen it later. The test 
 - every control of the map explorer (tile, year, product, class) redraws the map;
 - after save, close and reopen, the explorer is still there (JupyterLab saves widget
   state only when the ``saveState`` setting is on: ``binder/overrides.json`` turns it on,
-  and ``make lab`` and Binder install it).
+  and ``make lab`` and Binder install it);
+- notebook 4 (the ensemble's explorer) likewise;
+- notebook 6's Dask section as a learner follows it: after Run All, ``use_dask = True`` set
+  by editing and re-running the parameters cell, then the section's cells one at a time:
+  the printed dashboard link (through jupyter-server-proxy, as ``make lab`` and Binder set
+  it) answers while the cluster is up, and no longer once its last cell closed it;
+- every notebook, opened and left untouched, is not marked modified once its kernel has
+  started (``make notebooks`` writes the kernelspec and ``language_info`` that JupyterLab
+  would write), so closing it asks nothing and the tracked file stays clean.
 
 JupyterLab runs on a free loopback port with a token, in a temporary folder holding a
 copy of the notebook, with the settings of ``binder/overrides.json``. The test is skipped
@@ -27,6 +35,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -79,7 +88,8 @@ def lab(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("lab")
-    shutil.copy(NOTEBOOK, root / NOTEBOOK.name)
+    for notebook in NOTEBOOK.parent.glob("[0-9][0-9]_*.ipynb"):
+        shutil.copy(notebook, root / notebook.name)
     settings = root / ".lab-settings"
     settings.mkdir()
     overrides = json.loads(OVERRIDES.read_text())
@@ -92,7 +102,9 @@ def lab(tmp_path_factory):
            "MKL_NUM_THREADS": "1", "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
            "JUPYTERLAB_SETTINGS_DIR": str(root / ".user-settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(root / ".workspaces"),
-           "JUPYTER_RUNTIME_DIR": str(root / ".runtime")}  # fmt: skip
+           "JUPYTER_RUNTIME_DIR": str(root / ".runtime"),
+           # as `make lab` and Binder: the Dask dashboard through jupyter-server-proxy
+           "DASK_DISTRIBUTED__DASHBOARD__LINK": "/proxy/{port}/status"}  # fmt: skip
     log = (root / "lab.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
@@ -134,8 +146,8 @@ def browser(lab):
             browser.close()
 
 
-def _open(page, base: str, token: str) -> None:
-    page.goto(f"{base}/lab/tree/{NOTEBOOK.name}?token={token}")
+def _open(page, base: str, token: str, name: str = NOTEBOOK.name) -> None:
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # The kernel is ready when the status bar says Idle.
     page.wait_for_selector("text=/Python 3.*\\| Idle/", timeout=60_000)
@@ -154,6 +166,34 @@ def _wait_idle(page, steady: float = 3.0, timeout: float = 120) -> None:
             since = None
         time.sleep(0.25)
     pytest.fail(f"the kernel did not become idle within {timeout} s")
+
+
+def _run_all(page) -> float:
+    """Run All, then wait until no cell is queued or running; the seconds it took."""
+    page.get_by_role("menuitem", name="Run").click()
+    page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
+    start = time.monotonic()
+    while True:  # every code cell has run once it shows an execution count
+        # (Solutions are hidden cells: their prompt is not shown. They come last, so once
+        # the shown cells have run, the kernel going idle for good means all have run.)
+        prompts = page.locator(".jp-CodeCell .jp-InputArea .jp-InputPrompt").all_inner_texts()
+        if prompts and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts):
+            _wait_idle(page)
+            break
+        if time.monotonic() - start > RUN_ALL_TIMEOUT:
+            pytest.fail(f"Run All did not finish in {RUN_ALL_TIMEOUT} s: prompts {prompts}")
+        if page.locator('[data-mime-type="application/vnd.jupyter.error"]').count():
+            break  # a cell failed: _assert_no_errors shows its error
+        time.sleep(1)
+    return time.monotonic() - start
+
+
+def _assert_no_errors(page) -> None:
+    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+    tracebacks = page.locator(".jp-OutputArea-output:has-text('Traceback')")
+    assert tracebacks.count() == 0, tracebacks.all_inner_texts()
+    assert page.locator("text=Error displaying widget").count() == 0
 
 
 def _explorer(page):
@@ -175,36 +215,17 @@ def _wait_redraw(explorer, before: str, what: str) -> str:
     pytest.fail(f"the map did not redraw after changing the {what}")
 
 
-def test_notebook_1_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser):
+@pytest.mark.parametrize("name", [NOTEBOOK.name, "04_ensemble.ipynb"])
+def test_notebook_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser, name):
     base, token, root = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    _open(page, base, token)
+    _open(page, base, token, name)
 
-    # Run All, then wait until no cell is queued or running.
-    page.get_by_role("menuitem", name="Run").click()
-    page.get_by_role("menuitem", name=re.compile("^Run All Cells")).click()
-    start = time.monotonic()
-    while True:  # every code cell has run once it shows an execution count
-        # (Solutions are hidden cells: their prompt is not shown. They come last, so once
-        # the shown cells have run, the kernel going idle for good means all have run.)
-        prompts = page.locator(".jp-CodeCell .jp-InputArea .jp-InputPrompt").all_inner_texts()
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p.strip()) for p in prompts):
-            _wait_idle(page)
-            break
-        if time.monotonic() - start > RUN_ALL_TIMEOUT:
-            pytest.fail(f"Run All did not finish in {RUN_ALL_TIMEOUT} s: prompts {prompts}")
-        if page.locator('[data-mime-type="application/vnd.jupyter.error"]').count():
-            break  # a cell failed: the assertions below show its error
-        time.sleep(1)
-    run_seconds = time.monotonic() - start
+    run_seconds = _run_all(page)
+    _assert_no_errors(page)
 
-    errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]')
-    assert errors.count() == 0, errors.all_inner_texts()
-    tracebacks = page.locator(".jp-OutputArea-output:has-text('Traceback')")
-    assert tracebacks.count() == 0, tracebacks.all_inner_texts()
-    assert page.locator("text=Error displaying widget").count() == 0
     assert page.locator(".jp-OutputArea-output img").count() >= 5  # the figures rendered
 
     # Every control of the explorer redraws the map.
@@ -236,11 +257,11 @@ def test_notebook_1_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser):
     # Save, close, reopen: the explorer is still there, not "model not found".
     page.keyboard.press("Control+s")
     page.wait_for_timeout(1500)
-    saved = json.loads((root / NOTEBOOK.name).read_text())
+    saved = json.loads((root / name).read_text())
     assert "widgets" in saved["metadata"], "widget state was not saved with the notebook"
     page.close()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    _open(page, base, token)
+    _open(page, base, token, name)
     page.wait_for_timeout(3000)
     assert page.locator("text=Error displaying widget").count() == 0
     explorer = _explorer(page)
@@ -250,3 +271,72 @@ def test_notebook_1_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser):
     page.close()
     print(f"Run All took {run_seconds:.0f} s; changed {changed}")
     assert not [e for e in console_errors if "model not found" in e.lower()], console_errors
+
+
+def test_untouched_notebooks_open_clean(lab, browser):
+    base, token, root = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    for notebook in sorted(NOTEBOOK.parent.glob("[0-9][0-9]_*.ipynb")):
+        before = (root / notebook.name).read_bytes()
+        _open(page, base, token, notebook.name)
+        _wait_idle(page, steady=2.0)
+        dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+        assert dirty == 0, f"{notebook.name} is marked modified right after opening"
+        assert (root / notebook.name).read_bytes() == before, notebook.name
+    page.close()
+
+
+def _run_cell(page, text: str, until: str, timeout: float = 120) -> str:
+    """Click the code cell whose source holds ``text``, run it (Shift+Enter) and wait until
+    its output holds ``until``; returns the output's text."""
+    cell = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text=text)).first
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    output = cell.locator(".jp-OutputArea")
+    deadline = time.monotonic() + timeout
+    while until not in (shown := output.inner_text()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the cell with {text!r} did not print {until!r}: {shown[-500:]}")
+        time.sleep(0.5)
+    _assert_no_errors(page)
+    return shown
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0
+
+
+def test_notebook_6_dask_cluster_stays_up_with_a_working_dashboard(lab, browser):
+    """The learner's way through notebook 6's Dask section: Run All (Dask off), set
+    ``use_dask = True`` by editing and re-running the parameters cell, then the section's
+    cells one at a time: the dashboard link works while the cluster is up, and the last cell
+    closes it."""
+    base, token, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _open(page, base, token, "06_area_of_applicability.ipynb")
+    _run_all(page)
+    _assert_no_errors(page)
+
+    parameters = page.locator(
+        ".jp-CodeCell", has=page.locator(".jp-InputArea", has_text="use_dask = False")
+    )
+    parameters.first.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nuse_dask = True")
+    page.keyboard.press("Shift+Enter")
+    _wait_idle(page, steady=1.0)
+
+    shown = _run_cell(page, "LocalCluster(", "/proxy/")
+    link = re.search(r"/proxy/\d+/status", shown).group(0)
+    assert _status(f"{base}{link}?token={token}") == 200, f"dashboard {link} does not answer"
+    _run_cell(page, "client=client", "identical to the serial maps: True", timeout=240)
+    assert _status(f"{base}{link}?token={token}") == 200, "the cluster closed too early"
+    _run_cell(page, "client.close()", "closed")
+    assert _status(f"{base}{link}?token={token}") != 200, "the cluster is still up"
+    page.close()

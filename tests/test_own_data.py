@@ -27,7 +27,6 @@ DROPPED = "Dropped as too rare (fewer than 10 samples): wetland"
 SAID = {
     "01_random_forest": [
         DROPPED,
-        "Only one year (2021) in this dataset: there is no land-cover change to look at.",
         NO_TRUTH,
     ],
     "02_tuned_random_forest": [DROPPED],
@@ -41,16 +40,15 @@ SAID = {
     ],
     "04_ensemble": [
         DROPPED,
-        "This dataset has no truth maps: which uncertainty points at errors cannot be checked.",
-        "The difference map with notebook 3's forest needs truth maps and notebook 3's maps "
-        "of this dataset; skipped: no truth maps.",
+        "This dataset has no truth maps: the uncertainty cannot be checked pixel by pixel.",
         NO_TRUTH,
     ],
     "05_validation_against_truth": [
-        "No truth maps for this dataset: the estimates cannot be put beside the truth",
+        NO_TRUTH,
+        "No truth map: no sample can be labelled from it, so none is drawn.",
     ],
     "06_area_of_applicability": [
-        "Too rare in the clustered sample (fewer than 10), so never mapped",
+        "Dropping 1 rare class(es) with 4 sample(s) in all: wetland (4).",
         "The 'mine' dataset has no truth maps: the true error inside and outside the AOA "
         "cannot be measured here",
     ],
@@ -108,7 +106,7 @@ def test_notebooks_run_on_a_minimal_own_folder(executed_own, name):
         assert metrics["n_classes"] == 3
     maps = [folder / p for p in metrics.get("maps", []) if p.endswith("dominant_class.tif")]
     if name in ("05_validation_against_truth",):
-        return  # writes no maps
+        return  # its maps (one per sampling design) are not the map products listed
     assert len(maps) == 1, metrics.get("maps")
     with rasterio.open(maps[0]) as src:
         legend = {entry["code"] for entry in json.loads(src.tags()["classes"])}
@@ -137,6 +135,6 @@ def test_notebook_4_alone_shows_no_model_under_another_name(own_folder, tmp_path
     folder = run_notebook(NOTEBOOKS["04_ensemble"], tmp_path, {"dataset": str(own_folder)})
     rows = set(json.loads((folder / "metrics.json").read_text())["comparison"])
     assert rows == {"1. Random Forest (scored here)", "4. ensemble (RF + HGB + MLP)"}
-    assert "left out: 2. tuned Random Forest, 3. probabilistic Random Forest" in _printed(
-        folder, "04_ensemble"
-    )
+    printed = _printed(folder, "04_ensemble")
+    for name in ("02_tuned_random_forest", "03_probabilistic_random_forest"):
+        assert f"{name} has not run here" in printed

@@ -1290,9 +1290,10 @@ class _Check:
     by_bin: pd.DataFrame | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name not in self.summary:
+        summary = self.__dict__.get("summary", {})  # not yet set while unpickling
+        if name.startswith("__") or name not in summary:
             raise AttributeError(name)
-        return self.summary[name]
+        return summary[name]
 
     def to_dict(self) -> dict:
         """The headline numbers, JSON-ready."""

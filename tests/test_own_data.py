@@ -33,8 +33,7 @@ SAID = {
     "03_probabilistic_random_forest": [
         DROPPED,
         "This dataset has no truth maps: the uncertainty cannot be checked pixel by pixel.",
-        "This dataset has no truth maps: the sample is drawn from the truth, so this section "
-        "is skipped",
+        "No truth maps for this dataset: the true class at the points is unknown.",
         "Change against the truth needs truth maps and at least two years, and this dataset "
         "has no truth maps and one year (2021)",
     ],

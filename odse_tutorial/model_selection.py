@@ -918,9 +918,11 @@ def nn_distances(
         ``"CV <name>: test to training"`` for a dict, and ``"prediction to training"``)
         and ``distance_m``. ``attrs``: ``median_m`` (median per ``what``),
         ``wasserstein_m`` (per CV: the Wasserstein distance between its distances and the
-        prediction distances, 0 when they match; the statistic kNNDM minimises), ``closest``
-        (the name of the CV with the smallest one; "" for a single CV) and ``summary`` (a
-        sentence from these numbers).
+        prediction distances in metres, 0 when they match; the statistic kNNDM minimises),
+        ``wasserstein_log`` (the same between ``log10(distance + 10 m)``: distances span
+        orders of magnitude, and 10 m instead of 100 m matters as much as 1 km instead of
+        10 km), ``closest`` (the name of the CV with the smallest ``wasserstein_log``; ""
+        for a single CV) and ``summary`` (a sentence from these numbers).
 
     Examples
     --------
@@ -933,7 +935,7 @@ def nn_distances(
     >>> d.groupby("what")["distance_m"].median().to_dict()
     {'CV: test to training': 950.0, 'prediction to training': 400.0}
     >>> print(d.attrs["summary"])
-    The CV tests at a median 950 m from the training samples, the map predicts at 400 m: the CV tests farther than the map predicts (medians within a factor 2 count as about; Wasserstein distance 550 m).
+    The CV tests at a median 950 m from the training samples, the map predicts at 400 m, so it tests farther than the map predicts (medians within a factor 2 count as about; Wasserstein distance of the log10 distances 0.37).
     """
     rng = np.random.default_rng(random_state)
     geometry = getattr(samples, "geometry", samples)
@@ -960,17 +962,24 @@ def nn_distances(
     frames.append(pd.DataFrame({"what": "prediction to training", "distance_m": prediction}))
     table = pd.concat(frames, ignore_index=True)
     w = {name: float(wasserstein_distance(d, prediction)) for name, d in by_cv.items()}
-    best = min(w, key=w.get)
-    which = f"CV that tests most like the map ({best})" if best else "CV"
+    log = {name: float(wasserstein_distance(np.log10(d + 10), np.log10(prediction + 10)))
+           for name, d in by_cv.items()}  # fmt: skip
+    best, *others = sorted(log, key=log.get)
+    medians = (f"tests at a median {np.median(by_cv[best]):,.0f} m from the training samples, "
+               f"the map predicts at {np.median(prediction):,.0f} m, so it tests "
+               f"{_compare(by_cv[best], prediction)} the map predicts (medians within a factor 2 "
+               "count as about")  # fmt: skip
+    summary = f"The CV {medians}; Wasserstein distance of the log10 distances {log[best]:.2f})."
+    if best:  # several CVs: which one, and by how much
+        next_best = f"; next: {others[0]} {log[others[0]]:.2f}" if others else ""
+        summary = (f"The CV that tests most like the map is {best} (Wasserstein distance of the "
+                   f"log10 distances {log[best]:.2f}{next_best}; on a log scale, testing at 10 m "
+                   f"instead of 100 m counts as much as at 1 km instead of 10 km): it {medians}).")  # fmt: skip
     table.attrs = {
         "median_m": table.groupby("what")["distance_m"].median().to_dict(),
         "wasserstein_m": w,
+        "wasserstein_log": log,
         "closest": best,
-        "summary": (
-            f"The {which} tests at a median {np.median(by_cv[best]):,.0f} m from the training "
-            f"samples, the map predicts at {np.median(prediction):,.0f} m: the CV tests "
-            f"{_compare(by_cv[best], prediction)} the map predicts (medians within a factor 2 "
-            f"count as about; Wasserstein distance {w[best]:,.0f} m)."
-        ),
+        "summary": summary,
     }
     return table

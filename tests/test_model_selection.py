@@ -630,3 +630,29 @@ def test_cross_val_predict_years_keeps_the_internal_overlay_quiet(simulated, ove
         found = cross_val_predict_years(tree, simulated, table, location_cv(table, n_splits=2))
     assert len(found.locations) < table["location_id"].nunique()  # nodata visits were dropped
     assert "Overlay" not in caplog.text
+
+
+def test_nn_distances_choose_on_log_distances_where_metres_mislead():
+    """Tests at 1 m and at ~200 m are as far from 100 m as all tests at 1 m, in metres;
+    on a log scale the mix is clearly closer (review of notebook 1: near-ties flipped)."""
+    offsets = np.array([0.0, 1.0, 200.0, 201.0])
+    x = np.concatenate([offsets, 100_000 + offsets])
+    samples = gpd.GeoSeries(gpd.points_from_xy(x, np.zeros(8)), crs="EPSG:3035")
+    where = gpd.GeoSeries(gpd.points_from_xy([100.5, 100_100.5], [0, 0]), crs="EPSG:3035")
+    cvs = {
+        "all at 1 m": SpatialKFold(pd.Series([0, 1, 0, 1] * 2), n_splits=2),
+        "1 m and 200 m": SpatialKFold(pd.Series([0, 1, 0, 0] * 2), n_splits=2),
+    }
+    found = nn_distances(cvs, samples, where)
+    metres, log = found.attrs["wasserstein_m"], found.attrs["wasserstein_log"]
+    assert min(metres, key=metres.get) == "all at 1 m"  # the metre statistic misleads
+    assert log["1 m and 200 m"] == pytest.approx(
+        0.5 * abs(np.log10(11) - np.log10(109.5))
+        + 0.25 * abs(np.log10(209) - np.log10(109.5))
+        + 0.25 * abs(np.log10(210) - np.log10(109.5))
+    )
+    assert found.attrs["closest"] == "1 m and 200 m"
+    assert (
+        "is 1 m and 200 m (Wasserstein distance of the log10 distances 0.64; next: all at 1 m 1.00"
+        in found.attrs["summary"]
+    )

@@ -220,7 +220,7 @@ else:
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4.5))
-low = np.quantile(di, 0.01)  # the log axis starts at the 1st percentile of the DI
+low = np.quantile(di[di > 0], 0.01)  # the log axis: from the 1st percentile of DI > 0
 grid = np.geomspace(low, di.max(), 50)
 ax.plot(grid, profile.predict(grid), "--", color="C0", label="CV error profile (isotonic)")
 if by_decile is not None:  # the true error rate of each tenth of the pixels, by DI

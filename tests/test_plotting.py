@@ -507,7 +507,8 @@ def test_reliability_against_labels_and_truth():
     assert truth_line.get_label() == "against the truth"
     np.testing.assert_allclose(truth_line.get_ydata(), [100])  # both known samples right
     # one bin: labels |(0.9 + 0.65 + 0.8) / 3 - 2/3| = 0.117; truth |(0.9 + 0.65) / 2 - 1| = 0.225
-    assert ax.get_title().endswith("error 11.7 % (labels), 22.5 % (truth)")
+    assert ax.get_title() == "Reliability diagram: ECE 11.7 % (labels), 22.5 % (truth)"
+    assert max(ax.figure.axes[-1].get_yticks()) <= 100  # the bars' axis: no 160 % tick
     assert legend_texts(ax.get_legend()) == [
         "Perfect calibration",
         "against the labels",

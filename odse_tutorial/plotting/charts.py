@@ -191,7 +191,8 @@ def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
     hist, right = ax.twinx(), how.get("right", 100.0)
     label = f"{how['what']} (right axis)"
     hist.bar(centres, share, width=0.9 * right / len(share), color="#d9d9d9", label=label)
-    hist.set_ylim(0, max(float(share.max()) * 3, 1.0))
+    hist.set_ylim(0, max(float(share.max()) * 3, 1.0))  # low bars; ticks only up to the tallest
+    hist.set_yticks([t for t in hist.get_yticks() if t <= min(100.0, float(share.max()) * 1.2)])
     hist.set_ylabel(f"{how['what']} (%)", color="#777777")
     hist.tick_params(axis="y", colors="#777777")
     hist.spines["right"].set_visible(True)
@@ -283,7 +284,7 @@ def plot_reliability_diagram(
         labels = [t.get_text() for t in old.get_texts()] + ["against the truth"]
         ax.legend([*old.legend_handles, ax.lines[-1]], labels, loc="upper left")
         ece_truth = evaluation.expected_calibration_error(*args, n_bins=n_bins)
-        what += f" (labels), {100 * ece_truth:.1f} % (truth)"
+        what = f"ECE {100 * ece:.1f} % (labels), {100 * ece_truth:.1f} % (truth)"
     ax.set_title(f"Reliability diagram: {what}" if title is None else title)
     return ax
 

@@ -150,8 +150,9 @@ def area_ci_coverage(
     and counts the draws whose interval (estimate +- z SE) holds the true area. A class
     whose points all agree in every stratum gets a zero-width interval, which misses the
     omitted pixels of that class. ``interval="jeffreys"`` is the remedy interval: in the
-    variance only, each stratum's share ``x / n`` becomes ``(x + 0.5) / (n + 1)``, so that
-    no interval has zero width (the estimate is unchanged).
+    variance only, each stratum's share ``x / n`` becomes ``(x + 0.5) / (n + 1)`` (shares
+    shrunk as by a Jeffreys prior; still a Wald interval, not the Beta "Jeffreys
+    interval"), so that no interval has zero width (the estimate is unchanged).
 
     Parameters
     ----------
@@ -177,7 +178,8 @@ def area_ci_coverage(
         zero-width interval). ``attrs``: ``coverage`` (over all classes and draws),
         ``mc_margin`` (z sqrt(c (1 - c) / n_draws): a class's coverage below
         ``confidence - mc_margin`` is below nominal beyond the Monte-Carlo noise),
-        ``below`` (those classes), ``n_points`` and ``sentence``.
+        ``below`` (those classes), ``above`` (coverage above ``confidence + mc_margin``:
+        wider than needed), ``n_points`` and ``sentence``.
 
     Examples
     --------
@@ -215,16 +217,19 @@ Monte-Carlo margin +-3.0 points)...
     table.insert(5, "se_over_sd", table["mean_se"] / table["sd_estimate"])
     margin = float(z * np.sqrt(confidence * (1 - confidence) / n_draws))
     below = table.index[table["coverage"] < confidence - margin].tolist()
+    above = table.index[table["coverage"] > confidence + margin].tolist()
     zero = table.index[table["zero_width"] > 0].tolist()
-    table.attrs.update(coverage=float(held.mean()), mc_margin=margin, below=below,
+    table.attrs.update(coverage=float(held.mean()), mc_margin=margin, below=below, above=above,
                        n_points=int(counts[0].sum()))  # fmt: skip
     table.attrs["sentence"] = (
         f"The {100 * confidence:g} % intervals held the true area in {held.mean():.1%} of "
         f"{n_draws} samples x {len(codes)} classes (nominal {100 * confidence:g} %, Monte-Carlo "
         f"margin +-{100 * margin:.1f} points). Zero-width intervals in {(se == 0).mean():.1%} "
-        "of them" + (f" (classes {', '.join(map(str, zero))})" if zero else "") + ". Below "
-        "nominal beyond the margin: "
+        "of them" + (f" (classes {', '.join(map(str, zero))})" if zero else "") + ". Beyond the "
+        "margin, below nominal (too narrow): "
         + (", ".join(f"{c} ({table.loc[c, 'coverage']:.0%})" for c in below) or "no class")
+        + "; above nominal (wider than needed): "
+        + (", ".join(f"{c} ({table.loc[c, 'coverage']:.0%})" for c in above) or "no class")
         + "."
-    )
+    )  # fmt: skip
     return table

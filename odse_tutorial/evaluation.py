@@ -701,29 +701,30 @@ def beside_truth(
     Returns
     -------
     pandas.DataFrame or None
-        Index ``estimate``; columns ``estimate``, ``truth`` and ``error`` (estimate -
-        truth, positive = optimistic); ``attrs["sentence"]`` names the closest and the
-        farthest estimate. None (and a logged sentence) when no row has a truth.
+        One row per estimate: ``estimate``, ``truth`` and ``error`` (estimate - truth,
+        positive = optimistic); ``attrs["sentence"]`` says whether the estimates are above
+        or below the truth and names the closest and the farthest. None (and a logged
+        sentence) when no row has a truth.
 
     Examples
     --------
     >>> table = beside_truth({"best_score_": 0.80, "nested CV": 0.74}, 0.75)
-    >>> table.round(3)  # doctest: +NORMALIZE_WHITESPACE
+    >>> table.round(3)
                  estimate  truth  error
-    estimate
     best_score_      0.80   0.75   0.05
     nested CV        0.74   0.75  -0.01
-    >>> table.attrs["sentence"]
-    'True overall accuracy 0.750: closest nested CV (-0.010), farthest best_score_ (+0.050).'
+    >>> print(table.attrs["sentence"])
+    True overall accuracy 0.750: some estimates are above it, some below; closest nested CV \
+(-0.010), farthest best_score_ (+0.050).
     >>> beside_truth({"nested CV": 0.74}, None) is None
     True
     >>> beside_truth({"forest": 0.74, "ensemble": 0.78}, {"forest": 0.75, "ensemble": 0.76}
     ...              ).attrs["sentence"]
-    'Each estimate against its own true overall accuracy: closest forest (-0.010), farthest ensemble (+0.020).'
+    'Each estimate against its own true overall accuracy: some estimates are above it, some below; closest forest (-0.010), farthest ensemble (+0.020).'
 
     """
     truths = truth if isinstance(truth, Mapping) else dict.fromkeys(estimates, truth)
-    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)}).rename_axis("estimate")
+    table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)})
     table["truth"] = pd.Series({name: truths.get(name) for name in estimates}, dtype=float)
     if table["truth"].isna().all():
         logger.warning("No truth for these data: the %s estimates (%s) cannot be checked against "
@@ -735,11 +736,18 @@ def beside_truth(
     true = f"True {metric} {table['truth'][closest]:.3f}"
     if table["truth"].nunique() > 1:
         true = f"Each estimate against its own true {metric}"
+    side = np.sign(table["error"].dropna()).unique()
+    side = (
+        {-1: "below it (pessimistic)", 1: "above it (optimistic)"}.get(side[0])
+        if len(side) == 1
+        else None
+    )
     table.attrs["sentence"] = (
-        f"{true}: closest {closest} ({error[closest]}), farthest {farthest} ({error[farthest]})."
+        f"{true}: {'every estimate is ' + side if side else 'some estimates are above it, some below'}; "
+        f"closest {closest} ({error[closest]}), farthest {farthest} ({error[farthest]})."
         if table["error"].count() > 1
         else f"{true}: {closest} is off by {error[closest]}."
-    )
+    )  # fmt: skip
     return table
 
 
@@ -1486,7 +1494,8 @@ def change_against_truth(
         f"Over all tiles and pairs of years, the maps show {mean['mapped_share']:.1%} of the "
         f"pixels as changed where {mean['true_share']:.1%} truly changed; "
         f"{mean['spurious_share']:.0%} of the mapped change is spurious and "
-        f"{mean['missed_share']:.0%} of the true change is missed."
+        f"{mean['missed_share']:.0%} of the true change is missed. True accuracy of these "
+        f"{len(maps.tiles) * len(years)} maps: {mean['map_accuracy']:.3f}."
     )
     return _Check(table, summary, sentence)
 

@@ -599,8 +599,11 @@ def test_beside_truth_puts_each_estimate_beside_the_truth(caplog):
     table = beside_truth({"CV": 0.70, "best_score_": 0.81, "nested": 0.74}, 0.75)
     assert table["error"].round(6).to_dict() == {"CV": -0.05, "best_score_": 0.06, "nested": -0.01}
     assert table.attrs["sentence"] == (
-        "True overall accuracy 0.750: closest nested (-0.010), farthest best_score_ (+0.060)."
+        "True overall accuracy 0.750: some estimates are above it, some below; closest nested "
+        "(-0.010), farthest best_score_ (+0.060)."
     )
+    below = beside_truth({"random": 0.85, "blocked": 0.79}, 0.918).attrs["sentence"]
+    assert "every estimate is below it (pessimistic); closest random (-0.068)" in below
     one = beside_truth({"CV": 0.70}, 0.75, metric="F1")
     assert one.attrs["sentence"] == "True F1 0.750: CV is off by -0.050."
     with caplog.at_level("WARNING"):
@@ -769,6 +772,7 @@ def test_area_ci_coverage_flags_zero_width_intervals_and_the_remedy_has_none(tmp
     )
     remedy = area_ci_coverage(*perfect, n_points=20, min_per_stratum=4, interval="jeffreys")
     assert (remedy["zero_width"] == 0).all() and (remedy["coverage"] == 1).all()
+    assert remedy.attrs["above"] == [211, 231, 311] and remedy.attrs["below"] == []  # too wide
     with caplog.at_level("WARNING"):
         assert area_ci_coverage(perfect[0], None) is None
         assert stratified_sample_counts(perfect[0], None) is None

@@ -27,6 +27,14 @@ def test_tuning_and_comparison_use_notebook_1s_folds(executed, metrics):
     nb1 = json.loads((executed["01_random_forest"] / "metrics.json").read_text())
     assert metrics["headline_cv"] == nb1["headline_cv"]
     assert metrics["cv"].startswith(f"nested: outer {nb1['headline_cv']} ")
+    # The bundled data have locations: folds that split a location's years never headline.
+    assert metrics["headline_cv"] != "random folds"
+
+
+def test_the_search_forests_have_notebook_1s_tree_count(executed, metrics):
+    """Section 2: 'We use 100, as notebook 1'; section 5: 'also 100 trees'."""
+    nb1 = json.loads((executed["01_random_forest"] / "metrics.json").read_text())
+    assert metrics["cv_n_trees"] == nb1["cv_n_trees"] == 100
 
 
 def test_every_metric_is_compared_with_its_corrected_noise(metrics):

@@ -51,9 +51,9 @@ def test_nb4_the_forest_has_notebook_1s_settings_and_tree_count(executed):
     first = load_model(executed["01_random_forest"] / "model.joblib").model
     for param in ("n_estimators", "min_samples_leaf", "max_features", "random_state"):
         assert forest.get_params()[param] == first.get_params()[param], param
-    # Notebook 2's out-of-fold forests, if it records their size (see coord note N4-to-N12).
-    trees = _metrics(executed, "02_tuned_random_forest").get("cv_n_trees")
-    assert trees in (None, forest.n_estimators)
+    # Rows 1 and 2 (notebooks 1 and 2's out-of-fold forests) have as many trees as this one.
+    for name in ("01_random_forest", "02_tuned_random_forest"):
+        assert _metrics(executed, name)["cv_n_trees"] == forest.n_estimators, name
 
 
 def test_nb4_scores_on_the_folds_of_notebooks_1_to_3(executed):
@@ -109,3 +109,9 @@ def test_nb4_both_uncertainties_point_at_the_errors(executed):
 def test_nb4_puts_each_map_beside_its_truth(executed):
     """Section 6: the true accuracy of the ensemble's maps, as written to metrics.json."""
     assert 0.5 < _metrics(executed)["truth"]["map_accuracy"] <= 1
+
+
+def test_nb4_headline_is_not_random_folds(executed):
+    """Section 1: the folds of notebooks 1-3; the bundled data have locations, so folds that
+    split a location's years never headline (review-nb4.md)."""
+    assert not _metrics(executed)["cv"].startswith("nested: outer random folds")

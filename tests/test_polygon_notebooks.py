@@ -79,5 +79,13 @@ def test_notebooks_run_on_polygons_and_a_stack(executed_polygons, name):
 
 
 def test_notebook_1_compares_pixel_folds_with_polygon_folds(executed_polygons):
-    metrics = json.loads((executed_polygons["01_random_forest"] / "metrics.json").read_text())
+    """Each polygon is one location, so notebook 1 offers location folds; its section on
+    training polygons scores random pixel folds against polygon folds, and says why it puts
+    no estimate beside the truth."""
+    folder = executed_polygons["01_random_forest"]
+    metrics = json.loads((folder / "metrics.json").read_text())
     assert "location folds" in metrics["cv_estimates"]
+    assert set(metrics["polygon_cv"]) == {"random pixel folds", "polygon folds"}
+    printed = _printed(folder, "01_random_forest")
+    assert "Accuracy on random pixel folds" in printed
+    assert "No truth maps for this dataset: the true accuracy of its maps is unknown." in printed

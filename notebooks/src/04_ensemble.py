@@ -126,7 +126,8 @@ learners = [("forest", forest), ("boosting", boosting), ("network", network)]
 # %% [markdown]
 # ## 3. Stacking
 #
-# `StackingEnsemble` splits the training data into inner folds of that kind. On each, every base
+# `StackingEnsemble` splits the training data into the inner folds `inner_cv` (3 folds of
+# the headline kind, so a location's years stay together). On each, every base
 # learner is fitted on the other folds and predicts class probabilities for the fold it did
 # not see. These **out-of-fold** probabilities (3 learners x K classes) are the features of
 # a **meta-learner**, a logistic regression, which learns how to weigh the learners per
@@ -235,7 +236,8 @@ map_explorer(maps, classes, truth=ds)
 # `read_cv_results` reads the out-of-fold probabilities notebooks 1-3 saved, checks their
 # samples and folds, and adds the true accuracy of their maps. Row 1 is the forest above
 # (notebook 1's settings); notebooks 1 and 3 share it when they saved the same
-# probabilities. A notebook that has not run is left out, with a sentence.
+# probabilities. Every forest compared has `n_trees` trees, the tuned ones of notebook 2
+# too. A notebook that has not run is left out, with a sentence.
 
 # %%
 rf, eml = "1. Random Forest (scored here)", "4. ensemble (RF + HGB + MLP)"
@@ -261,10 +263,15 @@ four
 # separates the two effects):
 
 # %%
-evaluation.beside_truth(four.table["overall_accuracy"].to_dict(), truths)
+truth_table = evaluation.beside_truth(four.table["overall_accuracy"].to_dict(), truths)
+print(truth_table.attrs["sentence"] if truth_table is not None else "")
+truth_table
 
 # %% [markdown]
-# Weigh any gain against its cost: the ensemble trains three learners and a meta-learner.
+# Read the error column: when all approaches are off by about the same amount, the CV
+# ranks them correctly even though it misjudges their level (wrong labels pull every
+# estimate down alike). Weigh any gain against its cost: the ensemble trains three
+# learners and a meta-learner.
 #
 # ## 7. Save the results
 
@@ -274,10 +281,10 @@ save_model(Path(output_dir) / "model.joblib", ensemble, classes=classes,
 save_cv_predictions(output_dir, oof["ensemble"], y, folds)
 truth = None if uncertainty is None else {"map_accuracy": truths[eml],
                                           "uncertainty_auc": uncertainty.table.roc_auc.to_dict()}
-evaluation.write_metrics(output_dir, notebook="04_ensemble", dataset=ds.name, report=report,
-                         maps=maps, cv=f"nested: outer {headline} {cv!r}; inner: 3 {headline}",
-                         members=members.to_dict(), approaches=four.to_dict(),
-                         comparison=four.table.to_dict(orient="index"), truth=truth)
+metrics_file = evaluation.write_metrics(
+    output_dir, notebook="04_ensemble", dataset=ds.name, report=report, maps=maps,
+    cv=f"nested: outer {headline} {cv!r}; inner: 3 {headline}", members=members.to_dict(),
+    approaches=four.to_dict(), comparison=four.table.to_dict(orient="index"), truth=truth)
 
 # %% [markdown]
 # ## Exercises
@@ -295,14 +302,17 @@ print(evaluation.compare_on_folds({"average": average, "stacking": oof["ensemble
 
 # %% [markdown]
 # **Exercise 2.** The meta-learner's coefficients say how much each learner's probability
-# of each class counts. Guess first: which learner does it trust most for the most common
-# class? (`solution_2.show()`)
+# of each class counts. Guess first: which learner's probabilities get the largest
+# coefficients for the most common class? (`solution_2.show()`)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %%capture solution_2
 coef = pd.DataFrame(ensemble.final_estimator_.coef_, index=ensemble.classes_,
                     columns=ensemble.get_feature_names_out())
 print(coef.loc[y.value_counts().index[0]].sort_values(ascending=False).head(3).round(2))
+# Careful: the learners' probabilities are strongly correlated (they agree on most samples,
+# and each learner's sum to 1), so a coefficient alone is no measure of trust; dropping one
+# learner and scoring on the same folds (as in exercise 1) is the honest test.
 
 # %% [markdown]
 # ## Key points

@@ -140,8 +140,8 @@ print(f"CV overall accuracy: {report.summary['overall_accuracy']:.3f} on {len(y)
 # `AreaOfApplicability` follows CAST's `trainDI` and `aoa`: features standardised and
 # weighted by permutation importance; DI = distance to the nearest training sample / mean
 # distance between training samples; each training sample's DI is taken against the
-# training part of **its** fold; the threshold is the upper whisker of those DIs
-# (75th percentile + 1.5 IQR).
+# training part of **its** fold; the threshold is the upper fence of those DIs, 75th
+# percentile + 1.5 IQR (capped at their maximum; CAST uses the largest DI below it).
 
 # %%
 aoa = AreaOfApplicability(weights=np.mean(importances, axis=0), cv=cv).fit(X, y)
@@ -199,7 +199,8 @@ print(f"CV error profile: {cv_inside:.1%} expected error inside the AOA, {cv_out
 
 # %% [markdown]
 # **Against the truth.** The true error rate of the maps per DI bin: inside and outside the
-# AOA, and in ten bins for the figure.
+# AOA, and in ten bins for the figure. The profile counts errors against the labels (which
+# have errors of their own, notebook 1); the truth counts them against the true class.
 
 # %%
 truth_maps = [ds.truth(*p) for p in pairs] if ds.has_truth else None
@@ -211,9 +212,8 @@ if truth_maps:
         di_maps, class_maps, truth_maps, bins=bins) for bins in (
         [0, aoa.threshold_, np.inf], np.unique(np.quantile(di, np.linspace(0, 1, 11)))))
     true_inside, true_outside = by_aoa.error_rate
-    print(f"True error rate: {true_inside:.1%} inside the AOA, {true_outside:.1%} outside "
-          f"({true_outside / true_inside:.1f} times); the CV profile estimated "
-          f"{cv_inside:.1%} and {cv_outside:.1%}.")
+    print(f"True error rate: {true_inside:.1%} inside the AOA, {true_outside:.1%} outside; "
+          f"the CV profile estimated {cv_inside:.1%} and {cv_outside:.1%}.")
 else:
     print(f"The {ds.name!r} dataset has no truth maps: the true error inside and outside "
           "the AOA cannot be measured here.")
@@ -239,8 +239,9 @@ plt.show()
 #
 # The DI looks at the nearest training sample only. The **local point density** (LPD,
 # CAST's `aoa(LPD = TRUE)`) counts the training samples within the threshold: 0 outside the
-# AOA; inside, LPD 2 rests on two samples, LPD 40 on many. The set-aside systematic sample
-# gives independent points; the map's errors there are scored against the true class.
+# AOA; a larger LPD means more training samples support the point (repeated surveys of one
+# place count each time). Whether more support means fewer errors is what the table tests:
+# the set-aside systematic sample gives independent points, scored against the true class.
 
 # %%
 aside = overlay_samples(ds, progress=False)[0] if clustered.exists() else table.iloc[:0]
@@ -311,7 +312,8 @@ print(f"Saved {Path(output_dir) / 'metrics.json'} and {len(maps.paths())} map fi
 # ## Exercises
 #
 # **Exercise 1.** Compute the AOA with **random** folds (`cvs["random folds"]`) instead,
-# with the same weights (`weights=aoa.weights_`). Predict first: what happens to the
+# with the same weights (`weights=aoa.weights_`; if section 2 chose random folds, use
+# `cvs["blocked folds"]`). Predict first: what happens to the
 # threshold and to the share of the map inside the AOA? Why? (The solution runs silently on
 # "Run All"; `solution_1.show()` shows its output.)
 
@@ -322,7 +324,7 @@ random_share = float((di <= random_aoa.threshold_).mean())
 print(f"threshold: {aoa.threshold_:.3f} with the chosen folds, {random_aoa.threshold_:.3f} "
       f"with random folds; share inside: {share_inside:.1%} -> {random_share:.1%}.")
 # With random folds each test sample has campaign mates in the training part, so its DI
-# tends to be small, and so does the whisker: the printed numbers show by how much here.
+# tends to be small, and so does the fence: the printed numbers show by how much here.
 
 # %% [markdown]
 # **Exercise 2.** Do the weights matter? Fit the AOA with equal weights

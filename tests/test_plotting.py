@@ -19,6 +19,7 @@ from odse_tutorial import plotting
 from odse_tutorial.classes import ClassTable
 from odse_tutorial.evaluation import accuracy_report
 from odse_tutorial.model_selection import block_cv, random_cv
+from odse_tutorial.plotting.maps import _plot_class_map, _plot_percent_map
 from odse_tutorial.prediction import predict_map
 
 plt.switch_backend("Agg")  # figures are drawn without a display
@@ -108,7 +109,7 @@ def test_class_map_legend_lists_the_classes_present_and_masks_nodata(simulated):
     path = simulated.truth("9530", 2018)
     with rasterio.open(path) as src:
         values = src.read(1)
-    ax = plotting.plot_class_map(path, simulated.classes)
+    ax = _plot_class_map(path, simulated.classes)
     present = sorted(set(np.unique(values).tolist()) - {0})
     assert legend_texts(ax.get_legend()) == [*labels(simulated.classes, present), "no data"]
     image = ax.images[0].get_array()
@@ -120,7 +121,7 @@ def test_class_map_legend_lists_the_classes_present_and_masks_nodata(simulated):
 
 
 def test_class_map_colours_come_from_the_class_table(simulated):
-    ax = plotting.plot_class_map(simulated.truth("9529", 2000), simulated.classes)
+    ax = _plot_class_map(simulated.truth("9529", 2000), simulated.classes)
     image = ax.images[0]
     position = simulated.classes.index_of(312)
     assert to_hex(image.cmap(image.norm(position))) == simulated.classes.colour_of(312)
@@ -131,12 +132,12 @@ def test_class_map_colours_come_from_the_class_table(simulated):
 
 def test_class_map_from_an_array_with_masked_nodata():
     codes = np.ma.masked_equal([[211, 211, 0], [311, 311, 0]], 0)
-    ax = plotting.plot_class_map((codes, ORIGIN, "EPSG:3035"), CLASSES, title="Toy")
+    ax = _plot_class_map((codes, ORIGIN, "EPSG:3035"), CLASSES, title="Toy")
     assert legend_texts(ax.get_legend()) == ["211 Arable land", "311 Forest", "no data"]
     assert np.ma.getmaskarray(ax.images[0].get_array())[:, 2].all()
     assert ax.get_title() == "Toy"
     with pytest.raises(KeyError, match="512"):
-        plotting.plot_class_map((np.array([[211, 512]]), ORIGIN), CLASSES)
+        _plot_class_map((np.array([[211, 512]]), ORIGIN), CLASSES)
 
 
 def test_class_map_reads_string_codes_from_the_raster_legend(tmp_path):
@@ -147,18 +148,18 @@ def test_class_map_reads_string_codes_from_the_raster_legend(tmp_path):
     path = write_raster(
         tmp_path / "c.tif", np.array([[1, 2], [2, 0]], "uint16"), tags={"classes": legend}
     )
-    ax = plotting.plot_class_map(path, legend=True)
+    ax = _plot_class_map(path, legend=True)
     assert legend_texts(ax.get_legend()) == ["crop Cropland", "wood Woodland", "no data"]
     with pytest.raises(ValueError, match="pixel value"):
         bad = write_raster(
             tmp_path / "bad.tif", np.array([[3]], "uint16"), tags={"classes": legend}
         )
-        plotting.plot_class_map(bad)
+        _plot_class_map(bad)
 
 
 def test_class_map_of_a_prediction(predicted, simulated):
     path = predicted[2018]["dominant_class"]
-    ax = plotting.plot_class_map(path)
+    ax = _plot_class_map(path)
     with rasterio.open(path) as src:
         present = sorted(set(np.unique(src.read(1)).tolist()) - {0})
     assert legend_texts(ax.get_legend())[:-1] == labels(simulated.classes, present)
@@ -168,7 +169,7 @@ def test_class_map_of_a_prediction(predicted, simulated):
 # -- percent maps and composites -------------------------------------------------------------
 def test_probability_map_has_a_percent_colour_bar_and_masks_nodata(predicted):
     path = predicted[2018]["probability_312"]
-    ax = plotting.plot_probability_map(path)
+    ax = _plot_percent_map(path)
     image = ax.images[0]
     assert image.colorbar.ax.get_ylabel() == "Probability (%)"
     assert image.get_clim() == (0, 100)
@@ -180,7 +181,7 @@ def test_probability_map_has_a_percent_colour_bar_and_masks_nodata(predicted):
 
 
 def test_uncertainty_map_has_its_own_colour_map_and_unit(predicted):
-    ax = plotting.plot_uncertainty_map(predicted[2018]["uncertainty"])
+    ax = _plot_percent_map(predicted[2018]["uncertainty"], "Uncertainty", None)
     assert ax.images[0].get_cmap().name.startswith("magma")
     assert ax.images[0].colorbar.ax.get_ylabel() == "Uncertainty (%)"
     assert ax.get_title() == "Uncertainty, tile 9530, 2018"
@@ -191,22 +192,22 @@ def test_uncertainty_colour_scale_is_fitted_to_the_values_or_given(tmp_path):
     values[0, :5] = 11  # 99th percentile 11 -> the scale tops at 15 %
     values[1, 0] = 40  # an outlier above the scale: the colour bar gets an arrow
     path = write_raster(tmp_path / "uncertainty.tif", values, nodata=255)
-    image = plotting.plot_uncertainty_map(path).images[0]
+    image = _plot_percent_map(path, "Uncertainty", None).images[0]
     assert image.get_clim() == (0, 15)
     assert image.colorbar.extend == "max"
-    assert plotting.plot_uncertainty_map(path, vmax=50).images[0].get_clim() == (0, 50)
-    assert plotting.plot_probability_map(path).images[0].get_clim() == (0, 100)
+    assert _plot_percent_map(path, "Uncertainty", 50).images[0].get_clim() == (0, 50)
+    assert _plot_percent_map(path).images[0].get_clim() == (0, 100)
 
 
 def test_percent_map_refuses_a_class_map(simulated):
     with pytest.raises(ValueError, match="plot_class_map"):
-        plotting.plot_probability_map(simulated.truth("9529", 2000))
+        _plot_percent_map(simulated.truth("9529", 2000))
 
 
 def test_large_rasters_are_shown_decimated(tmp_path, monkeypatch):
     monkeypatch.setattr(plotting._base, "MAX_DISPLAY_SIZE", 50)
     path = write_raster(tmp_path / "p.tif", np.full((60, 200), 40, "uint8"), nodata=255)
-    ax = plotting.plot_probability_map(path)
+    ax = _plot_percent_map(path)
     assert ax.images[0].get_array().shape == (15, 50)
     assert ax.images[0].get_extent() == pytest.approx([4300.8, 4306.8, 2809.08, 2810.88])
 
@@ -375,7 +376,7 @@ def test_uncertainty_vs_error_axes_fit_low_uncertainties(tmp_path, two_years):
 def test_maps_draw_on_a_given_axes(simulated):
     fig, axes = plt.subplots(1, 2)
     truth = simulated.truth("9529", 2018)
-    assert plotting.plot_class_map(truth, ax=axes[0]) is axes[0]
+    assert _plot_class_map(truth, ax=axes[0]) is axes[0]
     assert plotting.plot_error_map(truth, truth, ax=axes[1]) is axes[1]
     assert axes[1].get_title() == "Map errors (0.0 % of pixels), tile 9529, 2018"
 

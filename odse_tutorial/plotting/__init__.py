@@ -46,17 +46,13 @@ from odse_tutorial.plotting.charts import (
     plot_uncertainty_vs_error,
 )
 from odse_tutorial.plotting.maps import (
-    plot_class_map,
     plot_composite,
     plot_error_map,
     plot_maps,
-    plot_probability_map,
-    plot_uncertainty_map,
 )
 from odse_tutorial.plotting.points import plot_cv_folds, plot_samples
 
 __all__ = [
-    "plot_class_map",
     "plot_composite",
     "plot_confusion_matrix",
     "plot_cv_folds",
@@ -66,10 +62,8 @@ __all__ = [
     "plot_nn_distances",
     "plot_per_class_accuracy",
     "plot_precision_recall",
-    "plot_probability_map",
     "plot_reliability_diagram",
     "plot_samples",
-    "plot_uncertainty_map",
     "plot_uncertainty_vs_error",
     "use_style",
 ]

@@ -39,7 +39,7 @@ from odse_tutorial.raster_io import check_same_grid
 logger = logging.getLogger(__name__)
 
 
-def plot_class_map(
+def _plot_class_map(
     source: str | os.PathLike | tuple,
     classes: ClassTable | None = None,
     *,
@@ -47,38 +47,7 @@ def plot_class_map(
     title: str | None = None,
     legend: bool = True,
 ) -> Axes:
-    """Draw a land-cover (class) map with its class colours and legend.
-
-    Parameters
-    ----------
-    source : path-like or tuple
-        A class raster: ``dominant_class.tif`` of a prediction or a truth map. Its
-        ``classes`` tag says which class each pixel value is (the code itself, or the
-        position in the class table plus one for string codes). Or a tuple
-        ``(array, transform)`` or ``(array, transform, crs)`` whose array holds class
-        codes, masked (``numpy.ma``) where nodata.
-    classes : ClassTable, optional
-        Names and colours; defaults to the legend stored in the raster.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure by default.
-    title : str, optional
-        Defaults to the product, tile and year.
-    legend : bool, default True
-        Add a legend of the classes present in the map (``"code name"``), and "no data"
-        when there are nodata pixels (drawn transparent, over a grey hatch).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> data = load_dataset()
-    >>> ax = plot_class_map(data.truth("9529", 2018), data.classes)
-    >>> ax.get_legend().get_texts()[0].get_text()
-    '112 Discontinuous urban fabric'
-    """
+    """Draw a class map (a path, or ``(array, transform[, crs])``) with its legend."""
     layer = _read_class_layer(source, classes)
     ax = _axes(ax, (8.5, 5.5))
     _draw_categories(ax, layer.index, layer.frame, layer.table.colours)
@@ -120,107 +89,30 @@ def _draw_values(ax: Axes, raster: _Raster, cmap: str, vmax: float, label: str, 
 
 def _plot_percent_map(
     path: str | os.PathLike,
-    ax: Axes | None,
-    title: str | None,
-    cmap: str,
-    what: str,
-    vmax: float | None,
+    what: str = "Probability",
+    vmax: float | None = 100,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
 ) -> Axes:
+    """Draw a percent map (0-100, nodata 255): a probability (viridis) or uncertainty (magma)
+    map; ``vmax=None`` fits the colour bar to the 99th percentile, rounded up to 5 %."""
     raster = _read_raster(path, resampling="average")
     top = raster.data.max()
     if top is not np.ma.masked and top > 100:
         raise ValueError(
             f"{raster.path} has values up to {top}, but a {what.lower()} map holds percent "
-            "(0-100). Is it a class map? Use plot_class_map for those."
+            "(0-100). Is it a class map? Draw it with plot_maps (_plot_class_map)."
         )
     vmax = _fitted_top(raster.data.compressed()) if vmax is None else vmax
     ax = _axes(ax, (7.0, 5.5))
     above = top is not np.ma.masked and top > vmax
+    cmap = "viridis" if what == "Probability" else "magma"
     _draw_values(ax, raster, cmap, vmax, f"{what} (%)", extend="max" if above else "neither")
     if title is None:
         title = _map_title(raster.path, raster.tags, _percent_title(raster, what))
     _finish_map(ax, raster.frame, title)
     return ax
-
-
-def plot_probability_map(
-    path: str | os.PathLike,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-    cmap: str = "viridis",
-    vmax: float | None = 100,
-) -> Axes:
-    """Draw a probability map (``probability_{code}.tif``, ``dominant_probability.tif``).
-
-    Parameters
-    ----------
-    path : path-like
-        A percent raster (0-100, nodata 255).
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure by default.
-    title : str, optional
-        Defaults to the raster's description (which class), tile and year.
-    cmap : str, default "viridis"
-        Colour map.
-    vmax : float or None, default 100
-        Top of the colour bar in percent; ``None`` fits it to the values (their 99th
-        percentile, rounded up to 5 %).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> path = load_dataset().layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
-    >>> ax = plot_probability_map(path)
-    >>> ax.images[0].colorbar.ax.get_ylabel()
-    'Probability (%)'
-    """
-    return _plot_percent_map(path, ax, title, cmap, "Probability", vmax)
-
-
-def plot_uncertainty_map(
-    path: str | os.PathLike,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-    cmap: str = "magma",
-    vmax: float | None = None,
-) -> Axes:
-    """Draw an uncertainty map (``uncertainty.tif`` or ``uncertainty_{code}.tif``).
-
-    Parameters
-    ----------
-    path : path-like
-        A percent raster (0-100, nodata 255): the normalized entropy of a single
-        model, or the standard deviation of an ensemble's base learners for one class.
-    ax : matplotlib.axes.Axes, optional
-        Where to draw; a new figure by default.
-    title : str, optional
-        Defaults to the raster's description, tile and year.
-    cmap : str, default "magma"
-        Colour map (bright = uncertain).
-    vmax : float or None, default None
-        Top of the colour bar in percent. ``None`` fits it to the values (their 99th
-        percentile, rounded up to 5 %; an arrow marks higher values): uncertainties
-        often sit far below 100 %. Give one value to compare several maps.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-
-    Examples
-    --------
-    >>> from odse_tutorial.datasets import load_dataset
-    >>> path = load_dataset().layers("9529", 2018)["blue_spring"]  # stands in for a 0-100 % map
-    >>> bar = plot_uncertainty_map(path).images[0].colorbar
-    >>> bar.ax.get_ylabel(), float(bar.vmax)  # fitted to the values
-    ('Uncertainty (%)', 30.0)
-    """
-    return _plot_percent_map(path, ax, title, cmap, "Uncertainty", vmax)
 
 
 _DEFAULT_BANDS = ("swir1", "nir", "red")
@@ -498,19 +390,19 @@ def _drawer(
     if product in ("truth", "errors") and truth is None:
         raise LookupError(f"No reference (truth) map for {where}.")
     if product == "truth":
-        return lambda ax: plot_class_map(truth, classes, ax=ax)
+        return lambda ax: _plot_class_map(truth, classes, ax=ax)
     base = "dominant_class" if product == "errors" else product
     path = maps.path(tile, year, base, code if product == "probability" else None)
     if not path.exists():
         raise LookupError(f"No {product.replace('_', ' ')} map for {where} ({path}).")
     draw: dict[str, Callable[[Axes], Any]] = {
         "errors": lambda ax: plot_error_map(path, truth, ax=ax),
-        "dominant_class": lambda ax: plot_class_map(path, classes, ax=ax),
-        "uncertainty": lambda ax: plot_uncertainty_map(path, ax=ax, vmax=vmax),
+        "dominant_class": lambda ax: _plot_class_map(path, classes, ax=ax),
+        "uncertainty": lambda ax: _plot_percent_map(path, "Uncertainty", vmax, ax=ax),
         "dissimilarity": lambda ax: _plot_dissimilarity(path, ax),
         "aoa": lambda ax: _plot_aoa(path, ax),
     }
-    return draw.get(product, lambda ax: plot_probability_map(path, ax=ax))
+    return draw.get(product, lambda ax: _plot_percent_map(path, ax=ax))
 
 
 def plot_maps(

@@ -4,7 +4,7 @@ A model alone is not enough to make a map: prediction also needs the feature nam
 (which raster is which column), the class table (codes, names, colours for the legend)
 and the package versions it was trained with. :func:`save_model` writes all of them
 into one joblib file, atomically; :func:`load_model` reads them back into a
-:class:`TrainedModel` and warns when the installed versions differ.
+:class:`_TrainedModel` and warns when the installed versions differ.
 
 A notebook's out-of-fold predictions go to ``cv_predictions.csv`` with
 :func:`save_cv_predictions`; :func:`read_cv_results` reads them back in a later notebook
@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from odse_tutorial._atomic import atomic_output
 from odse_tutorial.classes import ClassTable
 
-__all__ = ["TrainedModel", "load_model", "read_cv_results", "save_cv_predictions", "save_model"]
+__all__ = ["load_model", "read_cv_results", "save_cv_predictions", "save_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class _ModelVersionWarning(UserWarning):
 
 
 @dataclass(frozen=True)
-class TrainedModel:
+class _TrainedModel:
     """A trained model with its class table, feature names and metadata.
 
     Parameters
@@ -75,7 +75,7 @@ class TrainedModel:
     Examples
     --------
     >>> from sklearn.tree import DecisionTreeClassifier
-    >>> trained = TrainedModel(DecisionTreeClassifier(), ClassTable([1, 2]), ("red",), {})
+    >>> trained = _TrainedModel(DecisionTreeClassifier(), ClassTable([1, 2]), ("red",), {})
     >>> trained.feature_names
     ('red',)
     """
@@ -172,7 +172,7 @@ def save_model(
     return final
 
 
-def load_model(path: str | os.PathLike) -> TrainedModel:
+def load_model(path: str | os.PathLike) -> _TrainedModel:
     """Load a model file written by :func:`save_model`.
 
     Only load files from sources you trust: joblib files are pickles, and loading a
@@ -185,7 +185,7 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
 
     Returns
     -------
-    TrainedModel
+    _TrainedModel
         The model, its class table, feature names and metadata.
 
     Raises
@@ -233,7 +233,7 @@ def load_model(path: str | os.PathLike) -> TrainedModel:
         "versions": MappingProxyType(versions),
         "saved_at": payload.get("saved_at"),
     }
-    return TrainedModel(
+    return _TrainedModel(
         model=payload["model"],
         classes=ClassTable.from_records(payload["classes"]),
         feature_names=tuple(payload["feature_names"]),

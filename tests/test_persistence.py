@@ -22,7 +22,7 @@ from sklearn.tree import DecisionTreeClassifier
 from odse_tutorial import persistence
 from odse_tutorial.classes import CORINE_CLASSES, ClassTable
 from odse_tutorial.ensemble import StackingEnsemble
-from odse_tutorial.persistence import TrainedModel, _ModelVersionWarning, load_model, save_model
+from odse_tutorial.persistence import _ModelVersionWarning, _TrainedModel, load_model, save_model
 
 FEATURES = ["red_summer", "nir_summer", "ndvi_winter", "elevation"]
 
@@ -61,7 +61,7 @@ def test_round_trip_keeps_model_and_metadata(tmp_path, fitted):
         warnings.simplefilter("error", _ModelVersionWarning)  # same versions: no warning
         trained = load_model(path)
 
-    assert isinstance(trained, TrainedModel)
+    assert isinstance(trained, _TrainedModel)
     np.testing.assert_array_equal(trained.model.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(
         trained.model.predict_proba_and_uncertainty(X)[1],

@@ -217,10 +217,9 @@ compare_models(reports)[["overall_accuracy", "f1_weighted"]].round(3)
 # %% [markdown]
 # ### Training polygons: the classic optimistic mistake
 #
-# Training data are often **polygons** drawn in a GIS: the overlay turns each polygon into
-# the pixels whose centres fall inside it, one location per polygon, each pixel weighing
-# 1 / its polygon's pixels. To see what folds do with them, we draw a 90 m square
-# (3 x 3 pixels) around each sample of one year, as if digitised in a GIS.
+# Training data are often **polygons** drawn in a GIS. The overlay turns each into the
+# pixels whose centres fall inside it: one location, each pixel weighing 1 / its pixels.
+# Here: a 90 m square (3 x 3 pixels) around each sample of one year, as if digitised.
 
 # %%
 areas = in_year.assign(geometry=in_year.buffer(45, cap_style="square"))

@@ -115,7 +115,7 @@ print(f"Folds of notebook 1 on these data: {headline}.")
 #   probabilities); smaller ones fit the training data more closely.
 # - `max_samples`: the share of samples drawn for each tree.
 # - `n_estimators`: more trees cost time and rarely hurt; not worth tuning. We use 100,
-#   as notebook 1, so that notebook 4 compares forests of equal size.
+#   as notebook 1.
 #
 # A random search draws `n_iter` settings from these distributions; with few settings it
 # usually does as well as a full grid, at a fraction of the cost (Bergstra & Bengio 2012).
@@ -161,8 +161,8 @@ winners.assign(accuracy=nested["test_score"]).rename_axis("outer fold").round(3)
 
 # %% [markdown]
 # If the winner changes from fold to fold, the search's choice is unstable: those
-# settings score within the noise of each other on these data. Each outer search also predicts the probabilities of the samples it
-# never saw: the out-of-fold probabilities of the tuning *procedure*.
+# settings score within the noise of each other on these data. Each outer search also
+# predicts the samples it never saw: out-of-fold probabilities of the tuning *procedure*.
 
 # %%
 tuned_proba = out_of_fold_proba(nested, X, classes=codes)
@@ -173,9 +173,9 @@ print(f"Nested CV: overall accuracy {tuned_report.summary['overall_accuracy']:.3
 # %% [markdown]
 # ## 5. Was tuning worth it?
 #
-# Compare the tuned forest with notebook 1's settings (`min_samples_leaf=2`, the rest
-# default, 100 trees like the search's forests, so that only the tuning differs) on the **identical** outer folds. Each metric's difference is taken fold
-# by fold; its interval uses the corrected resampled t-test (Nadeau & Bengio 2003), because
+# Compare the tuned forest with notebook 1's settings (`min_samples_leaf=2`, 100 trees, so
+# that only the tuning differs) on the **identical** outer folds, metric by metric, fold by
+# fold; the interval uses the corrected resampled t-test (Nadeau & Bengio 2003), because
 # the folds share most of their training data.
 
 # %%
@@ -195,9 +195,8 @@ comparison
 #
 # ## 6. Maps, and every estimate beside the truth
 #
-# The search refitted its best settings on all samples (`best_estimator_`, 100 trees): that
-# model maps every tile and year, so the truth measures the very model the estimates are
-# about.
+# The search refitted its best settings on all samples (`best_estimator_`): that model
+# maps every tile and year, so the truth measures the very model the estimates are about.
 
 # %%
 model = search.best_estimator_

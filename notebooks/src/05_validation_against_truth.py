@@ -282,7 +282,9 @@ if sample is not None:
     ax = per_class[["coverage", "coverage_remedy"]].set_axis(
         ["standard interval", "remedy (jeffreys)"], axis=1).plot.bar(figsize=(9, 4), ylim=(0, 1.05))
     margin = standard.attrs["mc_margin"]
-    ax.axhspan(0.95 - margin, 0.95 + margin, color="0.6", zorder=3, label="95 % +- MC margin")
+    ax.axhspan(0.95 - margin, 0.95 + margin, color="0.6", alpha=0.5, zorder=0,
+               label="95 % +- MC margin")
+    ax.axhline(0.95, color="k", lw=1, zorder=3)
     ax.set(xlabel="class", ylabel="share of samples holding the true area",
            title=f"Coverage of the 95 % area intervals, tile {tile}, {year}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -324,7 +326,9 @@ print("wrote", Path(output_dir) / "metrics.json")
 # ## Exercises
 #
 # **Exercise 1.** The other remedy is the allocation: Neyman allocation puts more points in
-# the strata where the map's errors are (`allocation="neyman"`). Predict first: does it
+# the strata where the map's errors are (`allocation="neyman"`; here the strata's spread is
+# read from the truth, which a real project must guess from a pilot sample: the best case
+# for Neyman). Predict first: does it
 # remove the zero-width intervals and bring the standard interval's coverage to 95 %? Run
 # `area_ci_coverage` with it and compare. (The solution runs silently on "Run All";
 # `solution_1.show()` shows its output.)

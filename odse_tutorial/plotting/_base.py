@@ -92,25 +92,18 @@ def _frame(bounds: Sequence[float], crs: Any) -> _Frame:
     if crs is not None and getattr(crs, "is_geographic", False):
         return _Frame((left, right, bottom, top), 1.0, "Longitude (°)", "Latitude (°)")
     epsg = crs.to_epsg() if crs is not None else None
-    unit = f"km, EPSG:{epsg}" if epsg else "km"
-    s = 1e-3
-    return _Frame(
-        (left * s, right * s, bottom * s, top * s), s, f"Easting ({unit})", f"Northing ({unit})"
-    )
+    unit, s = f"km, EPSG:{epsg}" if epsg else "km", 1e-3
+    return _Frame((left * s, right * s, bottom * s, top * s), s, f"Easting ({unit})", f"Northing ({unit})")  # fmt: skip
 
 
 def _finish_map(ax: Axes, frame: _Frame, title: str | None) -> None:
     left, right, bottom, top = frame.extent
-    ax.set_xlim(left, right)
-    ax.set_ylim(bottom, top)
-    ax.set_aspect("equal")
-    ax.set_xlabel(frame.xlabel)
-    ax.set_ylabel(frame.ylabel)
-    ax.xaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
-    ax.yaxis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
+    ax.set(xlim=(left, right), ylim=(bottom, top), aspect="equal", xlabel=frame.xlabel,
+           ylabel=frame.ylabel)  # fmt: skip
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
     ax.ticklabel_format(useOffset=False, style="plain")
-    for spine in ax.spines.values():
-        spine.set_visible(True)
+    ax.spines[:].set_visible(True)
     if title:
         ax.set_title(title)
 

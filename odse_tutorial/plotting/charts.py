@@ -108,12 +108,9 @@ def plot_confusion_matrix(
     ax.set_xticks(range(n), [str(c) for c in confusion.columns], rotation=40, ha="right")
     ax.set_xticklabels(ax.get_xticklabels(), rotation_mode="anchor")
     ax.set_yticks(range(n), [str(r) for r in confusion.index])
-    ax.set_xlabel("Map (predicted) class")
-    ax.set_ylabel("Reference class")
+    ax.set(xlabel="Map (predicted) class", ylabel="Reference class")
     ax.tick_params(length=0)
-    image = display.im_
-    bar = ax.figure.colorbar(image, ax=ax, shrink=0.8, pad=0.02)
-    bar.set_label(label)
+    ax.figure.colorbar(display.im_, ax=ax, shrink=0.8, pad=0.02).set_label(label)
     if title is None:
         title = {
             None: "Confusion matrix (sample counts)",
@@ -157,8 +154,7 @@ def plot_per_class_accuracy(
     table = report.per_class
     n = len(table)
     ax = _axes(ax, (8.0, 1.6 + 0.45 * n))
-    y = np.arange(n)
-    height = 0.4
+    y, height = np.arange(n), 0.4
     series = [
         ("users_accuracy", "Users' accuracy = precision (1 − commission error)", "#0072b2"),
         ("producers_accuracy", "Producer's accuracy = recall (1 − omission error)", "#e69f00"),
@@ -175,8 +171,7 @@ def plot_per_class_accuracy(
     labels = [f"{r.code} {r.name} (n = {r.support:g})" for r in table.itertuples()]
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("Accuracy (%)")
+    ax.set(xlim=(0, 100), xlabel="Accuracy (%)")
     ax.grid(axis="x")
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=handles[1:] + handles[:1] if overall is not None else handles,
@@ -369,12 +364,8 @@ def plot_uncertainty_vs_error(
 
 
 # -- models ------------------------------------------------------------------------------
-_SEASON_COLOURS = {
-    "winter": "#0072b2",
-    "spring": "#009e73",
-    "summer": "#e69f00",
-    "autumn": "#d55e00",
-}
+_SEASON_COLOURS = {"winter": "#0072b2", "spring": "#009e73", "summer": "#e69f00",
+                   "autumn": "#d55e00"}  # fmt: skip
 
 _STATIC_COLOUR = "#7f7f7f"
 
@@ -455,7 +446,7 @@ def plot_feature_importance(
             xerr=None if errors is None else errors[order])  # fmt: skip
     ax.set_yticks(np.arange(len(order)), [names[i] for i in order])
     ax.invert_yaxis()
-    ax.set_xlabel(label)
+    ax.set(xlabel=label)
     ax.grid(axis="x")
     if any(seasons):
         shown = [s for s in _SEASON_COLOURS if s in seasons]

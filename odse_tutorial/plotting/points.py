@@ -44,9 +44,7 @@ def _sample_frame(samples: Any, pad: float = 0.03) -> _Frame:
     return _frame((left - margin, bottom - margin, right + margin, top + margin), samples.crs)
 
 
-def _draw_background(
-    ax: Axes, background: Any, classes: ClassTable | None
-) -> tuple[_Frame, set[int]]:
+def _draw_background(ax: Axes, background: Any, classes: ClassTable | None) -> tuple[_Frame, set]:
     """A class map (path; pale) or a composite (layer catalogue) under points."""
     if isinstance(background, Mapping):
         first = next(iter(background.values()))
@@ -113,22 +111,14 @@ def plot_samples(
     frame, present = _sample_frame(points), set()
     if background is not None:
         frame, present = _draw_background(ax, background, table)
-    colours, is_point = (
-        np.asarray(table.colours)[positions],
-        points.geom_type.eq("Point").to_numpy(),
-    )
+    colours = np.asarray(table.colours)[positions]
+    is_point = points.geom_type.eq("Point").to_numpy()
     if not is_point.all():  # training areas: filled outlines in the class colour
         areas = points.geometry[~is_point].scale(frame.scale, frame.scale, origin=(0, 0))
         areas.plot(ax=ax, color=colours[~is_point], edgecolor="#222222", linewidth=0.4, zorder=3)
-    ax.scatter(
-        points.geometry[is_point].x * frame.scale,
-        points.geometry[is_point].y * frame.scale,
-        c=colours[is_point],
-        s=markersize,
-        edgecolors="#222222",
-        linewidths=0.35,
-        zorder=3,
-    )
+    xs, ys = points.geometry[is_point].x * frame.scale, points.geometry[is_point].y * frame.scale
+    ax.scatter(xs, ys, c=colours[is_point], s=markersize, edgecolors="#222222", linewidths=0.35,
+               zorder=3)  # fmt: skip
     _finish_map(ax, frame, f"{len(points):,} samples" if title is None else title)
     _legend_right(ax, _class_handles(table, present | set(positions.tolist())), "Land cover")
     return ax
@@ -195,20 +185,11 @@ def plot_cv_folds(
     frame = _sample_frame(points)
     xs, ys = _xy(points.geometry).T * frame.scale  # polygons: their centroid
     n_folds = int(fold.max()) + 1
-    for k in range(-1, n_folds):
-        here = fold == k
-        if not here.any():
-            continue
-        colour = "#bbbbbb" if k < 0 else QUALITATIVE[k % len(QUALITATIVE)]
-        label = "never tested" if k < 0 else f"fold {k}"
-        ax.scatter(
-            xs[here],
-            ys[here],
-            s=markersize,
-            color=colour,
-            edgecolors="none",
-            label=f"{label} ({int(here.sum()):,} samples)",
-        )
+    for k in (k for k in range(-1, n_folds) if (fold == k).any()):
+        here, label = fold == k, "never tested" if k < 0 else f"fold {k}"
+        ax.scatter(xs[here], ys[here], s=markersize, edgecolors="none",
+                   color="#bbbbbb" if k < 0 else QUALITATIVE[k % len(QUALITATIVE)],
+                   label=f"{label} ({int(here.sum()):,} samples)")  # fmt: skip
     _finish_map(ax, frame, None)
     ax.set_title(f"Test folds of {type(cv).__name__} ({n_folds} folds)" if title is None else title)
     if n_folds <= len(QUALITATIVE):

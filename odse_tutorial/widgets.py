@@ -174,13 +174,7 @@ def _pick(value: Any, options: list, label: str) -> Any:
 
 
 def map_explorer(
-    maps: MapCatalogue,
-    classes: ClassTable | None = None,
-    *,
-    truth: Any = None,
-    product: str = "dominant_class",
-    tile: str | None = None,
-    year: int | None = None,
+    maps: MapCatalogue, classes: ClassTable | None = None, **options: Any
 ) -> _MapExplorer:
     """An interactive explorer of predicted maps: tile, year, product and class.
 
@@ -195,6 +189,8 @@ def map_explorer(
         The maps returned by :func:`odse_tutorial.prediction.predict_maps`.
     classes : ClassTable, optional
         Names and colours; defaults to ``maps.classes``.
+    **options
+        Keywords ``truth``, ``product``, ``tile``, ``year`` (below) and ``figsize``.
     truth : Dataset or mapping, optional
         Reference maps: a Dataset with truth maps (the simulated data) or a mapping
         ``(tile, year) -> path``. Adds the products "Reference land cover" and
@@ -230,4 +226,4 @@ def map_explorer(
     >>> explorer.redraws, explorer.output.outputs[0]["output_type"]
     (1, 'display_data')
     """
-    return _MapExplorer(maps, classes, truth=truth, product=product, tile=tile, year=year)
+    return _MapExplorer(maps, classes, **options)

@@ -329,15 +329,8 @@ def _polygon_pixels(
     return pixels.reset_index(drop=True), stats
 
 
-def _overlay(
-    dataset: Dataset,
-    source: gpd.GeoDataFrame,
-    date_column: str,
-    outside: str,
-    nodata: str,
-    client: Any,
-    progress: bool,
-) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
+def _overlay(dataset: Dataset, source: gpd.GeoDataFrame, date_column: str, outside: str,
+             nodata: str, client: Any, progress: bool) -> tuple[gpd.GeoDataFrame, _OverlayReport]:  # fmt: skip
     years = survey_year(source, date_column)
     xs, ys = np.full(len(source), np.nan), np.full(len(source), np.nan)
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
@@ -392,17 +385,9 @@ def _overlay(
         )
 
     keep = ~out_mask & (~bad if nodata == "drop" else True)
-    table = source.loc[keep].copy()
-    table["year"] = years[keep].to_numpy()
-    features = pd.DataFrame(values[keep], columns=names, index=table.index)
-    table = pd.concat([table, features], axis=1)
-    report = _OverlayReport(
-        n_input=len(source),
-        n_output=len(table),
-        outside=outside_frame,
-        nodata=nodata_frame,
-        reprojected_from=reprojected_from,
-    )
+    table = source.loc[keep].assign(year=years[keep].to_numpy())
+    table = pd.concat([table, pd.DataFrame(values[keep], columns=names, index=table.index)], axis=1)
+    report = _OverlayReport(len(source), len(table), outside_frame, nodata_frame, reprojected_from)
     if len(outside_frame) or len(nodata_frame):  # one line; print(report) lists the samples
         logger.warning("Overlay: %d of %d samples dropped (%d outside every tile, %d with nodata);"
                        " print the returned report for which.", len(source) - len(table),
@@ -410,9 +395,7 @@ def _overlay(
     return table, report
 
 
-def _read_points(
-    layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray
-) -> np.ndarray:
+def _read_points(layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:  # fmt: skip
     """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata).
 
     Each file is opened once and only the bands of ``names`` are read from it."""
@@ -501,12 +484,7 @@ def training_data(
     table = table[table[columns.class_code].isin(samples[columns.class_code][keep])]
     weights = table[columns.weight] if columns.weight in table else None  # optional
     check_sample_weight(weights, len(table), name=f"The weight column {columns.weight!r}")
-    return _TrainingData(
-        table=table,
-        X=table[list(dataset.feature_names)],
-        y=table[columns.class_code],
-        weights=weights,
-        classes=dataset.classes.subset(sorted(table[columns.class_code].unique())),
-        overlay_report=overlay_report,
-        class_counts=class_counts,
-    )
+    y = table[columns.class_code]
+    classes = dataset.classes.subset(sorted(y.unique()))
+    return _TrainingData(table, table[list(dataset.feature_names)], y, weights, classes,
+                         overlay_report, class_counts)  # fmt: skip

@@ -256,17 +256,13 @@ class SpatialKFold(BaseCrossValidator):
         sizes = np.bincount(codes, minlength=n_groups)
         order = np.random.RandomState(int(self.random_state)).permutation(n_groups)
         order = order[np.argsort(-sizes[order], kind="stable")]
-        fold_sizes = np.zeros(n_splits, dtype=np.int64)
-        fold = np.empty(n_groups, dtype=np.intp)
+        fold_sizes, fold = np.zeros(n_splits, dtype=np.int64), np.empty(n_groups, dtype=np.intp)
         for group in order:
-            target = int(np.argmin(fold_sizes))
-            fold[group] = target
+            fold[group] = target = int(np.argmin(fold_sizes))
             fold_sizes[target] += sizes[group]
         return fold
 
-    def split(
-        self, X: Any, y: Any = None, groups: ArrayLike | None = None
-    ) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp]]]:
+    def split(self, X: Any, y: Any = None, groups: ArrayLike | None = None) -> Iterator[tuple]:
         """Generate training and test row positions, one pair per fold.
 
         Parameters
@@ -291,12 +287,8 @@ class SpatialKFold(BaseCrossValidator):
 
 
 # -- spatial blocks ------------------------------------------------------------------------
-def _block_ids(
-    samples: Any,
-    block_size: float,
-    *,
-    origin: tuple[float, float] = (0.0, 0.0),
-) -> pd.Series:
+def _block_ids(samples: Any, block_size: float, *,
+               origin: tuple[float, float] = (0.0, 0.0)) -> pd.Series:  # fmt: skip
     """Square block id of each sample, such as ``"E0123N0456"``.
 
     The block of a point ``(x, y)`` is column ``floor((x - x0) / block_size)`` and row
@@ -393,12 +385,10 @@ def _merge_by_location(
     _, component = connected_components(graph, directed=False)
     unit_component = component[:n_units]
     members = pd.Series(unit_names).groupby(unit_component).agg(lambda s: "+".join(sorted(s)))
-    group_names = members.loc[unit_component].to_numpy()
-    n_groups = len(members)
-    if n_groups < n_units:
+    if len(members) < n_units:
         logger.info("Merged %d %s into %d groups: some locations have samples in more than "
-                    "one of them.", n_units, what, n_groups)  # fmt: skip
-    return pd.Series(group_names[unit_codes], index=units.index)
+                    "one of them.", n_units, what, len(members))  # fmt: skip
+    return pd.Series(members.loc[unit_component].to_numpy()[unit_codes], index=units.index)
 
 
 # -- factories -----------------------------------------------------------------------------
@@ -411,15 +401,10 @@ def _location_ids(samples: pd.DataFrame, location_column: str | None) -> pd.Seri
     return samples[location_column]
 
 
-def block_cv(
-    samples: Any,
-    block_size: float,
-    *,
-    n_splits: int = 5,
-    origin: tuple[float, float] = (0.0, 0.0),
-    location_column: str | None = "location_id",
-    random_state: int = 0,
-) -> SpatialKFold:
+def block_cv(samples: Any, block_size: float, *, n_splits: int = 5,
+             origin: tuple[float, float] = (0.0, 0.0),
+             location_column: str | None = "location_id",
+             random_state: int = 0) -> SpatialKFold:  # fmt: skip
     """K-fold cross-validation over square spatial blocks (the package default).
 
     Blocks that share a location (a place surveyed in several years whose points fall in
@@ -463,12 +448,8 @@ def block_cv(
     return SpatialKFold(groups, n_splits, random_state=random_state)
 
 
-def tile_cv(
-    samples: pd.DataFrame,
-    *,
-    tile_column: str = "tile_id",
-    location_column: str | None = "location_id",
-) -> SpatialKFold:
+def tile_cv(samples: pd.DataFrame, *, tile_column: str = "tile_id",
+            location_column: str | None = "location_id") -> SpatialKFold:  # fmt: skip
     """Leave-one-tile-out cross-validation: one fold per tile.
 
     Tiles that share a location are merged into one group (and one fold).
@@ -504,13 +485,8 @@ def tile_cv(
     return SpatialKFold(groups, n_splits=None)
 
 
-def location_cv(
-    samples: pd.DataFrame,
-    *,
-    location_column: str = "location_id",
-    n_splits: int = 5,
-    random_state: int = 0,
-) -> SpatialKFold:
+def location_cv(samples: pd.DataFrame, *, location_column: str = "location_id",
+                n_splits: int = 5, random_state: int = 0) -> SpatialKFold:  # fmt: skip
     """K-fold cross-validation over locations: all years of a location share one fold.
 
     Parameters
@@ -794,9 +770,7 @@ def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None =
     return len(leaked)
 
 
-def fold_ids(
-    cv: Any, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None
-) -> NDArray:
+def fold_ids(cv: Any, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None) -> NDArray:  # fmt: skip
     """The test fold of each sample: ``k`` for the ``k``-th split of ``cv``, -1 if none.
 
     Parameters
@@ -873,17 +847,9 @@ def _compare(cv_m: NDArray, prediction_m: NDArray) -> str:
     )
 
 
-def nn_distances(
-    cv: Any,
-    samples: Any,
-    prediction_points: Any,
-    *,
-    X: Any = None,
-    y: ArrayLike | None = None,
-    groups: ArrayLike | None = None,
-    n_prediction: int = 2000,
-    random_state: int = 0,
-) -> pd.DataFrame:
+def nn_distances(cv: Any, samples: Any, prediction_points: Any, *, X: Any = None,
+                 y: ArrayLike | None = None, groups: ArrayLike | None = None,
+                 n_prediction: int = 2000, random_state: int = 0) -> pd.DataFrame:  # fmt: skip
     """Nearest-neighbour distances: where the folds test against where the map predicts.
 
     As CAST's ``geodist`` (Meyer & Pebesma 2022; Milà et al. 2022): for each split of

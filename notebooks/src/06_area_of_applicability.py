@@ -186,7 +186,8 @@ print(f"{share_inside:.1%} of the mapped pixels (all tiles and years) are inside
 # **From cross-validation.** Each training sample has a DI (`aoa.training_di_`) and an
 # out-of-fold error. As CAST's `errorProfiles`, an increasing (isotonic) regression of the
 # error on the DI, applied to every pixel, gives an expected error. Beyond the largest
-# training DI the profile stays flat: cross-validation cannot see further.
+# training DI the profile stays flat: cross-validation cannot see further; near it the
+# profile rests on few samples (the ticks at the bottom of the figure).
 
 # %%
 cv_wrong = (cv_pred != y.to_numpy()).astype(float)
@@ -227,6 +228,8 @@ if by_decile is not None:  # the true error rate of each tenth of the pixels, by
     centres = np.sqrt(by_decile.lower.clip(low) * by_decile.upper)
     ax.plot(centres, by_decile.error_rate, "o-", color="k", label="true error rate (pixels)")
 ax.axvline(aoa.threshold_, color="C3", label="AOA threshold")
+seen = aoa.training_di_[aoa.training_di_ > 0]  # the training samples' DI, as a rug
+ax.plot(seen, np.full(len(seen), 0.01), "|", color="C0", alpha=0.3, label="training DI")
 ax.set(xscale="log", ylim=(0, 1), xlabel="dissimilarity index (log scale)",
        ylabel="error rate", title="Error rate as a function of the dissimilarity index")
 ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # ticks at 0.1, 0.2, 0.5, 1, ...

@@ -282,12 +282,9 @@ def check_folder(
     return check_catalogue(dataset, problems, str(folder), headers)
 
 
-def check_catalogue(
-    dataset: Dataset,
-    problems: list[str] | None = None,
-    source: str | None = None,
-    headers: dict[Path, Any] | None = None,
-) -> _DatasetReport:
+def check_catalogue(dataset: Dataset, problems: list[str] | None = None,
+                    source: str | None = None,
+                    headers: dict[Path, Any] | None = None) -> _DatasetReport:  # fmt: skip
     """Check a dataset's rasters (headers only; ``headers``: those read already) and
     samples; optional columns it lacks become ``None`` (not available), logged once."""
     headers = {} if headers is None else headers

@@ -54,16 +54,9 @@ def _as_base_url(source: str) -> str:
     return source.rstrip("/") + "/"
 
 
-def fetch(
-    what: str,
-    registry: dict[str, str],
-    *,
-    path: str | os.PathLike,
-    base_url: str,
-    source_env: str,
-    cache_env: str | None = None,
-    version: str | None = None,
-) -> Path:
+def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
+          base_url: str, source_env: str, cache_env: str | None = None,
+          version: str | None = None) -> Path:  # fmt: skip
     """Fetch every file of ``registry`` into pooch's cache; return the cache folder.
 
     ``base_url`` (formatted with ``version``, as :func:`pooch.create` does) is replaced
@@ -119,15 +112,8 @@ def fetch(
     return Path(pup.abspath)
 
 
-def _error(
-    what: str,
-    pup: pooch.Pooch,
-    fname: str,
-    err: Exception,
-    source_env: str,
-    home_url: str,
-    fetched: dict[str, str],
-) -> OSError:
+def _error(what: str, pup: pooch.Pooch, fname: str, err: Exception, source_env: str,
+           home_url: str, fetched: dict[str, str]) -> OSError:  # fmt: skip
     """An error naming the file, what went wrong, and the fix."""
     url, target = pup.get_url(fname), pup.abspath / fname
     local = url.startswith("file:")

@@ -74,12 +74,8 @@ class ClassTable(Sequence[_LandCoverClass]):
     (231,)
     """
 
-    def __init__(
-        self,
-        codes: Sequence[Hashable],
-        names: Sequence[str] | None = None,
-        colours: Sequence[str] | None = None,
-    ) -> None:
+    def __init__(self, codes: Sequence[Hashable], names: Sequence[str] | None = None,
+                 colours: Sequence[str] | None = None) -> None:  # fmt: skip
         codes = tuple(_normalise_code(c) for c in codes)
         if len(set(codes)) != len(codes):
             dupes = sorted({str(c) for c in codes if codes.count(c) > 1})
@@ -214,12 +210,8 @@ class ClassTable(Sequence[_LandCoverClass]):
         return table
 
     @classmethod
-    def of_map(
-        cls,
-        tags: Mapping[str, str],
-        source: object = "the raster",
-        classes: ClassTable | None = None,
-    ) -> ClassTable:
+    def of_map(cls, tags: Mapping[str, str], source: object = "the raster",
+               classes: ClassTable | None = None) -> ClassTable:  # fmt: skip
         """The legend of a class map: its ``classes`` tag, else ``classes`` (whose
         :attr:`raster_values` rule then gives the pixel values)."""
         return cls.from_tags(tags, source) if classes is None or "classes" in tags else classes

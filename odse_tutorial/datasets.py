@@ -127,11 +127,8 @@ def _check(
     return check_folder(_folder(source), columns)
 
 
-def load_dataset(
-    source: str | os.PathLike = "simulated",
-    *,
-    columns: SampleColumns | Mapping[str, str | None] | None = None,
-) -> Dataset:
+def load_dataset(source: str | os.PathLike = "simulated", *,
+                 columns: SampleColumns | Mapping | None = None) -> Dataset:  # fmt: skip
     """Open a dataset: a data source by name, or a folder of your own.
 
     Parameters

@@ -51,12 +51,8 @@ def _check_thresholds(min_count: int | None, min_share: float | None) -> None:
         )
 
 
-def drop_rare_classes(
-    y: ArrayLike,
-    *,
-    min_count: int | None = None,
-    min_share: float | None = None,
-) -> tuple[NDArray[np.bool_], pd.DataFrame]:
+def drop_rare_classes(y: ArrayLike, *, min_count: int | None = None,
+                      min_share: float | None = None) -> tuple[NDArray, pd.DataFrame]:  # fmt: skip
     """Find the samples of classes that are frequent enough to be learned.
 
     A class is dropped when it has fewer than ``min_count`` samples, or when its share

@@ -91,15 +91,9 @@ class _TrainedModel:
         return self.metadata.get("versions", MappingProxyType({}))
 
 
-def save_model(
-    path: str | os.PathLike,
-    model: Any,
-    *,
-    classes: ClassTable,
-    feature_names: Sequence[str],
-    metadata: Mapping[str, Any] | None = None,
-    compress: int = 3,
-) -> Path:
+def save_model(path: str | os.PathLike, model: Any, *, classes: ClassTable,
+               feature_names: Sequence[str], metadata: Mapping[str, Any] | None = None,
+               compress: int = 3) -> Path:  # fmt: skip
     """Save a fitted model, its class table, feature names and metadata to one file.
 
     The file is written atomically: it appears complete under ``path`` or not at all,
@@ -306,14 +300,9 @@ def _check_classes(model: Any, classes: ClassTable) -> None:
 
 
 # -- out-of-fold predictions ---------------------------------------------------------------
-def save_cv_predictions(
-    output_dir: str | os.PathLike,
-    proba: ArrayLike,
-    y: pd.Series,
-    folds: ArrayLike,
-    *,
-    classes: Sequence[Any] | None = None,
-) -> Path:
+def save_cv_predictions(output_dir: str | os.PathLike, proba: ArrayLike, y: pd.Series,
+                        folds: ArrayLike, *,
+                        classes: Sequence[Any] | None = None) -> Path:  # fmt: skip
     """Write out-of-fold predictions to ``output_dir/cv_predictions.csv``, atomically.
 
     Parameters
@@ -374,13 +363,8 @@ class _CVResults:
     metrics: Mapping[str, Any]
 
 
-def read_cv_results(
-    folder: str | os.PathLike,
-    *,
-    dataset: str,
-    index: pd.Index,
-    folds: ArrayLike | None = None,
-) -> _CVResults | None:
+def read_cv_results(folder: str | os.PathLike, *, dataset: str, index: pd.Index,
+                    folds: ArrayLike | None = None) -> _CVResults | None:  # fmt: skip
     """Read another notebook's out-of-fold probabilities and the true accuracy of its maps.
 
     Parameters

@@ -54,14 +54,9 @@ def _cell_text(value: float, normalize: str | None, integers: bool) -> str:
     return "<1" if 0 < value < 0.5 else f"{value:.0f}"
 
 
-def plot_confusion_matrix(
-    report_or_confusion: Any,
-    *,
-    normalize: str | None = None,
-    ax: Axes | None = None,
-    title: str | None = None,
-    cmap: str = "Blues",
-) -> Axes:
+def plot_confusion_matrix(report_or_confusion: Any, *, normalize: str | None = None,
+                          ax: Axes | None = None, title: str | None = None,
+                          cmap: str = "Blues") -> Axes:  # fmt: skip
     """Draw an annotated confusion (error) matrix: reference in rows, map in columns.
 
     Parameters
@@ -203,16 +198,9 @@ def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
     return ax
 
 
-def plot_reliability_diagram(
-    y_true: ArrayLike,
-    y_proba: ArrayLike,
-    labels: ArrayLike,
-    *,
-    n_bins: int = 10,
-    truth: ArrayLike | None = None,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
+def plot_reliability_diagram(y_true: ArrayLike, y_proba: ArrayLike, labels: ArrayLike,
+                             *, n_bins: int = 10, truth: ArrayLike | None = None,
+                             ax: Axes | None = None, title: str | None = None) -> Axes:  # fmt: skip
     """Reliability diagram of the predicted class's probability, with its histogram.
 
     Points: per bin of predicted probability (of the predicted class: "top-label"
@@ -284,15 +272,12 @@ def plot_reliability_diagram(
     return ax
 
 
-def plot_uncertainty_vs_error(
-    uncertainty_path: Any,
-    predicted_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-    truth_path: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-    *,
-    n_bins: int = 10,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes | None:
+_Paths = str | os.PathLike | Sequence[str | os.PathLike] | None
+
+
+def plot_uncertainty_vs_error(uncertainty_path: Any, predicted_path: _Paths = None,
+                              truth_path: _Paths = None, *, n_bins: int = 10,
+                              ax: Axes | None = None, title: str | None = None) -> Axes | None:  # fmt: skip
     """Does uncertainty show where the map is wrong? Error rate per uncertainty bin.
 
     Points: the share of pixels whose mapped class differs from the reference, per bin
@@ -401,14 +386,10 @@ def _season_of(name: str) -> str | None:
     return suffix if suffix in _SEASON_COLOURS else None
 
 
-def plot_feature_importance(
-    importances: Any,
-    feature_names: Sequence[str] | None = None,
-    *,
-    top: int = 15,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
+def plot_feature_importance(importances: Any,
+                            feature_names: Sequence[str] | None = None, *,
+                            top: int = 15, ax: Axes | None = None,
+                            title: str | None = None) -> Axes:  # fmt: skip
     """Horizontal bars of the most important features, coloured by season.
 
     Parameters
@@ -461,15 +442,9 @@ def plot_feature_importance(
 
 
 # -- ranking -------------------------------------------------------------------------------
-def plot_precision_recall(
-    y: ArrayLike,
-    proba: ArrayLike,
-    classes: Any = None,
-    *,
-    proba_classes: Sequence[Any] | None = None,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
+def plot_precision_recall(y: ArrayLike, proba: ArrayLike, classes: Any = None, *,
+                          proba_classes: Sequence[Any] | None = None,
+                          ax: Axes | None = None, title: str | None = None) -> Axes:  # fmt: skip
     """Precision-recall curve of each class, in distinct colours, with its average precision.
 
     For every threshold on a class's probability: the precision (users' accuracy) and

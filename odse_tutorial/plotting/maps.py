@@ -39,14 +39,9 @@ from odse_tutorial.raster_io import check_same_grid
 logger = logging.getLogger(__name__)
 
 
-def _plot_class_map(
-    source: str | os.PathLike | tuple,
-    classes: ClassTable | None = None,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-    legend: bool = True,
-) -> Axes:
+def _plot_class_map(source: str | os.PathLike | tuple,
+                    classes: ClassTable | None = None, *, ax: Axes | None = None,
+                    title: str | None = None, legend: bool = True) -> Axes:  # fmt: skip
     """Draw a class map (a path, or ``(array, transform[, crs])``) with its legend."""
     layer = _read_class_layer(source, classes)
     ax = _axes(ax, (8.5, 5.5))
@@ -87,14 +82,9 @@ def _draw_values(ax: Axes, raster: _Raster, cmap: str, vmax: float, label: str, 
     ax.figure.colorbar(image, ax=ax, **{"shrink": 0.85, "pad": 0.03, **bar}).set_label(label)
 
 
-def _plot_percent_map(
-    path: str | os.PathLike,
-    what: str = "Probability",
-    vmax: float | None = 100,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
+def _plot_percent_map(path: str | os.PathLike, what: str = "Probability",
+                      vmax: float | None = 100, *, ax: Axes | None = None,
+                      title: str | None = None) -> Axes:  # fmt: skip
     """Draw a percent map (0-100, nodata 255): a probability (viridis) or uncertainty (magma)
     map; ``vmax=None`` fits the colour bar to the 99th percentile, rounded up to 5 %."""
     raster = _read_raster(path, resampling="average")
@@ -155,15 +145,10 @@ def _stretch(data: np.ma.MaskedArray, percentiles: tuple[float, float]) -> NDArr
     return np.clip(scaled, 0.0, 1.0)
 
 
-def plot_composite(
-    layers: Mapping[str, str | os.PathLike],
-    *,
-    bands: Sequence[str] | None = None,
-    season: str | None = "summer",
-    percentiles: tuple[float, float] = (2.0, 98.0),
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes:
+def plot_composite(layers: Mapping[str, str | os.PathLike], *,
+                   bands: Sequence[str] | None = None, season: str | None = "summer",
+                   percentiles: tuple[float, float] = (2.0, 98.0),
+                   ax: Axes | None = None, title: str | None = None) -> Axes:  # fmt: skip
     """Draw a false-colour composite of one season from a layer catalogue.
 
     Each band is stretched linearly between two percentiles of its valid pixels.
@@ -244,15 +229,11 @@ _KINDS = {
 }
 
 
-def plot_error_map(
-    predicted_path: str | os.PathLike,
-    truth_path: str | os.PathLike | None,
-    *,
-    other: str | os.PathLike | None = None,
-    names: tuple[str, str] = ("map", "other map"),
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Axes | None:
+def plot_error_map(predicted_path: str | os.PathLike,
+                   truth_path: str | os.PathLike | None, *,
+                   other: str | os.PathLike | None = None,
+                   names: tuple[str, str] = ("map", "other map"),
+                   ax: Axes | None = None, title: str | None = None) -> Axes | None:  # fmt: skip
     """Map where a class map disagrees with the reference (truth) map, or with another map.
 
     Parameters
@@ -405,17 +386,11 @@ def _drawer(
     return draw.get(product, lambda ax: _plot_percent_map(path, ax=ax))
 
 
-def plot_maps(
-    maps: Any,
-    products: Sequence[str] = ("dominant_class", "errors"),
-    *,
-    tile: str | None = None,
-    years: int | Sequence[int] | None = None,
-    code: Hashable | None = None,
-    truth: Any = None,
-    classes: ClassTable | None = None,
-    title: str | None = None,
-) -> Figure | None:
+def plot_maps(maps: Any, products: Sequence[str] = ("dominant_class", "errors"), *,
+              tile: str | None = None, years: int | Sequence[int] | None = None,
+              code: Hashable | None = None, truth: Any = None,
+              classes: ClassTable | None = None,
+              title: str | None = None) -> Figure | None:  # fmt: skip
     """Several maps of a catalogue in one figure: one row per product, one column per year.
 
     Sized for a notebook's width (9.5 inches). Panels that need the truth (``"errors"``,

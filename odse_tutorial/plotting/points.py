@@ -56,16 +56,10 @@ def _draw_background(ax: Axes, background: Any, classes: ClassTable | None) -> t
     return layer.frame, layer.present()
 
 
-def plot_samples(
-    samples: Any,
-    classes: ClassTable | None = None,
-    *,
-    column: str = "lc_code",
-    ax: Axes | None = None,
-    background: Any = None,
-    title: str | None = None,
-    markersize: float = 12.0,
-) -> Axes:
+def plot_samples(samples: Any, classes: ClassTable | None = None, *,
+                 column: str = "lc_code", ax: Axes | None = None,
+                 background: Any = None, title: str | None = None,
+                 markersize: float = 12.0) -> Axes:  # fmt: skip
     """Draw sample points coloured by class, optionally over a class map or composite.
 
     Parameters
@@ -124,16 +118,9 @@ def plot_samples(
     return ax
 
 
-def plot_cv_folds(
-    samples: Any,
-    cv: Any,
-    X: Any = None,
-    y: ArrayLike | None = None,
-    *,
-    ax: Axes | None = None,
-    title: str | None = None,
-    markersize: float = 10.0,
-) -> Axes:
+def plot_cv_folds(samples: Any, cv: Any, X: Any = None, y: ArrayLike | None = None, *,
+                  ax: Axes | None = None, title: str | None = None,
+                  markersize: float = 10.0) -> Axes:  # fmt: skip
     """Map the samples coloured by the cross-validation fold in which they are tested.
 
     Put a random and a spatially blocked splitter side by side to see why random

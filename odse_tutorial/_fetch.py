@@ -70,15 +70,9 @@ def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
     """
     mirror = os.environ.get(source_env)
     local = bool(mirror) and _as_base_url(mirror).startswith("file:")
-    pup = pooch.create(
-        path=path,
-        base_url=_as_base_url(mirror) if mirror else base_url,
-        version=version,
-        version_dev="main",
-        env=cache_env,
-        registry=registry,
-        retry_if_failed=0 if local else 2,
-    )
+    pup = pooch.create(path=path, base_url=_as_base_url(mirror) if mirror else base_url,
+                       version=version, version_dev="main", env=cache_env, registry=registry,
+                       retry_if_failed=0 if local else 2)  # fmt: skip
     # A stalled connection fails instead of hanging.
     downloader = _copy_file if local else pooch.HTTPDownloader(timeout=60)
     home = base_url.format(version=version and pooch.check_version(version, fallback="main"))

@@ -118,11 +118,7 @@ def drop_rare_classes(y: ArrayLike, *, min_count: int | None = None,
         listing = ", ".join(
             f"{c} ({n})" for c, n in zip(dropped["code"], dropped["count"], strict=True)
         )
-        logger.warning(
-            "Dropping %d rare class(es) with %d sample(s) in all: %s.",
-            len(dropped),
-            int(dropped["count"].sum()),
-            listing,
-        )
+        logger.warning("Dropping %d rare class(es) with %d sample(s) in all: %s.", len(dropped),
+                       int(dropped["count"].sum()), listing)  # fmt: skip
     keep = codes.isin(counts.index[kept_before_sort]).to_numpy()
     return keep, report

@@ -143,14 +143,9 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
     other = _NDVI["gappy" if ndvi == "filled" else "filled"]
     registry = read_sha256sums(REGISTRIES / "netherlands.sha256")
     registry = {name: digest for name, digest in registry.items() if not name.startswith(other)}
-    folder = fetch(
-        "Netherlands dataset",
-        registry,
-        path=pooch.os_cache("odse-tutorial") / "nl-landsat",
-        base_url=UPSTREAM_URL,
-        source_env="ODSE_NETHERLANDS_SOURCE",
-        cache_env="ODSE_DATA_CACHE",
-    )
+    folder = fetch("Netherlands dataset", registry,
+                   path=pooch.os_cache("odse-tutorial") / "nl-landsat", base_url=UPSTREAM_URL,
+                   source_env="ODSE_NETHERLANDS_SOURCE", cache_env="ODSE_DATA_CACHE")  # fmt: skip
     columns = SampleColumns(
         class_code="code", date="date", class_name="label", weight=None, location=None, tile=None
     )

@@ -227,12 +227,10 @@ def load_model(path: str | os.PathLike) -> _TrainedModel:
         "versions": MappingProxyType(versions),
         "saved_at": payload.get("saved_at"),
     }
-    return _TrainedModel(
-        model=payload["model"],
-        classes=ClassTable.from_records(payload["classes"]),
-        feature_names=tuple(payload["feature_names"]),
-        metadata=MappingProxyType(metadata),
-    )
+    return _TrainedModel(model=payload["model"],
+                         classes=ClassTable.from_records(payload["classes"]),
+                         feature_names=tuple(payload["feature_names"]),
+                         metadata=MappingProxyType(metadata))  # fmt: skip
 
 
 # -- helpers ----------------------------------------------------------------------------

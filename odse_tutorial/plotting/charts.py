@@ -328,22 +328,13 @@ def plot_uncertainty_vs_error(uncertainty_path: Any, predicted_path: _Paths = No
     overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
     centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
     rate = 100 * table.error_rate[full]
-    ax = _binned_chart(
-        _axes(ax, (7.0, 4.8)),
-        centres,
-        100 * table.share_of_pixels,
-        centres[full],
-        rate,
-        what="Pixels in bin",
-        right=float(table.upper.iloc[-1]),
-        top=min(100.0, 10 * np.ceil(max(float(rate.max()), overall) / 10 + 0.5)),
-        line=[overall, overall],
-        line_label=f"Error rate of the whole map ({overall:.1f} %)",
-        colour=ERROR_COLOUR,
-        label="Error rate in bin",
-        xlabel="Uncertainty (%)",
-        ylabel="Pixels mapped wrongly (%)",
-    )
+    ax = _binned_chart(_axes(ax, (7.0, 4.8)), centres, 100 * table.share_of_pixels, centres[full],
+                       rate, what="Pixels in bin", right=float(table.upper.iloc[-1]),
+                       top=min(100.0, 10 * np.ceil(max(float(rate.max()), overall) / 10 + 0.5)),
+                       line=[overall, overall],
+                       line_label=f"Error rate of the whole map ({overall:.1f} %)",
+                       colour=ERROR_COLOUR, label="Error rate in bin", xlabel="Uncertainty (%)",
+                       ylabel="Pixels mapped wrongly (%)")  # fmt: skip
     ax.set_title("Map errors by uncertainty" if title is None else title)
     return ax
 

@@ -41,19 +41,9 @@ from sklearn.neighbors import KDTree
 
 from odse_tutorial._checks import missing_column, n_rows
 
-__all__ = [
-    "SpatialKFold",
-    "block_cv",
-    "cross_val_predict_years",
-    "cv_candidates",
-    "fold_ids",
-    "fold_overlap",
-    "location_cv",
-    "nn_distances",
-    "out_of_fold_proba",
-    "random_cv",
-    "tile_cv",
-]
+__all__ = ["SpatialKFold", "block_cv", "cross_val_predict_years", "cv_candidates",
+           "fold_ids", "fold_overlap", "location_cv", "nn_distances",
+           "out_of_fold_proba", "random_cv", "tile_cv"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 

@@ -97,10 +97,8 @@ def _year_layers(folder: Path, fnames: list[str], ndvi: str) -> dict[int, dict[s
 def _classes(samples: Any, columns: SampleColumns):
     counts = samples[columns.class_code].value_counts()
     codes = sorted(str(c) for c in counts.index)
-    names = [
-        str(samples.loc[samples[columns.class_code] == code, columns.class_name].iloc[0])
-        for code in codes
-    ]
+    first = samples.drop_duplicates(columns.class_code).set_index(columns.class_code)
+    names = [str(first.loc[code, columns.class_name]) for code in codes]
     spare = iter(c for c in _DEFAULT_PALETTE if c not in _CORINE_COLOURS.values())
     colours = [_CORINE_COLOURS.get(code) or next(spare) for code in codes]
     rare = {str(code): int(n) for code, n in counts.items() if n < _MIN_CV_COUNT}
@@ -187,16 +185,9 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
         "three different ways (an unnamed LAEA, EPSG:3035, IGNF:ETRS89LAEA); the package "
         "compares CRSs by meaning, so nothing is reprojected.",
     )
-    dataset = Dataset(
-        name="netherlands",
-        samples_path=samples_path,
-        classes=classes,
-        columns=columns,
-        static_layers={_TILE: {name: folder / fname for name, fname in _STATIC.items()}},
-        year_layers={_TILE: per_year},
-        cv_block_size=_CV_BLOCK_SIZE,
-        description=description,
-        notes=notes,
-    )
+    static = {_TILE: {name: folder / fname for name, fname in _STATIC.items()}}
+    dataset = Dataset(name="netherlands", samples_path=samples_path, classes=classes,
+                      columns=columns, static_layers=static, year_layers={_TILE: per_year},
+                      cv_block_size=_CV_BLOCK_SIZE, description=description, notes=notes)  # fmt: skip
     dataset.__dict__["_samples"] = samples  # the cached property, as check_catalogue sets it
     return dataset

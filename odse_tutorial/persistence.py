@@ -150,15 +150,10 @@ def save_model(path: str | os.PathLike, model: Any, *, classes: ClassTable,
         raise ValueError(
             f"metadata keys {clash} are reserved (save_model records them); rename them."
         )
-    payload = {
-        "format": _FORMAT,
-        "model": model,
-        "classes": classes.to_records(),
-        "feature_names": list(names),
-        "metadata": metadata,
-        "versions": _installed_versions(),
-        "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
+    payload = {"format": _FORMAT, "model": model, "classes": classes.to_records(),
+               "feature_names": list(names), "metadata": metadata,
+               "versions": _installed_versions(),
+               "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
     final = Path(path)
     with atomic_output(final) as tmp:
         joblib.dump(payload, tmp, compress=compress)

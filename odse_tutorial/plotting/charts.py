@@ -241,20 +241,13 @@ def plot_reliability_diagram(y_true: ArrayLike, y_proba: ArrayLike, labels: Arra
     table = evaluation.reliability_table(y_true, y_proba, labels, n_bins=n_bins)
     ece = evaluation.expected_calibration_error(y_true, y_proba, labels, n_bins=n_bins)
     full = table[table.n_samples > 0]
-    ax = _binned_chart(
-        _axes(ax, (6.0, 5.0)),
-        50 * (table.lower + table.upper),
-        100 * table.n_samples / table.n_samples.sum(),
-        100 * full.mean_confidence,
-        100 * full.accuracy,
-        what="Samples in bin",
-        line=[0, 100],
-        line_label="Perfect calibration",
-        colour="#0072b2",
-        label="Model" if truth is None else "against the labels",
-        xlabel="Predicted probability of the predicted class (%)",
-        ylabel="Predicted class is right (% of samples)",
-    )
+    ax = _binned_chart(_axes(ax, (6.0, 5.0)), 50 * (table.lower + table.upper),
+                       100 * table.n_samples / table.n_samples.sum(), 100 * full.mean_confidence,
+                       100 * full.accuracy, what="Samples in bin", line=[0, 100],
+                       line_label="Perfect calibration", colour="#0072b2",
+                       label="Model" if truth is None else "against the labels",
+                       xlabel="Predicted probability of the predicted class (%)",
+                       ylabel="Predicted class is right (% of samples)")  # fmt: skip
     what = f"expected calibration error {100 * ece:.1f} %"
     if truth is not None:
         known = pd.notna(np.asarray(truth, dtype=object))

@@ -233,11 +233,9 @@ class _DatasetReport:
 
     def __str__(self) -> str:
         head = f"{len(self.problems)} problem(s) to fix" if self.problems else "no problems found"
-        skips = (
-            ["The notebooks will skip:", *(f"- {s}" for s in self.skipped)] if self.skipped else []
-        )
-        notes = ["Read as:", *(f"- {n}" for n in self.notes)] if self.notes else []
-        lines = [f"{self.source}: {head}", *(f"- {p}" for p in self.problems), *notes, *skips]
+        lines = [f"{self.source}: {head}"] + [f"- {p}" for p in self.problems]
+        for title, items in (("Read as:", self.notes), ("The notebooks will skip:", self.skipped)):
+            lines += [title, *(f"- {i}" for i in items)] if items else []
         return "\n".join(lines)
 
     def dataset_or_raise(self) -> Dataset:

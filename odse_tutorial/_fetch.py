@@ -92,13 +92,9 @@ def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
             except (ValueError, OSError) as err:
                 raise _error(what, pup, fname, err, source_env, home, fetched) from err
             if fetched.get(fname) == "Updating":
-                logger.warning(
-                    "%s: the cached file %s was corrupted or incomplete (SHA-256 mismatch); "
-                    "fetched it again from %s.",
-                    what,
-                    pup.abspath / fname,
-                    pup.base_url,
-                )
+                logger.warning("%s: the cached file %s was corrupted or incomplete (SHA-256 "
+                               "mismatch); fetched it again from %s.", what, pup.abspath / fname,
+                               pup.base_url)  # fmt: skip
     finally:
         pooch.get_logger().removeFilter(one_line_per_dataset)
     logger.info("%s: %d files checked in %s, %d fetched from %s.",

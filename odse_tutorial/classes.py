@@ -353,19 +353,8 @@ _CORINE_COLOURS = {
 #: CORINE Land Cover classes used by the bundled, simulated landscape, with the
 #: official CORINE colours.
 _CORINE_CODES = [112, 211, 231, 311, 312, 321, 322, 324, 332, 512]
-CORINE_CLASSES = ClassTable(
-    codes=_CORINE_CODES,
-    names=[
-        "Discontinuous urban fabric",
-        "Non-irrigated arable land",
-        "Pastures",
-        "Broad-leaved forest",
-        "Coniferous forest",
-        "Natural grasslands",
-        "Moors and heathland",
-        "Transitional woodland-shrub",
-        "Bare rocks",
-        "Water bodies",
-    ],
-    colours=[_CORINE_COLOURS[str(c)] for c in _CORINE_CODES],
-)
+_CORINE_NAMES = ["Discontinuous urban fabric", "Non-irrigated arable land", "Pastures",
+                 "Broad-leaved forest", "Coniferous forest", "Natural grasslands",
+                 "Moors and heathland", "Transitional woodland-shrub", "Bare rocks",
+                 "Water bodies"]  # fmt: skip
+CORINE_CLASSES = ClassTable(_CORINE_CODES, _CORINE_NAMES, [_CORINE_COLOURS[str(c)] for c in _CORINE_CODES])  # fmt: skip

@@ -931,11 +931,7 @@ def nn_distances(cv: Any, samples: Any, prediction_points: Any, *, X: Any = None
         summary = (f"The CV that tests most like the map is {best} (Wasserstein distance of the "
                    f"log10 distances {log[best]:.2f}{next_best}; on a log scale, testing at 10 m "
                    f"instead of 100 m counts as much as at 1 km instead of 10 km): it {medians}).")  # fmt: skip
-    table.attrs = {
-        "median_m": table.groupby("what")["distance_m"].median().to_dict(),
-        "wasserstein_m": w,
-        "wasserstein_log": log,
-        "closest": best,
-        "summary": summary,
-    }
+    table.attrs = {"median_m": table.groupby("what")["distance_m"].median().to_dict(),
+                   "wasserstein_m": w, "wasserstein_log": log, "closest": best,
+                   "summary": summary}  # fmt: skip
     return table

@@ -217,11 +217,8 @@ def load_model(path: str | os.PathLike) -> _TrainedModel:
         )
     versions = dict(payload.get("versions", {}))
     _warn_on_version_mismatch(path, versions)
-    metadata = {
-        **payload["metadata"],
-        "versions": MappingProxyType(versions),
-        "saved_at": payload.get("saved_at"),
-    }
+    metadata = {**payload["metadata"], "versions": MappingProxyType(versions),
+                "saved_at": payload.get("saved_at")}  # fmt: skip
     return _TrainedModel(model=payload["model"],
                          classes=ClassTable.from_records(payload["classes"]),
                          feature_names=tuple(payload["feature_names"]),
@@ -234,13 +231,9 @@ def _installed_versions() -> dict[str, str]:
         version = importlib.metadata.version("odse-tutorial")
     except importlib.metadata.PackageNotFoundError:  # a clone on PYTHONPATH, not installed
         version = "unknown"
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-        "joblib": joblib.__version__,
-        "odse_tutorial": version,
-    }
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__,
+            "odse_tutorial": version}  # fmt: skip
 
 
 def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
@@ -257,10 +250,7 @@ def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
     warnings.warn(
         f"The model in {path} was saved with {listing}; its predictions may differ or fail. "
         f"Retrain the model with the installed versions, or install the recorded ones "
-        f"(pip install {pins}).",
-        _ModelVersionWarning,
-        stacklevel=3,
-    )
+        f"(pip install {pins}).", _ModelVersionWarning, stacklevel=3)  # fmt: skip
 
 
 def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str, ...]:

@@ -220,13 +220,9 @@ def plot_composite(layers: Mapping[str, str | os.PathLike], *,
 
 CORRECT_COLOUR = "#e6e6e6"
 #: Pixel kinds of a difference map (two maps against the truth) and their colours.
-_KINDS = {
-    "agree, both right": CORRECT_COLOUR,
-    "agree, both wrong": "#737373",
-    "differ, {a} right": "#0072b2",
-    "differ, {b} right": "#e69f00",
-    "differ, both wrong": "#cc79a7",
-}
+_KINDS = {"agree, both right": CORRECT_COLOUR, "agree, both wrong": "#737373",
+          "differ, {a} right": "#0072b2", "differ, {b} right": "#e69f00",
+          "differ, both wrong": "#cc79a7"}  # fmt: skip
 
 
 def plot_error_map(predicted_path: str | os.PathLike,

@@ -115,3 +115,13 @@ def test_nb4_headline_is_not_random_folds(executed):
     """Section 1: the folds of notebooks 1-3; the bundled data have locations, so folds that
     split a location's years never headline (review-nb4.md)."""
     assert not _metrics(executed)["cv"].startswith("nested: outer random folds")
+
+
+def test_nb4_tuned_vs_forest_is_notebook_2s_comparison(executed):
+    """Same folds, same tree counts: notebook 4's row 2 against row 1 gives the very
+    difference notebook 2 printed for tuned vs default (review-nb4.md, finding 1)."""
+    rows = _metrics(executed)["comparison"]
+    gap = rows["2. tuned Random Forest"]["overall_accuracy"]
+    gap -= rows["1. Random Forest (scored here)"]["overall_accuracy"]
+    paired = _metrics(executed, "02_tuned_random_forest")["tuned_vs_default"]
+    assert gap == pytest.approx(paired["overall_accuracy"]["mean change"], abs=1e-9)

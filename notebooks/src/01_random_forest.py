@@ -222,7 +222,8 @@ compare_models(reports)[["overall_accuracy", "f1_weighted"]].round(3)
 # Here: a 90 m square (3 x 3 pixels) around each sample of one year, as if digitised.
 
 # %%
-areas = in_year.assign(geometry=in_year.buffer(45, cap_style="square"))
+metric = in_year.to_crs(in_year.estimate_utm_crs())  # metres, whatever the samples' CRS
+areas = metric.assign(geometry=metric.buffer(45, cap_style="square"))
 pixels, _ = overlay_samples(ds, areas)
 pixels = pixels[pixels[cols.class_code].isin(codes)]  # the classes kept above
 X_px, y_px = pixels[list(ds.feature_names)], pixels[cols.class_code]

@@ -265,18 +265,11 @@ def check_folder(
     headers: dict[Path, Any] = {}
     with rasterio.Env():  # one GDAL environment for every header
         static, per_year = _scan_layers(folder, meta, problems, headers)
-    dataset = Dataset(
-        name=meta.get("name", folder.name),
-        samples_path=_find_samples(folder, meta.get("samples"), problems),  # type: ignore[arg-type]
-        classes=_class_table(folder, meta, problems),  # type: ignore[arg-type]
-        columns=columns,
-        static_layers=static,
-        year_layers=per_year,
-        truth_maps=_scan_truth(folder),
-        cv_block_size=meta.get("cv_block_size"),
-        description=meta.get("description", ""),
-        notes=tuple(meta.get("notes", ())),
-    )
+    samples, classes = _find_samples(folder, meta.get("samples"), problems), _class_table(folder, meta, problems)  # fmt: skip
+    dataset = Dataset(name=meta.get("name", folder.name), samples_path=samples, classes=classes,  # type: ignore[arg-type]
+                      columns=columns, static_layers=static, year_layers=per_year,
+                      truth_maps=_scan_truth(folder), cv_block_size=meta.get("cv_block_size"),
+                      description=meta.get("description", ""), notes=tuple(meta.get("notes", ())))  # fmt: skip
     return check_catalogue(dataset, problems, str(folder), headers)
 
 

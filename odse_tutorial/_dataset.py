@@ -265,17 +265,31 @@ def check_folder(
     headers: dict[Path, Any] = {}
     with rasterio.Env():  # one GDAL environment for every header
         static, per_year = _scan_layers(folder, meta, problems, headers)
-    samples, classes = _find_samples(folder, meta.get("samples"), problems), _class_table(folder, meta, problems)  # fmt: skip
-    dataset = Dataset(name=meta.get("name", folder.name), samples_path=samples, classes=classes,  # type: ignore[arg-type]
-                      columns=columns, static_layers=static, year_layers=per_year,
-                      truth_maps=_scan_truth(folder), cv_block_size=meta.get("cv_block_size"),
-                      description=meta.get("description", ""), notes=tuple(meta.get("notes", ())))  # fmt: skip
+    samples, classes = (
+        _find_samples(folder, meta.get("samples"), problems),
+        _class_table(folder, meta, problems),
+    )
+    dataset = Dataset(
+        name=meta.get("name", folder.name),
+        samples_path=samples,
+        classes=classes,  # type: ignore[arg-type]
+        columns=columns,
+        static_layers=static,
+        year_layers=per_year,
+        truth_maps=_scan_truth(folder),
+        cv_block_size=meta.get("cv_block_size"),
+        description=meta.get("description", ""),
+        notes=tuple(meta.get("notes", ())),
+    )
     return check_catalogue(dataset, problems, str(folder), headers)
 
 
-def check_catalogue(dataset: Dataset, problems: list[str] | None = None,
-                    source: str | None = None,
-                    headers: dict[Path, Any] | None = None) -> _DatasetReport:  # fmt: skip
+def check_catalogue(
+    dataset: Dataset,
+    problems: list[str] | None = None,
+    source: str | None = None,
+    headers: dict[Path, Any] | None = None,
+) -> _DatasetReport:
     """Check a dataset's rasters (headers only; ``headers``: those read already) and
     samples; optional columns it lacks become ``None`` (not available), logged once."""
     headers = {} if headers is None else headers

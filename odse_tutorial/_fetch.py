@@ -54,9 +54,16 @@ def _as_base_url(source: str) -> str:
     return source.rstrip("/") + "/"
 
 
-def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
-          base_url: str, source_env: str, cache_env: str | None = None,
-          version: str | None = None) -> Path:  # fmt: skip
+def fetch(
+    what: str,
+    registry: dict[str, str],
+    *,
+    path: str | os.PathLike,
+    base_url: str,
+    source_env: str,
+    cache_env: str | None = None,
+    version: str | None = None,
+) -> Path:
     """Fetch every file of ``registry`` into pooch's cache; return the cache folder.
 
     ``base_url`` (formatted with ``version``, as :func:`pooch.create` does) is replaced
@@ -70,9 +77,15 @@ def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
     """
     mirror = os.environ.get(source_env)
     local = bool(mirror) and _as_base_url(mirror).startswith("file:")
-    pup = pooch.create(path=path, base_url=_as_base_url(mirror) if mirror else base_url,
-                       version=version, version_dev="main", env=cache_env, registry=registry,
-                       retry_if_failed=0 if local else 2)  # fmt: skip
+    pup = pooch.create(
+        path=path,
+        base_url=_as_base_url(mirror) if mirror else base_url,
+        version=version,
+        version_dev="main",
+        env=cache_env,
+        registry=registry,
+        retry_if_failed=0 if local else 2,
+    )
     # A stalled connection fails instead of hanging.
     downloader = _copy_file if local else pooch.HTTPDownloader(timeout=60)
     home = base_url.format(version=version and pooch.check_version(version, fallback="main"))
@@ -92,9 +105,13 @@ def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
             except (ValueError, OSError) as err:
                 raise _error(what, pup, fname, err, source_env, home, fetched) from err
             if fetched.get(fname) == "Updating":
-                logger.warning("%s: the cached file %s was corrupted or incomplete (SHA-256 "
-                               "mismatch); fetched it again from %s.", what, pup.abspath / fname,
-                               pup.base_url)  # fmt: skip
+                logger.warning(
+                    "%s: the cached file %s was corrupted or incomplete (SHA-256 "
+                    "mismatch); fetched it again from %s.",
+                    what,
+                    pup.abspath / fname,
+                    pup.base_url,
+                )
     finally:
         pooch.get_logger().removeFilter(one_line_per_dataset)
     logger.info("%s: %d files checked in %s, %d fetched from %s.",
@@ -102,8 +119,15 @@ def fetch(what: str, registry: dict[str, str], *, path: str | os.PathLike,
     return Path(pup.abspath)
 
 
-def _error(what: str, pup: pooch.Pooch, fname: str, err: Exception, source_env: str,
-           home_url: str, fetched: dict[str, str]) -> OSError:  # fmt: skip
+def _error(
+    what: str,
+    pup: pooch.Pooch,
+    fname: str,
+    err: Exception,
+    source_env: str,
+    home_url: str,
+    fetched: dict[str, str],
+) -> OSError:
     """An error naming the file, what went wrong, and the fix."""
     url, target = pup.get_url(fname), pup.abspath / fname
     local = url.startswith("file:")

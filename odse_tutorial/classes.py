@@ -74,8 +74,12 @@ class ClassTable(Sequence[_LandCoverClass]):
     (231,)
     """
 
-    def __init__(self, codes: Sequence[Hashable], names: Sequence[str] | None = None,
-                 colours: Sequence[str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        codes: Sequence[Hashable],
+        names: Sequence[str] | None = None,
+        colours: Sequence[str] | None = None,
+    ) -> None:
         codes = tuple(_normalise_code(c) for c in codes)
         if len(set(codes)) != len(codes):
             dupes = sorted({str(c) for c in codes if codes.count(c) > 1})
@@ -210,8 +214,12 @@ class ClassTable(Sequence[_LandCoverClass]):
         return table
 
     @classmethod
-    def of_map(cls, tags: Mapping[str, str], source: object = "the raster",
-               classes: ClassTable | None = None) -> ClassTable:  # fmt: skip
+    def of_map(
+        cls,
+        tags: Mapping[str, str],
+        source: object = "the raster",
+        classes: ClassTable | None = None,
+    ) -> ClassTable:
         """The legend of a class map: its ``classes`` tag, else ``classes`` (whose
         :attr:`raster_values` rule then gives the pixel values)."""
         return cls.from_tags(tags, source) if classes is None or "classes" in tags else classes
@@ -353,8 +361,18 @@ _CORINE_COLOURS = {
 #: CORINE Land Cover classes used by the bundled, simulated landscape, with the
 #: official CORINE colours.
 _CORINE_CODES = [112, 211, 231, 311, 312, 321, 322, 324, 332, 512]
-_CORINE_NAMES = ["Discontinuous urban fabric", "Non-irrigated arable land", "Pastures",
-                 "Broad-leaved forest", "Coniferous forest", "Natural grasslands",
-                 "Moors and heathland", "Transitional woodland-shrub", "Bare rocks",
-                 "Water bodies"]  # fmt: skip
-CORINE_CLASSES = ClassTable(_CORINE_CODES, _CORINE_NAMES, [_CORINE_COLOURS[str(c)] for c in _CORINE_CODES])  # fmt: skip
+_CORINE_NAMES = [
+    "Discontinuous urban fabric",
+    "Non-irrigated arable land",
+    "Pastures",
+    "Broad-leaved forest",
+    "Coniferous forest",
+    "Natural grasslands",
+    "Moors and heathland",
+    "Transitional woodland-shrub",
+    "Bare rocks",
+    "Water bodies",
+]
+CORINE_CLASSES = ClassTable(
+    _CORINE_CODES, _CORINE_NAMES, [_CORINE_COLOURS[str(c)] for c in _CORINE_CODES]
+)

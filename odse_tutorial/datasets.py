@@ -127,8 +127,9 @@ def _check(
     return check_folder(_folder(source), columns)
 
 
-def load_dataset(source: str | os.PathLike = "simulated", *,
-                 columns: SampleColumns | Mapping | None = None) -> Dataset:  # fmt: skip
+def load_dataset(
+    source: str | os.PathLike = "simulated", *, columns: SampleColumns | Mapping | None = None
+) -> Dataset:
     """Open a dataset: a data source by name, or a folder of your own.
 
     Parameters

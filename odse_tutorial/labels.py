@@ -51,8 +51,9 @@ def _check_thresholds(min_count: int | None, min_share: float | None) -> None:
         )
 
 
-def drop_rare_classes(y: ArrayLike, *, min_count: int | None = None,
-                      min_share: float | None = None) -> tuple[NDArray, pd.DataFrame]:  # fmt: skip
+def drop_rare_classes(
+    y: ArrayLike, *, min_count: int | None = None, min_share: float | None = None
+) -> tuple[NDArray, pd.DataFrame]:
     """Find the samples of classes that are frequent enough to be learned.
 
     A class is dropped when it has fewer than ``min_count`` samples, or when its share
@@ -118,7 +119,11 @@ def drop_rare_classes(y: ArrayLike, *, min_count: int | None = None,
         listing = ", ".join(
             f"{c} ({n})" for c, n in zip(dropped["code"], dropped["count"], strict=True)
         )
-        logger.warning("Dropping %d rare class(es) with %d sample(s) in all: %s.", len(dropped),
-                       int(dropped["count"].sum()), listing)  # fmt: skip
+        logger.warning(
+            "Dropping %d rare class(es) with %d sample(s) in all: %s.",
+            len(dropped),
+            int(dropped["count"].sum()),
+            listing,
+        )
     keep = codes.isin(counts.index[kept_before_sort]).to_numpy()
     return keep, report

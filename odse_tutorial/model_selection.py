@@ -41,9 +41,19 @@ from sklearn.neighbors import KDTree
 
 from odse_tutorial._checks import missing_column, n_rows
 
-__all__ = ["SpatialKFold", "block_cv", "cross_val_predict_years", "cv_candidates",
-           "fold_ids", "fold_overlap", "location_cv", "nn_distances",
-           "out_of_fold_proba", "random_cv", "tile_cv"]  # fmt: skip
+__all__ = [
+    "SpatialKFold",
+    "block_cv",
+    "cross_val_predict_years",
+    "cv_candidates",
+    "fold_ids",
+    "fold_overlap",
+    "location_cv",
+    "nn_distances",
+    "out_of_fold_proba",
+    "random_cv",
+    "tile_cv",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +287,9 @@ class SpatialKFold(BaseCrossValidator):
 
 
 # -- spatial blocks ------------------------------------------------------------------------
-def _block_ids(samples: Any, block_size: float, *,
-               origin: tuple[float, float] = (0.0, 0.0)) -> pd.Series:  # fmt: skip
+def _block_ids(
+    samples: Any, block_size: float, *, origin: tuple[float, float] = (0.0, 0.0)
+) -> pd.Series:
     """Square block id of each sample, such as ``"E0123N0456"``.
 
     The block of a point ``(x, y)`` is column ``floor((x - x0) / block_size)`` and row
@@ -376,8 +387,12 @@ def _merge_by_location(
     unit_component = component[:n_units]
     members = pd.Series(unit_names).groupby(unit_component).agg(lambda s: "+".join(sorted(s)))
     if len(members) < n_units:
-        logger.info("Merged %d %s into %d groups: some locations have samples in more than "
-                    "one of them.", n_units, what, len(members))  # fmt: skip
+        logger.info(
+            "Merged %d %s into %d groups: some locations have samples in more than one of them.",
+            n_units,
+            what,
+            len(members),
+        )
     return pd.Series(members.loc[unit_component].to_numpy()[unit_codes], index=units.index)
 
 
@@ -391,10 +406,15 @@ def _location_ids(samples: pd.DataFrame, location_column: str | None) -> pd.Seri
     return samples[location_column]
 
 
-def block_cv(samples: Any, block_size: float, *, n_splits: int = 5,
-             origin: tuple[float, float] = (0.0, 0.0),
-             location_column: str | None = "location_id",
-             random_state: int = 0) -> SpatialKFold:  # fmt: skip
+def block_cv(
+    samples: Any,
+    block_size: float,
+    *,
+    n_splits: int = 5,
+    origin: tuple[float, float] = (0.0, 0.0),
+    location_column: str | None = "location_id",
+    random_state: int = 0,
+) -> SpatialKFold:
     """K-fold cross-validation over square spatial blocks (the package default).
 
     Blocks that share a location (a place surveyed in several years whose points fall in
@@ -438,8 +458,12 @@ def block_cv(samples: Any, block_size: float, *, n_splits: int = 5,
     return SpatialKFold(groups, n_splits, random_state=random_state)
 
 
-def tile_cv(samples: pd.DataFrame, *, tile_column: str = "tile_id",
-            location_column: str | None = "location_id") -> SpatialKFold:  # fmt: skip
+def tile_cv(
+    samples: pd.DataFrame,
+    *,
+    tile_column: str = "tile_id",
+    location_column: str | None = "location_id",
+) -> SpatialKFold:
     """Leave-one-tile-out cross-validation: one fold per tile.
 
     Tiles that share a location are merged into one group (and one fold).
@@ -475,8 +499,13 @@ def tile_cv(samples: pd.DataFrame, *, tile_column: str = "tile_id",
     return SpatialKFold(groups, n_splits=None)
 
 
-def location_cv(samples: pd.DataFrame, *, location_column: str = "location_id",
-                n_splits: int = 5, random_state: int = 0) -> SpatialKFold:  # fmt: skip
+def location_cv(
+    samples: pd.DataFrame,
+    *,
+    location_column: str = "location_id",
+    n_splits: int = 5,
+    random_state: int = 0,
+) -> SpatialKFold:
     """K-fold cross-validation over locations: all years of a location share one fold.
 
     Parameters
@@ -760,7 +789,9 @@ def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None =
     return len(leaked)
 
 
-def fold_ids(cv: Any, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None) -> NDArray:  # fmt: skip
+def fold_ids(
+    cv: Any, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None
+) -> NDArray:
     """The test fold of each sample: ``k`` for the ``k``-th split of ``cv``, -1 if none.
 
     Parameters
@@ -837,9 +868,17 @@ def _compare(cv_m: NDArray, prediction_m: NDArray) -> str:
     )
 
 
-def nn_distances(cv: Any, samples: Any, prediction_points: Any, *, X: Any = None,
-                 y: ArrayLike | None = None, groups: ArrayLike | None = None,
-                 n_prediction: int = 2000, random_state: int = 0) -> pd.DataFrame:  # fmt: skip
+def nn_distances(
+    cv: Any,
+    samples: Any,
+    prediction_points: Any,
+    *,
+    X: Any = None,
+    y: ArrayLike | None = None,
+    groups: ArrayLike | None = None,
+    n_prediction: int = 2000,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """Nearest-neighbour distances: where the folds test against where the map predicts.
 
     As CAST's ``geodist`` (Meyer & Pebesma 2022; Milà et al. 2022): for each split of
@@ -931,7 +970,11 @@ def nn_distances(cv: Any, samples: Any, prediction_points: Any, *, X: Any = None
         summary = (f"The CV that tests most like the map is {best} (Wasserstein distance of the "
                    f"log10 distances {log[best]:.2f}{next_best}; on a log scale, testing at 10 m "
                    f"instead of 100 m counts as much as at 1 km instead of 10 km): it {medians}).")  # fmt: skip
-    table.attrs = {"median_m": table.groupby("what")["distance_m"].median().to_dict(),
-                   "wasserstein_m": w, "wasserstein_log": log, "closest": best,
-                   "summary": summary}  # fmt: skip
+    table.attrs = {
+        "median_m": table.groupby("what")["distance_m"].median().to_dict(),
+        "wasserstein_m": w,
+        "wasserstein_log": log,
+        "closest": best,
+        "summary": summary,
+    }
     return table

@@ -141,9 +141,14 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
     other = _NDVI["gappy" if ndvi == "filled" else "filled"]
     registry = read_sha256sums(REGISTRIES / "netherlands.sha256")
     registry = {name: digest for name, digest in registry.items() if not name.startswith(other)}
-    folder = fetch("Netherlands dataset", registry,
-                   path=pooch.os_cache("odse-tutorial") / "nl-landsat", base_url=UPSTREAM_URL,
-                   source_env="ODSE_NETHERLANDS_SOURCE", cache_env="ODSE_DATA_CACHE")  # fmt: skip
+    folder = fetch(
+        "Netherlands dataset",
+        registry,
+        path=pooch.os_cache("odse-tutorial") / "nl-landsat",
+        base_url=UPSTREAM_URL,
+        source_env="ODSE_NETHERLANDS_SOURCE",
+        cache_env="ODSE_DATA_CACHE",
+    )
     columns = SampleColumns(
         class_code="code", date="date", class_name="label", weight=None, location=None, tile=None
     )
@@ -186,8 +191,16 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
         "compares CRSs by meaning, so nothing is reprojected.",
     )
     static = {_TILE: {name: folder / fname for name, fname in _STATIC.items()}}
-    dataset = Dataset(name="netherlands", samples_path=samples_path, classes=classes,
-                      columns=columns, static_layers=static, year_layers={_TILE: per_year},
-                      cv_block_size=_CV_BLOCK_SIZE, description=description, notes=notes)  # fmt: skip
+    dataset = Dataset(
+        name="netherlands",
+        samples_path=samples_path,
+        classes=classes,
+        columns=columns,
+        static_layers=static,
+        year_layers={_TILE: per_year},
+        cv_block_size=_CV_BLOCK_SIZE,
+        description=description,
+        notes=notes,
+    )
     dataset.__dict__["_samples"] = samples  # the cached property, as check_catalogue sets it
     return dataset

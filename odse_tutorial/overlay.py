@@ -329,8 +329,15 @@ def _polygon_pixels(
     return pixels.reset_index(drop=True), stats
 
 
-def _overlay(dataset: Dataset, source: gpd.GeoDataFrame, date_column: str, outside: str,
-             nodata: str, client: Any, progress: bool) -> tuple[gpd.GeoDataFrame, _OverlayReport]:  # fmt: skip
+def _overlay(
+    dataset: Dataset,
+    source: gpd.GeoDataFrame,
+    date_column: str,
+    outside: str,
+    nodata: str,
+    client: Any,
+    progress: bool,
+) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
     years = survey_year(source, date_column)
     xs, ys = np.full(len(source), np.nan), np.full(len(source), np.nan)
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
@@ -395,7 +402,9 @@ def _overlay(dataset: Dataset, source: gpd.GeoDataFrame, date_column: str, outsi
     return table, report
 
 
-def _read_points(layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:  # fmt: skip
+def _read_points(
+    layers: dict, names: list, grid: Any, xs: np.ndarray, ys: np.ndarray
+) -> np.ndarray:
     """The values of the layers ``names`` at points of one tile-year (float32, NaN for nodata).
 
     Each file is opened once and only the bands of ``names`` are read from it."""
@@ -486,5 +495,6 @@ def training_data(
     check_sample_weight(weights, len(table), name=f"The weight column {columns.weight!r}")
     y = table[columns.class_code]
     classes = dataset.classes.subset(sorted(y.unique()))
-    return _TrainingData(table, table[list(dataset.feature_names)], y, weights, classes,
-                         overlay_report, class_counts)  # fmt: skip
+    return _TrainingData(
+        table, table[list(dataset.feature_names)], y, weights, classes, overlay_report, class_counts
+    )

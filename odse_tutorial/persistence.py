@@ -91,9 +91,15 @@ class _TrainedModel:
         return self.metadata.get("versions", MappingProxyType({}))
 
 
-def save_model(path: str | os.PathLike, model: Any, *, classes: ClassTable,
-               feature_names: Sequence[str], metadata: Mapping[str, Any] | None = None,
-               compress: int = 3) -> Path:  # fmt: skip
+def save_model(
+    path: str | os.PathLike,
+    model: Any,
+    *,
+    classes: ClassTable,
+    feature_names: Sequence[str],
+    metadata: Mapping[str, Any] | None = None,
+    compress: int = 3,
+) -> Path:
     """Save a fitted model, its class table, feature names and metadata to one file.
 
     The file is written atomically: it appears complete under ``path`` or not at all,
@@ -150,10 +156,15 @@ def save_model(path: str | os.PathLike, model: Any, *, classes: ClassTable,
         raise ValueError(
             f"metadata keys {clash} are reserved (save_model records them); rename them."
         )
-    payload = {"format": _FORMAT, "model": model, "classes": classes.to_records(),
-               "feature_names": list(names), "metadata": metadata,
-               "versions": _installed_versions(),
-               "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
+    payload = {
+        "format": _FORMAT,
+        "model": model,
+        "classes": classes.to_records(),
+        "feature_names": list(names),
+        "metadata": metadata,
+        "versions": _installed_versions(),
+        "saved_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
     final = Path(path)
     with atomic_output(final) as tmp:
         joblib.dump(payload, tmp, compress=compress)
@@ -217,12 +228,17 @@ def load_model(path: str | os.PathLike) -> _TrainedModel:
         )
     versions = dict(payload.get("versions", {}))
     _warn_on_version_mismatch(path, versions)
-    metadata = {**payload["metadata"], "versions": MappingProxyType(versions),
-                "saved_at": payload.get("saved_at")}  # fmt: skip
-    return _TrainedModel(model=payload["model"],
-                         classes=ClassTable.from_records(payload["classes"]),
-                         feature_names=tuple(payload["feature_names"]),
-                         metadata=MappingProxyType(metadata))  # fmt: skip
+    metadata = {
+        **payload["metadata"],
+        "versions": MappingProxyType(versions),
+        "saved_at": payload.get("saved_at"),
+    }
+    return _TrainedModel(
+        model=payload["model"],
+        classes=ClassTable.from_records(payload["classes"]),
+        feature_names=tuple(payload["feature_names"]),
+        metadata=MappingProxyType(metadata),
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -231,9 +247,13 @@ def _installed_versions() -> dict[str, str]:
         version = importlib.metadata.version("odse-tutorial")
     except importlib.metadata.PackageNotFoundError:  # a clone on PYTHONPATH, not installed
         version = "unknown"
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__, "joblib": joblib.__version__,
-            "odse_tutorial": version}  # fmt: skip
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "joblib": joblib.__version__,
+        "odse_tutorial": version,
+    }
 
 
 def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
@@ -250,7 +270,10 @@ def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
     warnings.warn(
         f"The model in {path} was saved with {listing}; its predictions may differ or fail. "
         f"Retrain the model with the installed versions, or install the recorded ones "
-        f"(pip install {pins}).", _ModelVersionWarning, stacklevel=3)  # fmt: skip
+        f"(pip install {pins}).",
+        _ModelVersionWarning,
+        stacklevel=3,
+    )
 
 
 def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str, ...]:
@@ -283,9 +306,14 @@ def _check_classes(model: Any, classes: ClassTable) -> None:
 
 
 # -- out-of-fold predictions ---------------------------------------------------------------
-def save_cv_predictions(output_dir: str | os.PathLike, proba: ArrayLike, y: pd.Series,
-                        folds: ArrayLike, *,
-                        classes: Sequence[Any] | None = None) -> Path:  # fmt: skip
+def save_cv_predictions(
+    output_dir: str | os.PathLike,
+    proba: ArrayLike,
+    y: pd.Series,
+    folds: ArrayLike,
+    *,
+    classes: Sequence[Any] | None = None,
+) -> Path:
     """Write out-of-fold predictions to ``output_dir/cv_predictions.csv``, atomically.
 
     Parameters
@@ -346,8 +374,9 @@ class _CVResults:
     metrics: Mapping[str, Any]
 
 
-def read_cv_results(folder: str | os.PathLike, *, dataset: str, index: pd.Index,
-                    folds: ArrayLike | None = None) -> _CVResults | None:  # fmt: skip
+def read_cv_results(
+    folder: str | os.PathLike, *, dataset: str, index: pd.Index, folds: ArrayLike | None = None
+) -> _CVResults | None:
     """Read another notebook's out-of-fold probabilities and the true accuracy of its maps.
 
     Parameters

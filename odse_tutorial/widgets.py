@@ -30,11 +30,16 @@ __all__ = ["map_explorer"]
 logger = logging.getLogger(__name__)
 
 #: Products the explorer can show, in menu order, with their menu labels.
-_PRODUCTS = {"dominant_class": "Dominant class", "probability": "Probability of a class",
-             "dominant_probability": "Probability of the dominant class",
-             "uncertainty": "Uncertainty", "truth": "Reference land cover (truth)",
-             "errors": "Errors (map ≠ reference)", "dissimilarity": "Dissimilarity index (DI)",
-             "aoa": "Area of applicability"}  # fmt: skip
+_PRODUCTS = {
+    "dominant_class": "Dominant class",
+    "probability": "Probability of a class",
+    "dominant_probability": "Probability of the dominant class",
+    "uncertainty": "Uncertainty",
+    "truth": "Reference land cover (truth)",
+    "errors": "Errors (map ≠ reference)",
+    "dissimilarity": "Dissimilarity index (DI)",
+    "aoa": "Area of applicability",
+}
 #: Saved with the notebook, so that a reopened explorer without a kernel says why it is dead.
 _CAPTION = (
     '<span style="color: #666; font-size: 0.85em">Controls do nothing? The kernel that drew '

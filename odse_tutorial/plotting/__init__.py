@@ -52,11 +52,21 @@ from odse_tutorial.plotting.maps import (
 )
 from odse_tutorial.plotting.points import plot_cv_folds, plot_samples
 
-__all__ = ["plot_composite", "plot_confusion_matrix", "plot_cv_folds",
-           "plot_error_map", "plot_feature_importance", "plot_maps",
-           "plot_nn_distances", "plot_per_class_accuracy", "plot_precision_recall",
-           "plot_reliability_diagram", "plot_samples", "plot_uncertainty_vs_error",
-           "use_style"]  # fmt: skip
+__all__ = [
+    "plot_composite",
+    "plot_confusion_matrix",
+    "plot_cv_folds",
+    "plot_error_map",
+    "plot_feature_importance",
+    "plot_maps",
+    "plot_nn_distances",
+    "plot_per_class_accuracy",
+    "plot_precision_recall",
+    "plot_reliability_diagram",
+    "plot_samples",
+    "plot_uncertainty_vs_error",
+    "use_style",
+]
 
 
 def use_style() -> None:

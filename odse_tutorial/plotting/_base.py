@@ -93,13 +93,20 @@ def _frame(bounds: Sequence[float], crs: Any) -> _Frame:
         return _Frame((left, right, bottom, top), 1.0, "Longitude (°)", "Latitude (°)")
     epsg = crs.to_epsg() if crs is not None else None
     unit, s = f"km, EPSG:{epsg}" if epsg else "km", 1e-3
-    return _Frame((left * s, right * s, bottom * s, top * s), s, f"Easting ({unit})", f"Northing ({unit})")  # fmt: skip
+    return _Frame(
+        (left * s, right * s, bottom * s, top * s), s, f"Easting ({unit})", f"Northing ({unit})"
+    )
 
 
 def _finish_map(ax: Axes, frame: _Frame, title: str | None) -> None:
     left, right, bottom, top = frame.extent
-    ax.set(xlim=(left, right), ylim=(bottom, top), aspect="equal", xlabel=frame.xlabel,
-           ylabel=frame.ylabel)  # fmt: skip
+    ax.set(
+        xlim=(left, right),
+        ylim=(bottom, top),
+        aspect="equal",
+        xlabel=frame.xlabel,
+        ylabel=frame.ylabel,
+    )
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
     ax.ticklabel_format(useOffset=False, style="plain")

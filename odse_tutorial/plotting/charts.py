@@ -54,9 +54,14 @@ def _cell_text(value: float, normalize: str | None, integers: bool) -> str:
     return "<1" if 0 < value < 0.5 else f"{value:.0f}"
 
 
-def plot_confusion_matrix(report_or_confusion: Any, *, normalize: str | None = None,
-                          ax: Axes | None = None, title: str | None = None,
-                          cmap: str = "Blues") -> Axes:  # fmt: skip
+def plot_confusion_matrix(
+    report_or_confusion: Any,
+    *,
+    normalize: str | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+    cmap: str = "Blues",
+) -> Axes:
     """Draw an annotated confusion (error) matrix: reference in rows, map in columns.
 
     Parameters
@@ -198,9 +203,16 @@ def _binned_chart(ax: Axes, centres, share, x, y, **how: Any) -> Axes:
     return ax
 
 
-def plot_reliability_diagram(y_true: ArrayLike, y_proba: ArrayLike, labels: ArrayLike,
-                             *, n_bins: int = 10, truth: ArrayLike | None = None,
-                             ax: Axes | None = None, title: str | None = None) -> Axes:  # fmt: skip
+def plot_reliability_diagram(
+    y_true: ArrayLike,
+    y_proba: ArrayLike,
+    labels: ArrayLike,
+    *,
+    n_bins: int = 10,
+    truth: ArrayLike | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Reliability diagram of the predicted class's probability, with its histogram.
 
     Points: per bin of predicted probability (of the predicted class: "top-label"
@@ -241,13 +253,20 @@ def plot_reliability_diagram(y_true: ArrayLike, y_proba: ArrayLike, labels: Arra
     table = evaluation.reliability_table(y_true, y_proba, labels, n_bins=n_bins)
     ece = evaluation.expected_calibration_error(y_true, y_proba, labels, n_bins=n_bins)
     full = table[table.n_samples > 0]
-    ax = _binned_chart(_axes(ax, (6.0, 5.0)), 50 * (table.lower + table.upper),
-                       100 * table.n_samples / table.n_samples.sum(), 100 * full.mean_confidence,
-                       100 * full.accuracy, what="Samples in bin", line=[0, 100],
-                       line_label="Perfect calibration", colour="#0072b2",
-                       label="Model" if truth is None else "against the labels",
-                       xlabel="Predicted probability of the predicted class (%)",
-                       ylabel="Predicted class is right (% of samples)")  # fmt: skip
+    ax = _binned_chart(
+        _axes(ax, (6.0, 5.0)),
+        50 * (table.lower + table.upper),
+        100 * table.n_samples / table.n_samples.sum(),
+        100 * full.mean_confidence,
+        100 * full.accuracy,
+        what="Samples in bin",
+        line=[0, 100],
+        line_label="Perfect calibration",
+        colour="#0072b2",
+        label="Model" if truth is None else "against the labels",
+        xlabel="Predicted probability of the predicted class (%)",
+        ylabel="Predicted class is right (% of samples)",
+    )
     what = f"expected calibration error {100 * ece:.1f} %"
     if truth is not None:
         known = pd.notna(np.asarray(truth, dtype=object))
@@ -268,9 +287,15 @@ def plot_reliability_diagram(y_true: ArrayLike, y_proba: ArrayLike, labels: Arra
 _Paths = str | os.PathLike | Sequence[str | os.PathLike] | None
 
 
-def plot_uncertainty_vs_error(uncertainty_path: Any, predicted_path: _Paths = None,
-                              truth_path: _Paths = None, *, n_bins: int = 10,
-                              ax: Axes | None = None, title: str | None = None) -> Axes | None:  # fmt: skip
+def plot_uncertainty_vs_error(
+    uncertainty_path: Any,
+    predicted_path: _Paths = None,
+    truth_path: _Paths = None,
+    *,
+    n_bins: int = 10,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes | None:
     """Does uncertainty show where the map is wrong? Error rate per uncertainty bin.
 
     Points: the share of pixels whose mapped class differs from the reference, per bin
@@ -321,20 +346,33 @@ def plot_uncertainty_vs_error(uncertainty_path: Any, predicted_path: _Paths = No
     overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
     centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
     rate = 100 * table.error_rate[full]
-    ax = _binned_chart(_axes(ax, (7.0, 4.8)), centres, 100 * table.share_of_pixels, centres[full],
-                       rate, what="Pixels in bin", right=float(table.upper.iloc[-1]),
-                       top=min(100.0, 10 * np.ceil(max(float(rate.max()), overall) / 10 + 0.5)),
-                       line=[overall, overall],
-                       line_label=f"Error rate of the whole map ({overall:.1f} %)",
-                       colour=ERROR_COLOUR, label="Error rate in bin", xlabel="Uncertainty (%)",
-                       ylabel="Pixels mapped wrongly (%)")  # fmt: skip
+    ax = _binned_chart(
+        _axes(ax, (7.0, 4.8)),
+        centres,
+        100 * table.share_of_pixels,
+        centres[full],
+        rate,
+        what="Pixels in bin",
+        right=float(table.upper.iloc[-1]),
+        top=min(100.0, 10 * np.ceil(max(float(rate.max()), overall) / 10 + 0.5)),
+        line=[overall, overall],
+        line_label=f"Error rate of the whole map ({overall:.1f} %)",
+        colour=ERROR_COLOUR,
+        label="Error rate in bin",
+        xlabel="Uncertainty (%)",
+        ylabel="Pixels mapped wrongly (%)",
+    )
     ax.set_title("Map errors by uncertainty" if title is None else title)
     return ax
 
 
 # -- models ------------------------------------------------------------------------------
-_SEASON_COLOURS = {"winter": "#0072b2", "spring": "#009e73", "summer": "#e69f00",
-                   "autumn": "#d55e00"}  # fmt: skip
+_SEASON_COLOURS = {
+    "winter": "#0072b2",
+    "spring": "#009e73",
+    "summer": "#e69f00",
+    "autumn": "#d55e00",
+}
 
 _STATIC_COLOUR = "#7f7f7f"
 
@@ -370,10 +408,14 @@ def _season_of(name: str) -> str | None:
     return suffix if suffix in _SEASON_COLOURS else None
 
 
-def plot_feature_importance(importances: Any,
-                            feature_names: Sequence[str] | None = None, *,
-                            top: int = 15, ax: Axes | None = None,
-                            title: str | None = None) -> Axes:  # fmt: skip
+def plot_feature_importance(
+    importances: Any,
+    feature_names: Sequence[str] | None = None,
+    *,
+    top: int = 15,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Horizontal bars of the most important features, coloured by season.
 
     Parameters
@@ -426,9 +468,15 @@ def plot_feature_importance(importances: Any,
 
 
 # -- ranking -------------------------------------------------------------------------------
-def plot_precision_recall(y: ArrayLike, proba: ArrayLike, classes: Any = None, *,
-                          proba_classes: Sequence[Any] | None = None,
-                          ax: Axes | None = None, title: str | None = None) -> Axes:  # fmt: skip
+def plot_precision_recall(
+    y: ArrayLike,
+    proba: ArrayLike,
+    classes: Any = None,
+    *,
+    proba_classes: Sequence[Any] | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Precision-recall curve of each class, in distinct colours, with its average precision.
 
     For every threshold on a class's probability: the precision (users' accuracy) and

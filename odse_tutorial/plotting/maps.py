@@ -39,9 +39,14 @@ from odse_tutorial.raster_io import check_same_grid
 logger = logging.getLogger(__name__)
 
 
-def _plot_class_map(source: str | os.PathLike | tuple,
-                    classes: ClassTable | None = None, *, ax: Axes | None = None,
-                    title: str | None = None, legend: bool = True) -> Axes:  # fmt: skip
+def _plot_class_map(
+    source: str | os.PathLike | tuple,
+    classes: ClassTable | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> Axes:
     """Draw a class map (a path, or ``(array, transform[, crs])``) with its legend."""
     layer = _read_class_layer(source, classes)
     ax = _axes(ax, (8.5, 5.5))
@@ -82,9 +87,14 @@ def _draw_values(ax: Axes, raster: _Raster, cmap: str, vmax: float, label: str, 
     ax.figure.colorbar(image, ax=ax, **{"shrink": 0.85, "pad": 0.03, **bar}).set_label(label)
 
 
-def _plot_percent_map(path: str | os.PathLike, what: str = "Probability",
-                      vmax: float | None = 100, *, ax: Axes | None = None,
-                      title: str | None = None) -> Axes:  # fmt: skip
+def _plot_percent_map(
+    path: str | os.PathLike,
+    what: str = "Probability",
+    vmax: float | None = 100,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Draw a percent map (0-100, nodata 255): a probability (viridis) or uncertainty (magma)
     map; ``vmax=None`` fits the colour bar to the 99th percentile, rounded up to 5 %."""
     raster = _read_raster(path, resampling="average")
@@ -145,10 +155,15 @@ def _stretch(data: np.ma.MaskedArray, percentiles: tuple[float, float]) -> NDArr
     return np.clip(scaled, 0.0, 1.0)
 
 
-def plot_composite(layers: Mapping[str, str | os.PathLike], *,
-                   bands: Sequence[str] | None = None, season: str | None = "summer",
-                   percentiles: tuple[float, float] = (2.0, 98.0),
-                   ax: Axes | None = None, title: str | None = None) -> Axes:  # fmt: skip
+def plot_composite(
+    layers: Mapping[str, str | os.PathLike],
+    *,
+    bands: Sequence[str] | None = None,
+    season: str | None = "summer",
+    percentiles: tuple[float, float] = (2.0, 98.0),
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
     """Draw a false-colour composite of one season from a layer catalogue.
 
     Each band is stretched linearly between two percentiles of its valid pixels.
@@ -220,16 +235,24 @@ def plot_composite(layers: Mapping[str, str | os.PathLike], *,
 
 CORRECT_COLOUR = "#e6e6e6"
 #: Pixel kinds of a difference map (two maps against the truth) and their colours.
-_KINDS = {"agree, both right": CORRECT_COLOUR, "agree, both wrong": "#737373",
-          "differ, {a} right": "#0072b2", "differ, {b} right": "#e69f00",
-          "differ, both wrong": "#cc79a7"}  # fmt: skip
+_KINDS = {
+    "agree, both right": CORRECT_COLOUR,
+    "agree, both wrong": "#737373",
+    "differ, {a} right": "#0072b2",
+    "differ, {b} right": "#e69f00",
+    "differ, both wrong": "#cc79a7",
+}
 
 
-def plot_error_map(predicted_path: str | os.PathLike,
-                   truth_path: str | os.PathLike | None, *,
-                   other: str | os.PathLike | None = None,
-                   names: tuple[str, str] = ("map", "other map"),
-                   ax: Axes | None = None, title: str | None = None) -> Axes | None:  # fmt: skip
+def plot_error_map(
+    predicted_path: str | os.PathLike,
+    truth_path: str | os.PathLike | None,
+    *,
+    other: str | os.PathLike | None = None,
+    names: tuple[str, str] = ("map", "other map"),
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes | None:
     """Map where a class map disagrees with the reference (truth) map, or with another map.
 
     Parameters
@@ -382,11 +405,17 @@ def _drawer(
     return draw.get(product, lambda ax: _plot_percent_map(path, ax=ax))
 
 
-def plot_maps(maps: Any, products: Sequence[str] = ("dominant_class", "errors"), *,
-              tile: str | None = None, years: int | Sequence[int] | None = None,
-              code: Hashable | None = None, truth: Any = None,
-              classes: ClassTable | None = None,
-              title: str | None = None) -> Figure | None:  # fmt: skip
+def plot_maps(
+    maps: Any,
+    products: Sequence[str] = ("dominant_class", "errors"),
+    *,
+    tile: str | None = None,
+    years: int | Sequence[int] | None = None,
+    code: Hashable | None = None,
+    truth: Any = None,
+    classes: ClassTable | None = None,
+    title: str | None = None,
+) -> Figure | None:
     """Several maps of a catalogue in one figure: one row per product, one column per year.
 
     Sized for a notebook's width (9.5 inches). Panels that need the truth (``"errors"``,

@@ -56,10 +56,16 @@ def _draw_background(ax: Axes, background: Any, classes: ClassTable | None) -> t
     return layer.frame, layer.present()
 
 
-def plot_samples(samples: Any, classes: ClassTable | None = None, *,
-                 column: str = "lc_code", ax: Axes | None = None,
-                 background: Any = None, title: str | None = None,
-                 markersize: float = 12.0) -> Axes:  # fmt: skip
+def plot_samples(
+    samples: Any,
+    classes: ClassTable | None = None,
+    *,
+    column: str = "lc_code",
+    ax: Axes | None = None,
+    background: Any = None,
+    title: str | None = None,
+    markersize: float = 12.0,
+) -> Axes:
     """Draw sample points coloured by class, optionally over a class map or composite.
 
     Parameters
@@ -111,16 +117,24 @@ def plot_samples(samples: Any, classes: ClassTable | None = None, *,
         areas = points.geometry[~is_point].scale(frame.scale, frame.scale, origin=(0, 0))
         areas.plot(ax=ax, color=colours[~is_point], edgecolor="#222222", linewidth=0.4, zorder=3)
     xs, ys = points.geometry[is_point].x * frame.scale, points.geometry[is_point].y * frame.scale
-    ax.scatter(xs, ys, c=colours[is_point], s=markersize, edgecolors="#222222", linewidths=0.35,
-               zorder=3)  # fmt: skip
+    ax.scatter(
+        xs, ys, c=colours[is_point], s=markersize, edgecolors="#222222", linewidths=0.35, zorder=3
+    )
     _finish_map(ax, frame, f"{len(points):,} samples" if title is None else title)
     _legend_right(ax, _class_handles(table, present | set(positions.tolist())), "Land cover")
     return ax
 
 
-def plot_cv_folds(samples: Any, cv: Any, X: Any = None, y: ArrayLike | None = None, *,
-                  ax: Axes | None = None, title: str | None = None,
-                  markersize: float = 10.0) -> Axes:  # fmt: skip
+def plot_cv_folds(
+    samples: Any,
+    cv: Any,
+    X: Any = None,
+    y: ArrayLike | None = None,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    markersize: float = 10.0,
+) -> Axes:
     """Map the samples coloured by the cross-validation fold in which they are tested.
 
     Put a random and a spatially blocked splitter side by side to see why random
@@ -174,9 +188,14 @@ def plot_cv_folds(samples: Any, cv: Any, X: Any = None, y: ArrayLike | None = No
     n_folds = int(fold.max()) + 1
     for k in (k for k in range(-1, n_folds) if (fold == k).any()):
         here, label = fold == k, "never tested" if k < 0 else f"fold {k}"
-        ax.scatter(xs[here], ys[here], s=markersize, edgecolors="none",
-                   color="#bbbbbb" if k < 0 else QUALITATIVE[k % len(QUALITATIVE)],
-                   label=f"{label} ({int(here.sum()):,} samples)")  # fmt: skip
+        ax.scatter(
+            xs[here],
+            ys[here],
+            s=markersize,
+            edgecolors="none",
+            color="#bbbbbb" if k < 0 else QUALITATIVE[k % len(QUALITATIVE)],
+            label=f"{label} ({int(here.sum()):,} samples)",
+        )
     _finish_map(ax, frame, None)
     ax.set_title(f"Test folds of {type(cv).__name__} ({n_folds} folds)" if title is None else title)
     if n_folds <= len(QUALITATIVE):

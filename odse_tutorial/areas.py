@@ -28,9 +28,16 @@ logger = logging.getLogger(__name__)
 Allocation = str | Mapping[Hashable, int]
 
 
-def _draw(mapped: str | os.PathLike, reference: str | os.PathLike, n_points: int,
-          min_per_stratum: int, allocation: Allocation, classes: ClassTable | None,
-          random_state: int | None, size: int) -> tuple[np.ndarray, np.ndarray, list, float]:  # fmt: skip
+def _draw(
+    mapped: str | os.PathLike,
+    reference: str | os.PathLike,
+    n_points: int,
+    min_per_stratum: int,
+    allocation: Allocation,
+    classes: ClassTable | None,
+    random_state: int | None,
+    size: int,
+) -> tuple[np.ndarray, np.ndarray, list, float]:
     """``size`` stratified samples counted as (draw, map class, true class), the
     population of pixels (map class, true class), the class codes and the pixel area (ha)."""
     pairs = _pair_counts(mapped, reference, classes)
@@ -47,8 +54,10 @@ def _draw(mapped: str | os.PathLike, reference: str | os.PathLike, n_points: int
         spread = N * np.sqrt((share * (1 - share)).sum(axis=1))  # N_h x S_h (Neyman)
         weight = {"proportional": N, "equal": N > 0, "neyman": spread}.get(allocation)
         if weight is None:
-            raise ValueError("allocation must be 'proportional', 'equal', 'neyman' or a mapping "
-                             f"{{map class: points}}, got {allocation!r}.")  # fmt: skip
+            raise ValueError(
+                "allocation must be 'proportional', 'equal', 'neyman' or a mapping "
+                f"{{map class: points}}, got {allocation!r}."
+            )
         n = np.maximum(min_per_stratum, np.round(n_points * weight / max(weight.sum(), 1)))
     n = np.where(N > 0, np.minimum(n, N), 0).astype(int)
     rng = np.random.default_rng(random_state)
@@ -209,18 +218,29 @@ Monte-Carlo margin +-3.0 points)...
     true = population.sum(axis=0) * pixel_ha
     held = np.abs(estimate - true) <= z * se + 1e-9 * total  # rounding: exact hits hold
     table = pd.DataFrame(
-        {"true_area": true, "pixel_count_area": N * pixel_ha, "mean_estimate": estimate.mean(0),
-         "sd_estimate": estimate.std(0), "mean_se": se.mean(0), "coverage": held.mean(0),
-         "zero_width": (se == 0).mean(0)},
+        {
+            "true_area": true,
+            "pixel_count_area": N * pixel_ha,
+            "mean_estimate": estimate.mean(0),
+            "sd_estimate": estimate.std(0),
+            "mean_se": se.mean(0),
+            "coverage": held.mean(0),
+            "zero_width": (se == 0).mean(0),
+        },
         index=pd.Index(codes, name="class"),
-    )  # fmt: skip
+    )
     table.insert(5, "se_over_sd", table["mean_se"] / table["sd_estimate"])
     margin = float(z * np.sqrt(confidence * (1 - confidence) / n_draws))
     below = table.index[table["coverage"] < confidence - margin].tolist()
     above = table.index[table["coverage"] > confidence + margin].tolist()
     zero = table.index[table["zero_width"] > 0].tolist()
-    table.attrs.update(coverage=float(held.mean()), mc_margin=margin, below=below, above=above,
-                       n_points=int(counts[0].sum()))  # fmt: skip
+    table.attrs.update(
+        coverage=float(held.mean()),
+        mc_margin=margin,
+        below=below,
+        above=above,
+        n_points=int(counts[0].sum()),
+    )
     table.attrs["sentence"] = (
         f"The {100 * confidence:g} % intervals held the true area in {held.mean():.1%} of "
         f"{n_draws} samples x {len(codes)} classes (nominal {100 * confidence:g} %, Monte-Carlo "
@@ -231,5 +251,5 @@ Monte-Carlo margin +-3.0 points)...
         + "; above nominal (wider than needed): "
         + (", ".join(f"{c} ({table.loc[c, 'coverage']:.0%})" for c in above) or "no class")
         + "."
-    )  # fmt: skip
+    )
     return table

@@ -516,9 +516,14 @@ class _FoldComparison:
 
     def to_dict(self) -> dict:
         """Plain, JSON-ready values (for ``metrics.json``)."""
-        return _plain({"table": self.table.to_dict(orient="index"), "sentence": self.sentence,
-                       "differences": self.differences.to_dict(orient="records"),
-                       "test_train_ratio": self.test_train_ratio})  # fmt: skip
+        return _plain(
+            {
+                "table": self.table.to_dict(orient="index"),
+                "sentence": self.sentence,
+                "differences": self.differences.to_dict(orient="records"),
+                "test_train_ratio": self.test_train_ratio,
+            }
+        )
 
     def __str__(self) -> str:
         return f"{self.table.to_string(float_format=_FLOAT_FORMAT)}\n\n{self.sentence}"
@@ -626,8 +631,12 @@ n_test / n_train = 0.250.)
     w = check_sample_weight(sample_weight, len(y_codes))
     fold_list = np.unique(folds[folds >= 0])
     if len(fold_list) < 2 or len(probas) < 2:
-        logger.warning("Comparing models on folds needs two folds and two models (here %d and "
-                       "%d): no comparison.", len(fold_list), len(probas))  # fmt: skip
+        logger.warning(
+            "Comparing models on folds needs two folds and two models (here %d and "
+            "%d): no comparison.",
+            len(fold_list),
+            len(probas),
+        )
         return None
     codes = sorted(_unique_codes(pd.Series(y_codes[folds >= 0]))) if classes is None else classes
     plain = [c.item() if isinstance(c, np.generic) else c for c in codes]  # no numpy scalars
@@ -642,15 +651,26 @@ n_test / n_train = 0.250.)
             )
         for k in fold_list:
             test = folds == k
-            summary = accuracy_report(y_codes[test], codes[proba[test].argmax(axis=1)], proba[test],
-                                      proba_classes=codes, sample_weight=None if w is None
-                                      else w[test]).summary  # fmt: skip
+            summary = accuracy_report(
+                y_codes[test],
+                codes[proba[test].argmax(axis=1)],
+                proba[test],
+                proba_classes=codes,
+                sample_weight=None if w is None else w[test],
+            ).summary
             if "ece" in metrics:
                 summary["ece"] = expected_calibration_error(y_codes[test], proba[test], codes)
             unknown = [m for m in metrics if m not in summary]
             if unknown:
                 raise ValueError(f"Unknown metrics {unknown}; choose from {list(summary)}.")
-            rows.append({"model": name, "fold": k, "n_test": int(test.sum()), **{m: summary[m] for m in metrics}})  # fmt: skip
+            rows.append(
+                {
+                    "model": name,
+                    "fold": k,
+                    "n_test": int(test.sum()),
+                    **{m: summary[m] for m in metrics},
+                }
+            )
     per_fold = pd.DataFrame(rows)
     n_test = per_fold.groupby("fold")["n_test"].first().to_numpy()
     ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
@@ -664,18 +684,28 @@ n_test / n_train = 0.250.)
             a, b = scores.loc[name, metric].to_numpy(), scores.loc[baseline, metric].to_numpy()
             d = _paired_difference(a, b, confidence=confidence, test_train_ratio=ratio)
             sign = -1 if metric in _LOWER_IS_BETTER else 1
-            differences.append({
-                "model": name, "baseline": baseline, "metric": metric, "difference": d["mean"],
-                "se": d["se"], "ci_low": d["mean"] - d["half_width"],
-                "ci_high": d["mean"] + d["half_width"], "wins": int((sign * (a - b) > 0).sum()),
-                "beyond_noise": bool(abs(d["mean"]) > d["half_width"])})  # fmt: skip
+            differences.append(
+                {
+                    "model": name,
+                    "baseline": baseline,
+                    "metric": metric,
+                    "difference": d["mean"],
+                    "se": d["se"],
+                    "ci_low": d["mean"] - d["half_width"],
+                    "ci_high": d["mean"] + d["half_width"],
+                    "wins": int((sign * (a - b) > 0).sum()),
+                    "beyond_noise": bool(abs(d["mean"]) > d["half_width"]),
+                }
+            )
     differences = pd.DataFrame(differences)
     k = len(fold_list)
     sentence = "\n".join(
         [_verdict(row, k, confidence) for row in differences.to_dict("records")]
-        + [f"({100 * confidence:g} % CI: corrected resampled t-test, Nadeau & Bengio 2003; "
-           f"{k} folds, {k - 1} degrees of freedom, n_test / n_train = {ratio:.3f}.)"]
-    )  # fmt: skip
+        + [
+            f"({100 * confidence:g} % CI: corrected resampled t-test, Nadeau & Bengio 2003; "
+            f"{k} folds, {k - 1} degrees of freedom, n_test / n_train = {ratio:.3f}.)"
+        ]
+    )
     table = per_fold.groupby("model", sort=False)[list(metrics)].mean()
     return _FoldComparison(per_fold, table, differences, sentence, ratio)
 
@@ -727,8 +757,11 @@ def beside_truth(
     table = pd.DataFrame({"estimate": pd.Series(estimates, dtype=float)})
     table["truth"] = pd.Series({name: truths.get(name) for name in estimates}, dtype=float)
     if table["truth"].isna().all():
-        logger.warning("No truth for these data: the %s estimates (%s) cannot be checked against "
-                       "it.", metric, ", ".join(estimates))  # fmt: skip
+        logger.warning(
+            "No truth for these data: the %s estimates (%s) cannot be checked against it.",
+            metric,
+            ", ".join(estimates),
+        )
         return None
     table["error"] = table["estimate"] - table["truth"]
     error = table["error"].map("{:+.3f}".format)
@@ -747,7 +780,7 @@ def beside_truth(
         f"closest {closest} ({error[closest]}), farthest {farthest} ({error[farthest]})."
         if table["error"].count() > 1
         else f"{true}: {closest} is off by {error[closest]}."
-    )  # fmt: skip
+    )
     return table
 
 
@@ -1249,9 +1282,15 @@ _FINE = np.arange(1011) / 10  # bins of 0.1 % from 0 to 101 %: a value v falls i
 
 def _bin_table(edges: NDArray, n: NDArray, errors: NDArray) -> pd.DataFrame:
     return pd.DataFrame(
-        {"lower": edges[:-1], "upper": edges[1:], "n_pixels": n, "n_errors": errors,
-         "error_rate": _ratio(errors, n), "share_of_pixels": n / max(int(n.sum()), 1)}
-    )  # fmt: skip
+        {
+            "lower": edges[:-1],
+            "upper": edges[1:],
+            "n_pixels": n,
+            "n_errors": errors,
+            "error_rate": _ratio(errors, n),
+            "share_of_pixels": n / max(int(n.sum()), 1),
+        }
+    )
 
 
 def _errors_by_value(
@@ -1366,8 +1405,9 @@ def uncertainty_against_error(
     (0.954, True)
     """
     if not dataset.has_truth:
-        logger.warning("This dataset has no truth maps: the uncertainty cannot be checked pixel "
-                       "by pixel.")  # fmt: skip
+        logger.warning(
+            "This dataset has no truth maps: the uncertainty cannot be checked pixel by pixel."
+        )
         return None
     _check_bins(n_bins)
     measures = measures if isinstance(measures, Mapping) else {m: m for m in measures}
@@ -1378,8 +1418,12 @@ def uncertainty_against_error(
     for name, kind in measures.items():
         if kind not in ("uncertainty", "entropy"):
             raise ValueError(f"A measure is 'uncertainty' or 'entropy', got {kind!r}.")
-        values = [maps.path(*p, "uncertainty") if kind == "uncertainty" else
-                  [maps.path(*p, "probability", c) for c in maps.classes.codes] for p in pairs]  # fmt: skip
+        values = [
+            maps.path(*p, "uncertainty")
+            if kind == "uncertainty"
+            else [maps.path(*p, "probability", c) for c in maps.classes.codes]
+            for p in pairs
+        ]
         n, errors, _ = _errors_by_value(values, predicted, truth, _FINE)
         right = n - errors
         below = np.cumsum(right) - right  # right pixels with a lower value
@@ -1388,8 +1432,12 @@ def uncertainty_against_error(
         binned = _percent_bins(n, errors, n_bins)
         by_bin = binned if by_bin is None else by_bin  # the first measure's
         rates = binned.error_rate[binned.n_pixels >= 100]
-        rows[name] = {"roc_auc": auc, "top_decile_error_share": errors[top:].sum() / max(errors.sum(), 1),
-                      "error_rate_rises": bool(np.all(np.diff(rates) > 0)), "n_pixels": int(n.sum())}  # fmt: skip
+        rows[name] = {
+            "roc_auc": auc,
+            "top_decile_error_share": errors[top:].sum() / max(errors.sum(), 1),
+            "error_rate_rises": bool(np.all(np.diff(rates) > 0)),
+            "n_pixels": int(n.sum()),
+        }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
     first, accuracy = table.iloc[0], 1 - by_bin.n_errors.sum() / max(by_bin.n_pixels.sum(), 1)
     sentence = (
@@ -1483,13 +1531,26 @@ def change_against_truth(
         for a, (before, after) in enumerate(itertools.pairwise(years)):
             valid = ok[a] & ok[a + 1]
             m, t = (mapped[a] != mapped[a + 1])[valid], (true[a] != true[a + 1])[valid]
-            rows.append({"tile": tile, "from": before, "to": after, "mapped_share": m.mean(),
-                         "true_share": t.mean(), "spurious_share": (m & ~t).sum() / max(m.sum(), 1),
-                         "missed_share": (t & ~m).sum() / max(t.sum(), 1)})  # fmt: skip
+            rows.append(
+                {
+                    "tile": tile,
+                    "from": before,
+                    "to": after,
+                    "mapped_share": m.mean(),
+                    "true_share": t.mean(),
+                    "spurious_share": (m & ~t).sum() / max(m.sum(), 1),
+                    "missed_share": (t & ~m).sum() / max(t.sum(), 1),
+                }
+            )
     table = pd.DataFrame(rows).set_index(["tile", "from", "to"])
     mean = {**table.mean().to_dict(), "map_accuracy": hits / max(n_valid, 1)}
-    summary = {"tile": maps.tiles[0], "year_from": years[-2], "year_to": years[-1],
-               **table.loc[maps.tiles[0]].iloc[-1].to_dict(), "all_pairs": mean}  # fmt: skip
+    summary = {
+        "tile": maps.tiles[0],
+        "year_from": years[-2],
+        "year_to": years[-1],
+        **table.loc[maps.tiles[0]].iloc[-1].to_dict(),
+        "all_pairs": mean,
+    }
     sentence = (
         f"Over all tiles and pairs of years, the maps show {mean['mapped_share']:.1%} of the "
         f"pixels as changed where {mean['true_share']:.1%} truly changed; "

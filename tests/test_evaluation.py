@@ -374,8 +374,13 @@ def test_class_maps_are_read_through_their_legends_string_codes_too(tmp_path):
     before, after = write_two_years(tmp_path, strings)
     confusion = map_accuracy(after, before).confusion  # rows: 2000, columns: 2018
     # arable -> arable, arable -> pasture, pasture -> pasture, forest -> arable, forest -> forest
-    expected = {("arable", "arable"): 1, ("arable", "pasture"): 1, ("pasture", "pasture"): 1,
-                ("forest", "arable"): 1, ("forest", "forest"): 1}  # fmt: skip
+    expected = {
+        ("arable", "arable"): 1,
+        ("arable", "pasture"): 1,
+        ("pasture", "pasture"): 1,
+        ("forest", "arable"): 1,
+        ("forest", "forest"): 1,
+    }
     assert confusion.stack()[confusion.stack() > 0].to_dict() == expected
 
 
@@ -624,8 +629,9 @@ def test_beside_truth_takes_one_truth_per_estimate():
 
 def test_write_metrics_leaves_out_entries_without_a_value(tmp_path):
     report = accuracy_report([1, 1, 2], [1, 2, 2])
-    path = write_metrics(tmp_path, notebook="n", dataset="d", cv="c", report=report, truth=None,
-                         seconds=1.5)  # fmt: skip
+    path = write_metrics(
+        tmp_path, notebook="n", dataset="d", cv="c", report=report, truth=None, seconds=1.5
+    )
     metrics = json.loads(path.read_text())
     assert "truth" not in metrics and metrics["seconds"] == 1.5
 
@@ -793,13 +799,16 @@ def _probability_maps(folder, seed=0):
     truth = np.where(wrong, (dominant + 1 + rng.integers(0, 2, 400)) % 3, dominant)
     values = np.asarray(CLASSES.raster_values, "uint16")
     paths = {
-        "dominant_class": write_raster(folder / "dominant.tif", values[dominant].reshape(20, 20),
-                                       tags=CLASSES.to_tags()),
-        "truth": write_raster(folder / "truth.tif", values[truth].reshape(20, 20),
-                              tags=CLASSES.to_tags()),
-        "uncertainty": write_raster(folder / "u.tif", np.round(100 * entropy).astype("uint8")
-                                    .reshape(20, 20), nodata=255),
-    }  # fmt: skip
+        "dominant_class": write_raster(
+            folder / "dominant.tif", values[dominant].reshape(20, 20), tags=CLASSES.to_tags()
+        ),
+        "truth": write_raster(
+            folder / "truth.tif", values[truth].reshape(20, 20), tags=CLASSES.to_tags()
+        ),
+        "uncertainty": write_raster(
+            folder / "u.tif", np.round(100 * entropy).astype("uint8").reshape(20, 20), nodata=255
+        ),
+    }
     for j, code in enumerate(CLASSES.codes):
         paths[code] = write_raster(
             folder / f"p{code}.tif", proba[:, j].astype("uint8").reshape(20, 20), nodata=255
@@ -843,8 +852,9 @@ def test_error_rate_by_uncertainty_takes_explicit_bins_for_any_values(tmp_path):
     di = (u / 37).astype("float32").reshape(20, 20)  # a dissimilarity-like map, NaN nodata
     di[0, :5] = np.nan
     path = write_raster(tmp_path / "di.tif", di, nodata=np.nan)
-    table = error_rate_by_uncertainty(path, paths["dominant_class"], paths["truth"],
-                                      bins=[0, 1, np.inf])  # fmt: skip
+    table = error_rate_by_uncertainty(
+        path, paths["dominant_class"], paths["truth"], bins=[0, 1, np.inf]
+    )
     value, error = di.ravel()[5:], wrong[5:]  # the first five pixels are nodata
     assert table.n_pixels.tolist() == [(value < 1).sum(), (value >= 1).sum()]
     assert table.n_errors.tolist() == [error[value < 1].sum(), error[value >= 1].sum()]
@@ -856,20 +866,32 @@ def test_change_against_truth_counts_mapped_spurious_and_missed_change(tmp_path)
     values = np.asarray(CLASSES.raster_values, "uint16")
     a, b = 0, 1
     layers = {  # truth: pixel 2 changes; map: pixels 1, 2 and 4 change, 4 wrong in 2000
-        ("truth", 2000): [a, a, a, b, b, b], ("truth", 2001): [a, a, b, b, b, b],
-        ("map", 2000): [a, a, a, b, a, b], ("map", 2001): [a, b, b, b, b, b],
-    }  # fmt: skip
-    paths = {key: write_raster(tmp_path / f"{key[0]}{key[1]}.tif", values[v].reshape(2, 3),
-                               tags=CLASSES.to_tags()) for key, v in layers.items()}  # fmt: skip
+        ("truth", 2000): [a, a, a, b, b, b],
+        ("truth", 2001): [a, a, b, b, b, b],
+        ("map", 2000): [a, a, a, b, a, b],
+        ("map", 2001): [a, b, b, b, b, b],
+    }
+    paths = {
+        key: write_raster(
+            tmp_path / f"{key[0]}{key[1]}.tif", values[v].reshape(2, 3), tags=CLASSES.to_tags()
+        )
+        for key, v in layers.items()
+    }
     zero = write_raster(tmp_path / "p.tif", np.zeros((2, 3), "uint8"), nodata=255)
     maps = SimpleNamespace(
-        tiles=["t"], years=[2000, 2001], classes=CLASSES,
+        tiles=["t"],
+        years=[2000, 2001],
+        classes=CLASSES,
         path=lambda t, y, p, c=None: zero if p == "probability" else paths["map", y],
-    )  # fmt: skip
+    )
     dataset = SimpleNamespace(has_truth=True, truth=lambda t, y: paths["truth", y])
     check = change_against_truth(maps, dataset)
-    expected = {"mapped_share": 3 / 6, "true_share": 1 / 6, "spurious_share": 2 / 3,
-                "missed_share": 0.0}  # fmt: skip
+    expected = {
+        "mapped_share": 3 / 6,
+        "true_share": 1 / 6,
+        "spurious_share": 2 / 3,
+        "missed_share": 0.0,
+    }
     assert check.table.iloc[0].to_dict() == pytest.approx(expected)
     assert check.all_pairs["map_accuracy"] == pytest.approx(10 / 12)
     assert check.to_dict()["year_to"] == 2001 and "33% of the true" not in check.sentence

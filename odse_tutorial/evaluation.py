@@ -10,12 +10,11 @@ The confusion (error) matrix here has the **reference** classes in rows and the
   mapped as it (recall; one minus the omission error);
 - *F1*: the harmonic mean of users' and producer's accuracy; *kappa*: Cohen's kappa.
 
-With class probabilities also the log loss, the Brier score and the average precision
-(area under the precision-recall curve) per class. These numbers come from
-:mod:`sklearn.metrics` (and :func:`sklearn.calibration.calibration_curve`); this module
-names them in the field's words and keeps the class order fixed (``labels=``). Computed
-here by hand: the mean of the per-class average precisions, the per-class log loss (sklearn's
-log loss on each class's samples), the expected calibration error (a weighted mean of
+With class probabilities also the log loss (overall and per class) and the Brier score.
+These numbers come from :mod:`sklearn.metrics` (and
+:func:`sklearn.calibration.calibration_curve`); this module names them in the field's words
+and keeps the class order fixed (``labels=``). Computed here by hand: the per-class log loss
+(sklearn's log loss on each class's samples), the expected calibration error (a weighted mean of
 the reliability table's gaps), the pixel counts of class maps, and
 :func:`area_adjusted_accuracy`, which turns the counts of a probability sample into
 area-adjusted accuracies and error-adjusted class areas with confidence intervals
@@ -50,7 +49,6 @@ from scipy import stats
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     accuracy_score,
-    average_precision_score,
     brier_score_loss,
     cohen_kappa_score,
     confusion_matrix,
@@ -99,11 +97,11 @@ class AccuracyReport:
     ----------
     summary : dict
         ``n_samples``, ``overall_accuracy``, ``kappa``, ``f1_weighted``, ``f1_macro`` and,
-        with probabilities, ``log_loss``, ``brier_score`` and ``mean_average_precision``.
+        with probabilities, ``log_loss`` and ``brier_score``.
     per_class : pandas.DataFrame
         One row per class: ``code``, ``name``, ``support`` (reference samples),
         ``users_accuracy``, ``producers_accuracy``, ``f1`` and, with probabilities,
-        ``average_precision`` and ``log_loss``. Undefined values (no sample mapped as a
+        ``log_loss``. Undefined values (no sample mapped as a
         class, say) are NaN.
     confusion : pandas.DataFrame
         Sample counts (sums of weights with ``sample_weight``); rows are the reference
@@ -253,9 +251,9 @@ def accuracy_report(
       reference samples;
     - ``brier_score``: the multi-class Brier score, the mean over samples of the sum over
       classes of the squared difference between the probability and the one-hot reference
-      (0 is perfect, 2 the worst);
-    - ``average_precision`` per class (area under the precision-recall curve, one class
-      against the rest) and its mean over the classes with reference samples.
+      (0 is perfect, 2 the worst).
+
+    (Average precision per class: :func:`odse_tutorial.plotting.plot_precision_recall`.)
 
     Parameters
     ----------
@@ -362,25 +360,21 @@ def accuracy_report(
 def _probability_scores(
     proba: NDArray[np.float64], truth: NDArray[np.intp], w: NDArray | None
 ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Log loss, Brier score and average precision; ``proba`` in the report's class order."""
+    """Log loss and Brier score, overall and (log loss) per class; ``proba`` in the report's
+    class order."""
     labels = np.arange(proba.shape[1])
     w = np.ones(len(truth)) if w is None else w
     loss = np.full(len(labels), np.nan)
-    precision = np.full(len(labels), np.nan)
     for k in labels:
         own = (truth == k) & (w > 0)
         if own.any():
             loss[k] = log_loss(truth[own], proba[own], labels=labels, sample_weight=w[own])
-            precision[k] = average_precision_score(truth == k, proba[:, k], sample_weight=w)
     brier = brier_score_loss(truth, proba, labels=labels, sample_weight=w, scale_by_half=False)
     summary = {
         "log_loss": float(log_loss(truth, proba, labels=labels, sample_weight=w)),
         "brier_score": float(brier),
-        "mean_average_precision": float(np.nanmean(precision))
-        if np.isfinite(precision).any()
-        else float("nan"),
     }
-    return summary, pd.DataFrame({"average_precision": precision, "log_loss": loss})
+    return summary, pd.DataFrame({"log_loss": loss})
 
 
 def compare_models(

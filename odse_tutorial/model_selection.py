@@ -15,7 +15,6 @@ Each returns a :class:`SpatialKFold`, which carries its groups. It works whereve
 scikit-learn takes ``cv`` (``cross_val_predict``, ``cross_validate``,
 ``GridSearchCV(cv=...)``, ``StackingClassifier(cv=...)``), also inside an outer
 cross-validation (nested CV), without anybody passing ``groups``.
-:func:`fold_overlap` counts the locations that leak between training and test folds;
 :func:`fold_ids` gives the test fold of each sample; :func:`nn_distances` compares where
 the folds test with where the map predicts (nearest-neighbour distances, as CAST's
 ``geodist``).
@@ -47,7 +46,6 @@ __all__ = [
     "cross_val_predict_years",
     "cv_candidates",
     "fold_ids",
-    "fold_overlap",
     "location_cv",
     "nn_distances",
     "out_of_fold_proba",
@@ -748,45 +746,6 @@ def cross_val_predict_years(
     logger.info("%d of %d locations left out: nodata in some year.", (~complete).sum(), len(sites))
     kept = sites.index.to_numpy()[complete]
     return _YearlyProbabilities(proba[:, :, complete], labels[:, complete], classes, years, kept)
-
-
-def fold_overlap(cv: Any, X: Any, locations: ArrayLike, *, y: ArrayLike | None = None) -> int:
-    """Number of locations that appear in both the training and the test part of a fold.
-
-    Parameters
-    ----------
-    cv : cross-validation splitter
-        Anything with ``split(X, y)``.
-    X : pandas.DataFrame or array-like
-        The features, as passed to the splitter.
-    locations : array-like of shape (n_samples,)
-        Location id of each row of ``X``, in the same order.
-    y : array-like, optional
-        Class codes, for splitters that need them (``random_cv`` stratifies on ``y``).
-
-    Returns
-    -------
-    int
-        Distinct locations found on both sides of at least one split: 0 for an honest
-        spatial splitter.
-
-    Examples
-    --------
-    >>> samples = pd.DataFrame({"location_id": [1, 1, 2, 2, 3, 3, 4, 4]})
-    >>> fold_overlap(location_cv(samples, n_splits=2), samples, samples["location_id"])
-    0
-    """
-    locations = np.asarray(locations, dtype=object)
-    if len(locations) != n_rows(X):
-        raise ValueError(
-            f"locations has {len(locations)} values but X has {n_rows(X)} rows; pass the "
-            "location column of the samples table X was built from, in the same order."
-        )
-    leaked: set = set()
-    for train, test in cv.split(X, y):
-        shared = pd.Index(locations[test]).intersection(pd.Index(locations[train]))
-        leaked.update(shared)
-    return len(leaked)
 
 
 def fold_ids(

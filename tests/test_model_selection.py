@@ -21,7 +21,6 @@ from odse_tutorial.model_selection import (
     cross_val_predict_years,
     cv_candidates,
     fold_ids,
-    fold_overlap,
     location_cv,
     nn_distances,
     out_of_fold_proba,
@@ -33,6 +32,15 @@ BLOCK = 5_000.0
 X0, Y0 = 4_000_000.0, 3_000_000.0  # EPSG:3035 metres, multiples of BLOCK
 CODES = np.array([211, 231, 311, 512])
 FEATURES = ["ndvi", "red", "elevation"]
+
+
+def fold_overlap(cv, X, locations, *, y=None) -> int:
+    """Distinct locations on both the training and the test side of some split of ``cv``."""
+    locations = np.asarray(locations, dtype=object)
+    leaked = set()
+    for train, test in cv.split(X, y):
+        leaked.update(set(locations[test]) & set(locations[train]))
+    return len(leaked)
 
 
 def make_samples(n_locations: int = 150, seed: int = 0) -> gpd.GeoDataFrame:

@@ -378,17 +378,12 @@ _STATIC_COLOUR = "#7f7f7f"
 
 
 def _importances(importances: Any, feature_names: Sequence[str] | None) -> tuple:
-    """Values, error bars, names and axis label from an array, Series, estimator or Bunch."""
+    """Values, error bars, names and axis label from an array, Series or Bunch."""
     errors = None
     label = "Importance"
     if hasattr(importances, "importances_mean"):  # sklearn.inspection.permutation_importance
         values, errors = importances.importances_mean, importances.importances_std
         label = "Drop in score when the feature is shuffled"
-    elif hasattr(importances, "feature_importances_"):  # a fitted tree ensemble
-        if feature_names is None:
-            feature_names = getattr(importances, "feature_names_in_", None)
-        values = importances.feature_importances_
-        label = "Importance (mean decrease in impurity)"
     elif isinstance(importances, pd.Series):
         feature_names = list(importances.index) if feature_names is None else feature_names
         values = importances.to_numpy()
@@ -420,11 +415,10 @@ def plot_feature_importance(
 
     Parameters
     ----------
-    importances : array-like, pandas.Series, fitted estimator or permutation result
-        One value per feature; a Series (index = names); an estimator with
-        ``feature_importances_`` (a random forest); or the result of
-        :func:`sklearn.inspection.permutation_importance` (drawn with error bars of one
-        standard deviation).
+    importances : array-like, pandas.Series or permutation result
+        One value per feature (such as a forest's ``feature_importances_``); a Series
+        (index = names); or the result of :func:`sklearn.inspection.permutation_importance`
+        (drawn with error bars of one standard deviation).
     feature_names : sequence of str, optional
         Names, if not known from ``importances``.
     top : int, default 15

@@ -130,14 +130,16 @@ def test_class_map_colours_come_from_the_class_table(simulated):
     assert to_hex(patches[texts.index("312 Coniferous forest")].get_facecolor()) == "#00a600"
 
 
-def test_class_map_from_an_array_with_masked_nodata():
-    codes = np.ma.masked_equal([[211, 211, 0], [311, 311, 0]], 0)
-    ax = _plot_class_map((codes, ORIGIN, "EPSG:3035"), CLASSES, title="Toy")
+def test_class_map_with_masked_nodata(tmp_path):
+    codes = write_raster(tmp_path / "toy.tif", np.array([[211, 211, 0], [311, 311, 0]], np.int16))
+    ax = _plot_class_map(codes, CLASSES, title="Toy")
     assert legend_texts(ax.get_legend()) == ["211 Arable land", "311 Forest", "no data"]
     assert np.ma.getmaskarray(ax.images[0].get_array())[:, 2].all()
     assert ax.get_title() == "Toy"
-    with pytest.raises(KeyError, match="512"):
-        _plot_class_map((np.array([[211, 512]]), ORIGIN), CLASSES)
+    with pytest.raises(ValueError, match="512"):
+        _plot_class_map(
+            write_raster(tmp_path / "bad.tif", np.array([[211, 512]], np.int16)), CLASSES
+        )
 
 
 def test_class_map_reads_string_codes_from_the_raster_legend(tmp_path):

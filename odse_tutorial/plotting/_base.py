@@ -19,7 +19,6 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import LogFormatter, MaxNLocator
 from rasterio.enums import Resampling
-from rasterio.transform import array_bounds
 
 from odse_tutorial.classes import ClassTable
 
@@ -204,46 +203,21 @@ class _ClassLayer:
         return set(np.unique(self.index.compressed()).tolist())
 
 
-def _index_map(
-    data: np.ma.MaskedArray, legend: ClassTable | None, table: ClassTable | None, source: str
-) -> tuple[np.ma.MaskedArray, ClassTable]:
-    """Positions in the class table of each pixel (``legend`` decodes pixel values; None:
-    the pixel values are the codes)."""
-    mask = np.ma.getmaskarray(data)
-    if legend is None:
-        uniq, inverse = np.unique(np.asarray(data)[~mask], return_inverse=True)
-        values = uniq.tolist()
-    else:
-        values, inverse = legend.decode(np.asarray(data)[~mask], source)
-    table = _table_for(values, table, source)
-    index = np.zeros(data.shape, dtype=np.intp)
-    index[~mask] = np.array([table.index_of(c) for c in values], dtype=np.intp)[inverse]
-    return np.ma.MaskedArray(index, mask=mask), table
-
-
 def _read_class_layer(
     source: Any, classes: ClassTable | None, table: ClassTable | None = None
 ) -> _ClassLayer:
-    """A class map from a raster path or ``(array, transform[, crs])``, positions in
-    ``table`` (by default ``classes``, else the map's legend)."""
+    """A class map from a raster path, positions in ``table`` (by default ``classes``, else
+    the map's legend)."""
     table = classes if table is None else table
-    if isinstance(source, tuple):
-        if len(source) not in (2, 3):
-            raise ValueError(
-                "A class map given as a tuple must be (array, transform) or "
-                f"(array, transform, crs); got {len(source)} items."
-            )
-        array = np.ma.asarray(source[0])
-        if array.ndim != 2:
-            raise ValueError(f"The class array must be 2-D (rows, cols), got shape {array.shape}.")
-        crs = rasterio.crs.CRS.from_user_input(source[2]) if len(source) == 3 else None
-        index, table = _index_map(array, None, table, "The class array")
-        bounds = array_bounds(array.shape[0], array.shape[1], source[1])
-        return _ClassLayer(index, table, _frame(bounds, crs), "Land cover")
     raster = _read_raster(source)
     name = str(raster.path)
     legend = ClassTable.of_map(raster.tags, name, classes)  # table is None: classes is too
-    index, table = _index_map(raster.data, legend, legend if table is None else table, name)
+    mask = np.ma.getmaskarray(raster.data)
+    values, inverse = legend.decode(np.asarray(raster.data)[~mask], name)
+    table = _table_for(values, legend if table is None else table, name)
+    index = np.zeros(mask.shape, dtype=np.intp)
+    index[~mask] = np.array([table.index_of(c) for c in values], dtype=np.intp)[inverse]
+    index = np.ma.MaskedArray(index, mask=mask)
     what = "Dominant class" if raster.tags.get("product") == "dominant_class" else None
     title = _map_title(raster.path, raster.tags, what)
     return _ClassLayer(index, table, raster.frame, title, _where(raster.path, raster.tags))

@@ -40,14 +40,14 @@ logger = logging.getLogger(__name__)
 
 
 def _plot_class_map(
-    source: str | os.PathLike | tuple,
+    source: str | os.PathLike,
     classes: ClassTable | None = None,
     *,
     ax: Axes | None = None,
     title: str | None = None,
     legend: bool = True,
 ) -> Axes:
-    """Draw a class map (a path, or ``(array, transform[, crs])``) with its legend."""
+    """Draw a class map (a raster path) with its legend."""
     layer = _read_class_layer(source, classes)
     ax = _axes(ax, (8.5, 5.5))
     _draw_categories(ax, layer.index, layer.frame, layer.table.colours)

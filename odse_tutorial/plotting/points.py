@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import rasterio
 from matplotlib.axes import Axes
 from numpy.typing import ArrayLike
 
@@ -26,7 +24,6 @@ from odse_tutorial.plotting._base import (
     _read_class_layer,
     _table_for,
 )
-from odse_tutorial.plotting.maps import plot_composite
 
 
 def _require_points(samples: Any, argument: str = "samples") -> None:
@@ -42,18 +39,6 @@ def _sample_frame(samples: Any, pad: float = 0.03) -> _Frame:
     left, bottom, right, top = samples.total_bounds
     margin = pad * max(right - left, top - bottom, 1.0)
     return _frame((left - margin, bottom - margin, right + margin, top + margin), samples.crs)
-
-
-def _draw_background(ax: Axes, background: Any, classes: ClassTable | None) -> tuple[_Frame, set]:
-    """A class map (path; pale) or a composite (layer catalogue) under points."""
-    if isinstance(background, Mapping):
-        first = next(iter(background.values()))
-        plot_composite(background, ax=ax)
-        with rasterio.open(first) as src:
-            return _frame(tuple(src.bounds), src.crs), set()
-    layer = _read_class_layer(background, classes)
-    _draw_categories(ax, layer.index, layer.frame, layer.table.colours, alpha=0.5)
-    return layer.frame, layer.present()
 
 
 def plot_samples(
@@ -79,9 +64,8 @@ def plot_samples(
         The class code column.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
-    background : path-like or mapping, optional
-        A class map (path; drawn pale) or a layer catalogue (mapping; drawn as
-        :func:`plot_composite`). The axes are limited to its extent.
+    background : path-like, optional
+        A class map, drawn pale. The axes are limited to its extent.
     title : str, optional
         Defaults to the number of samples.
     markersize : float, default 12
@@ -109,8 +93,10 @@ def plot_samples(
     positions = np.array([table.index_of(c) for c in codes], dtype=np.intp)
     ax = _axes(ax, (8.5, 5.5))
     frame, present = _sample_frame(points), set()
-    if background is not None:
-        frame, present = _draw_background(ax, background, table)
+    if background is not None:  # a class map, drawn pale
+        layer = _read_class_layer(background, table)
+        _draw_categories(ax, layer.index, layer.frame, layer.table.colours, alpha=0.5)
+        frame, present = layer.frame, layer.present()
     colours = np.asarray(table.colours)[positions]
     is_point = points.geom_type.eq("Point").to_numpy()
     if not is_point.all():  # training areas: filled outlines in the class colour

@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pooch
 
@@ -77,16 +77,16 @@ _STATIC = {
     "elevation": "static/elev.lowestmode_gedi.eml_mf_30m_s_20000101_20181231_nl_epsg.3035_v0.3.tif",
     "slope": "static/slope.percent_gedi.eml_m_30m_s_20000101_20181231_nl_epsg.3035_v0.3.tif",
 }
-_NDVI = {"filled": "ndvi/filled/", "gappy": "ndvi/gappy/"}
+_NDVI = "ndvi/filled/"  # the gap-filled composites (ndvi/gappy/ is not fetched)
 
 
-def _year_layers(folder: Path, fnames: list[str], ndvi: str) -> dict[int, dict[str, Path]]:
+def _year_layers(folder: Path, fnames: list[str]) -> dict[int, dict[str, Path]]:
     """``year -> {band_season -> path}``: the four quarters ending in each year."""
     quarters = {days: season for season, days in _SEASONS.items()}
     found: dict[int, dict[str, Path]] = {}
     for fname in fnames:
-        band = "ndvi" if fname.startswith(_NDVI[ndvi]) else "swir1"
-        if fname.startswith(("swir1/", _NDVI[ndvi])):
+        band = "ndvi" if fname.startswith(_NDVI) else "swir1"
+        if fname.startswith(("swir1/", _NDVI)):
             first_day, end_year, last_day = _PERIOD.search(fname).groups()
             season = quarters[first_day, last_day]
             found.setdefault(int(end_year), {})[f"{band}_{season}"] = folder / fname
@@ -105,17 +105,8 @@ def _classes(samples: Any, columns: SampleColumns):
     return ClassTable(codes, names, colours), dict(sorted(rare.items()))
 
 
-def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
+def load_netherlands() -> Dataset:
     """The real Netherlands Landsat dataset, fetched once and cached (see the module doc).
-
-    Parameters
-    ----------
-    ndvi : {"filled", "gappy"}, default "filled"
-        The gap-filled NDVI composites (default: no nodata at the samples), or those
-        before gap filling (about 1 % of pixels are nodata, yet 34 of the 256 samples
-        sit on a gap in some quarter; the overlay drops them). The layer names are the
-        same (``ndvi_winter``, ...), so models fitted on one variant read the other.
-        SWIR1, terrain and samples are always fetched.
 
     Returns
     -------
@@ -133,14 +124,10 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
     OSError
         A file could not be fetched or failed its checksum (naming it, and the fix).
     """
-    if ndvi not in _NDVI:
-        raise ValueError(
-            f"ndvi must be 'filled' (gap-filled composites, the default) or 'gappy' "
-            f"(before gap filling), got {ndvi!r}."
-        )
-    other = _NDVI["gappy" if ndvi == "filled" else "filled"]
     registry = read_sha256sums(REGISTRIES / "netherlands.sha256")
-    registry = {name: digest for name, digest in registry.items() if not name.startswith(other)}
+    registry = {
+        name: digest for name, digest in registry.items() if not name.startswith("ndvi/gappy/")
+    }
     folder = fetch(
         "Netherlands dataset",
         registry,
@@ -155,13 +142,13 @@ def load_netherlands(*, ndvi: Literal["filled", "gappy"] = "filled") -> Dataset:
     samples_path = folder / _SAMPLES
     samples = _read_samples(samples_path)  # read once: the dataset check reads it from the cache
     classes, rare = _classes(samples, columns)
-    per_year = _year_layers(folder, sorted(registry), ndvi)
+    per_year = _year_layers(folder, sorted(registry))
     years = sorted(per_year)
     description = (
         f"Real data: a 256 x 256 window of 30 m pixels (7.68 km a side) near Wageningen, "
         f"the Netherlands, in ETRS89-LAEA (EPSG:3035). {len(samples)} points labelled with "
         f"{len(classes)} CORINE level-3 classes for {years[0]}-{years[-1]}; quarterly GLAD "
-        f"Landsat NDVI ({'gap-filled' if ndvi == 'filled' else 'before gap filling'}) and "
+        f"Landsat NDVI (gap-filled) and "
         f"SWIR1 composites; terrain (elevation, slope). The toy dataset of scikit-map (MIT "
         f"licence), pinned at commit fe412d7. The labels were read from a published "
         f"land-cover map, not observed in the field."

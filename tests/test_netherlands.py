@@ -257,16 +257,6 @@ def test_static_layers_serve_every_year(nl):
     assert any("2000-2018" in note for note in nl.notes)
 
 
-def test_gappy_ndvi_option(env):
-    ds = load_netherlands(ndvi="gappy")
-    assert list(ds.feature_names) == list(load_netherlands().feature_names)
-    assert all(
-        ds.layers(TILE, y)[f"ndvi_{s}"].parent.name == "gappy" for y in YEARS for s in SEASON_ORDER
-    )
-    with pytest.raises(ValueError, match="filled"):
-        load_netherlands(ndvi="raw")
-
-
 def test_samples_have_survey_years_and_string_codes(nl):
     samples = nl.samples
     assert len(samples) == 256

@@ -11,7 +11,8 @@ How a map is made, window by window (by default 512 x 512 pixels):
 2. keep the pixels that are valid in *every* layer (nodata in any layer makes the
    pixel nodata in every product);
 3. ask the model for ``predict_proba`` (or ``predict_proba_and_uncertainty``) on those
-   pixels, on ``n_jobs`` threads, with the columns in the model's feature order;
+   pixels, on ``n_jobs`` threads (by default all the cores this process may use), with
+   the columns in the model's feature order;
 4. round the probabilities to whole percentages that sum to exactly 100, take the
    most probable class and its uncertainty;
 5. write the window of every product into a work file; at the end, every work file
@@ -313,10 +314,13 @@ def _to_percent(proba: ArrayLike) -> NDArray[np.uint8]:
     scaled = p * (100.0 / p.sum(axis=1, keepdims=True))
     # The epsilon absorbs float noise (0.29 * 100 = 28.999999999999996).
     floor = np.floor(scaled + 1e-9)
-    order = np.argsort(floor - scaled, axis=1, kind="stable")  # largest remainder first
+    missing = 100 - floor.sum(axis=1, keepdims=True)
+    rows = np.flatnonzero(missing)  # only these need sorting (few: a forest's are whole %)
+    order = np.argsort(floor[rows] - scaled[rows], axis=1, kind="stable")  # largest first
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(p.shape[1]), axis=1)
-    return (floor + (rank < 100 - floor.sum(axis=1, keepdims=True))).astype(np.uint8)
+    floor[rows] += rank < missing[rows]
+    return floor.astype(np.uint8)
 
 
 def _percent_of(values: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -457,6 +461,26 @@ def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) ->
     }  # fmt: skip
 
 
+def _resolve_n_jobs(n_jobs: int | None, model: Any) -> int:
+    """Threads for ``n_jobs``; None: the cores this process may use (the CPU affinity:
+    mybinder.org's one CPU gives 1), and no fewer than the model's own ``n_jobs`` would
+    use alone (up to ``joblib.cpu_count()``).
+
+    Examples
+    --------
+    >>> _resolve_n_jobs(3, None), _resolve_n_jobs(None, None) >= 1
+    (3, True)
+    """
+    if n_jobs is not None:
+        return int(joblib.effective_n_jobs(n_jobs))
+    cores = joblib.cpu_count()
+    own = getattr(model, "n_jobs", None)
+    own = min(own, cores) if isinstance(own, int) and own > 0 else 1
+    if hasattr(os, "sched_getaffinity"):
+        cores = min(cores, len(os.sched_getaffinity(0)))
+    return max(cores, own)
+
+
 def _run_windows(windows, read, compute, write, n_jobs: int, bar: Any) -> None:
     """Read windows on this thread, compute them on ``n_jobs`` threads, write them here in
     order; at most ``n_jobs + 1`` windows are in memory at once."""
@@ -486,7 +510,7 @@ def predict_map(
     classes: ClassTable | None = None,
     feature_names: Sequence[str] | None = None,
     window_size: int = 512,
-    n_jobs: int = 1,
+    n_jobs: int | None = None,
     progress: bool = True,
     extra_layers: str = "raise",
     tags: Mapping[str, Any] | None = None,
@@ -525,7 +549,7 @@ def predict_map(
     model : fitted classifier
         Anything with ``predict_proba`` and ``classes_``. It runs single-threaded
         inside each window thread (joblib's sequential backend), so the output is the
-        same for every ``n_jobs``; use ``n_jobs`` here instead of the model's.
+        same for every ``n_jobs``; the windows use the cores instead.
     layers : mapping of str to path-like
         Feature name -> single-band raster, or band of a stack, of one tile and year,
         all on one grid (``Dataset.layers(tile, year)``). Each file is opened once and
@@ -539,8 +563,11 @@ def predict_map(
     window_size : int, default 512
         Side of the square windows, in pixels; memory grows with
         ``window_size ** 2 * n_features``.
-    n_jobs : int, default 1
-        Windows predicted at the same time, on threads (-1: all CPUs).
+    n_jobs : int, optional
+        Windows predicted at the same time, on threads (-1: all CPUs). Default: all the
+        cores this process may use (``joblib.cpu_count()`` or the CPU affinity, whichever
+        is smaller), and at least the model's own ``n_jobs``. The maps are byte for byte
+        the same for every ``n_jobs``.
     progress : bool, default True
         Show a progress bar over windows.
     extra_layers : {"raise", "ignore"}, default "raise"
@@ -615,7 +642,7 @@ def predict_map(
         grid = check_same_grid({names[pos[0]]: files[path] for path, (_, pos) in reads.items()})
         size = int(window_size)
         windows = raster_io._windows(grid["width"], grid["height"], size, size)
-        n_jobs = max(1, min(int(joblib.effective_n_jobs(n_jobs)), len(windows)))
+        n_jobs = max(1, min(_resolve_n_jobs(n_jobs, model), len(windows)))
         if n_jobs > 1:  # no BLAS threads inside window threads
             stack.enter_context(threadpool_limits(1))
         logger.info("Predicting %s windows on %d thread(s) into %s", len(windows), n_jobs, out)

@@ -5,7 +5,7 @@ the map products of ``docs/architecture.md`` ("Map products"), all Cloud-Optimiz
 GeoTIFFs; :func:`predict_maps` does it for every tile and year of a dataset and returns
 a :class:`MapCatalogue` of the files.
 
-How a map is made, window by window (by default 512 x 512 pixels):
+How a map is made, window by window (by default 256 x 256 pixels):
 
 1. read the same window from every layer (on the calling thread);
 2. keep the pixels that are valid in *every* layer (nodata in any layer makes the
@@ -483,14 +483,15 @@ def _resolve_n_jobs(n_jobs: int | None, model: Any) -> int:
 
 def _run_windows(windows, read, compute, write, n_jobs: int, bar: Any) -> None:
     """Read windows on this thread, compute them on ``n_jobs`` threads, write them here in
-    order; at most ``n_jobs + 1`` windows are in memory at once."""
+    order; at most ``2 * n_jobs + 1`` windows are in memory at once, so that a thread
+    finds a window waiting when it finishes one before an older one."""
     pending: deque = deque()
     with ThreadPoolExecutor(n_jobs, thread_name_prefix="odse-predict") as pool:
         try:
             for window in windows:
                 shape = (int(window.height), int(window.width))
                 pending.append((window, pool.submit(compute, *read(window), shape)))
-                while len(pending) > n_jobs or (pending and window is windows[-1]):
+                while len(pending) > 2 * n_jobs or (pending and window is windows[-1]):
                     done, future = pending.popleft()
                     write(done, future.result())
                     bar.update()
@@ -509,7 +510,7 @@ def predict_map(
     *,
     classes: ClassTable | None = None,
     feature_names: Sequence[str] | None = None,
-    window_size: int = 512,
+    window_size: int = 256,
     n_jobs: int | None = None,
     progress: bool = True,
     extra_layers: str = "raise",
@@ -560,9 +561,10 @@ def predict_map(
         Names and colours; must contain every code of ``model.classes_``.
     feature_names : sequence of str, optional
         The model's feature order, needed only for models fitted on arrays.
-    window_size : int, default 512
+    window_size : int, default 256
         Side of the square windows, in pixels; memory grows with
-        ``window_size ** 2 * n_features``.
+        ``n_jobs * window_size ** 2 * n_features``. Many small windows keep all threads
+        busy to the end.
     n_jobs : int, optional
         Windows predicted at the same time, on threads (-1: all CPUs). Default: all the
         cores this process may use (``joblib.cpu_count()`` or the CPU affinity, whichever

@@ -148,12 +148,7 @@ class MapCatalogue:
                 f"{list(self.tiles)} and years {list(self.years)}."
             )
         wide = [p for p in self.products if p != "probability"]
-        if (
-            code is None
-            and product not in wide
-            or code is not None
-            and product not in self.per_class
-        ):
+        if product not in (wide if code is None else self.per_class):
             raise KeyError(
                 f"No product {product!r} with code={code!r}. Products for the whole map (no "
                 f"code): {wide}; per class (code= one of {list(self.classes.codes)}): "
@@ -653,16 +648,8 @@ def predict_map(
         finals = stack.enter_context(_atomic_outputs([out / s["file"] for s in specs.values()]))
         finals = dict(zip(specs, finals, strict=True))
         block = next((b for b in (512, 256, 128, 64, 32, 16) if size % b == 0), 256)
-        works = {
-            key: _open_work_file(
-                stack,
-                out / s["file"],
-                grid,
-                block=block,
-                **{k: v for k, v in s.items() if k not in ("file", "resampling")},
-            )  # fmt: skip
-            for key, s in specs.items()
-        }
+        works = {key: _open_work_file(stack, out / s["file"], grid, block=block, **s)
+                 for key, s in specs.items()}  # fmt: skip
 
         def write(window: Window, arrays: dict) -> None:
             for key, array in arrays.items():
@@ -687,12 +674,9 @@ def predict_map(
         if p not in written
     )  # fmt: skip
     if stale:
-        logger.warning(
-            "%s also holds products this run did not write (from an earlier model?): %s. "
-            "Delete them, or write each model's maps to a folder of their own.",
-            out,
-            stale,
-        )
+        logger.warning("%s also holds products this run did not write (from an earlier model?): "
+                       "%s. Delete them, or write each model's maps to a folder of their own.",
+                       out, stale)  # fmt: skip
     return {Path(s["file"]).stem: out / s["file"] for s in specs.values()}
 
 

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import logging
 import math
@@ -321,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size", type=int, required=True, help="raster side N in pixels")
     parser.add_argument("--features", type=int, choices=[5, 26], default=26)
     parser.add_argument("--n-jobs", type=int, help="default: predict_map's (all usable cores)")
-    parser.add_argument("--window-size", type=int, default=512)
+    parser.add_argument("--window-size", type=int, help="default: predict_map's")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (medians)")
     parser.add_argument("--aoa", action="store_true", help="also time the DI and AOA products")
     parser.add_argument(
@@ -340,6 +341,10 @@ def main(argv: list[str] | None = None) -> None:
         return
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.window_size is None:
+        from odse_tutorial.prediction import predict_map
+
+        args.window_size = inspect.signature(predict_map).parameters["window_size"].default
     folder = CACHE / f"stack_{args.size}"
     manifest = build_stack(args.size, folder)
     train_model(folder, args.features)

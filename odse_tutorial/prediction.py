@@ -715,7 +715,8 @@ def predict_maps(
         last in this process). The model and the applicability are scattered once; each
         worker writes its tile-years into ``out_dir``, which, like the layers, must be on
         a file system every worker sees. The files are byte for byte those of the serial
-        run. A failed tile-year raises an error naming it, after the others finished; it
+        run. Each task uses ``n_jobs`` window threads, by default 1 (the workers are the
+        parallelism: one per core). A failed tile-year raises an error naming it, after the others finished; it
         leaves no products.
     skip_existing : bool, default False
         Skip the tile-years whose products all exist already (to complete a run that
@@ -779,7 +780,8 @@ def predict_maps(
         if not (skip_existing and all(maps.path(tile, year, *k).exists() for k in keys))
     }  # fmt: skip
     if client is not None:  # the model and the applicability are sent to the workers once
-        run_tile_years(client, predict_map, {k: c | {"progress": False} for k, c in calls.items()},
+        run_tile_years(client, predict_map, {k: c | {"progress": False, "n_jobs": c["n_jobs"] or 1}
+                                             for k, c in calls.items()},
                        shared={"model": model, "applicability": options["applicability"]},
                        progress=progress, advice="The failed ones wrote no products; the others "
                        "are complete: fix the cause and call again with skip_existing=True to "

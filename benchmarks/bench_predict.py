@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_predict.py --size 1000 [--n-jobs 1] [--window-size 512] [--aoa]
+    python benchmarks/bench_predict.py --size 1000 [--features 5] [--n-jobs 1] [--aoa]
 
 1. Builds (or reuses, from ``benchmarks/.cache/``) an N x N pixel stack of 26 int16
    layers (24 Landsat-like ``{band}_{season}`` layers, ``elevation`` and ``slope``),
@@ -11,8 +11,8 @@ Usage::
    "cloud" in the summer layers and scattered gaps in ``elevation``. A few thousand
    training pixels (with their latent class, 10 % of labels flipped) are drawn while
    the stack is written.
-2. Trains a 100-tree random forest on those pixels (fitted on a DataFrame, as in the
-   tutorial).
+2. Trains a 100-tree random forest (``n_jobs=-1``) on those pixels, on all 26 layers or
+   (``--features 5``) on five of them (fitted on a DataFrame, as in the tutorial).
 3. In a fresh subprocess, times :func:`odse_tutorial.prediction.predict_map` (read,
    predict, write all 11 COG products) and records that process's peak RSS
    (``ru_maxrss``: imports, model and prediction; ``rss_before_prediction_mb`` is the
@@ -21,7 +21,8 @@ Usage::
    baseline needs N * N * 26 * 4 bytes, ~940 MB at N = 3000, which is why it does not
    share a process with the engine) and times one ``model.predict_proba`` call on the
    whole array, with the same ``n_jobs`` (there the forest's own, over trees; in the
-   engine, windows on threads and the forest single-threaded). The array is given as
+   engine, windows on threads and the forest single-threaded). ``--n-jobs`` defaults to
+   ``predict_map``'s default (all the cores this process may use). The array is given as
    a plain array (feature-name warning silenced), so the model time has no DataFrame
    in it; the engine's DataFrame wrapping is part of its overhead.
 
@@ -31,16 +32,18 @@ Usage::
    ``applicability=`` (the 11 products plus ``dissimilarity.tif`` and ``aoa.tif``).
    ``aoa_ratio`` is that time over ``engine_seconds`` (same run, same settings).
 
-The last line printed is one JSON object: ``pixels``, ``features``, ``engine_seconds``,
-``model_seconds``, ``overhead_ratio`` (engine / model), ``peak_rss_mb`` (of the engine
-process), CPU seconds of both, and more. With ``--repeat R`` both are timed R times
-(alternating, to share the machine's noise) and the fastest run of each is reported.
+The last line printed is one JSON object: ``pixels``, ``features``, ``n_jobs`` and
+``default_n_jobs``, ``engine_seconds`` and ``model_seconds`` (medians), ``overhead_ratio``
+(the median of the engine / model ratios of paired runs), ``peak_rss_mb`` (the largest of
+the engine processes), CPU seconds of both, the machine's ``cpus`` and ``load_average``.
+Both are timed ``--repeat`` times (default 3), alternating, to share the machine's noise.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import logging
 import math
@@ -61,6 +64,7 @@ CACHE = HERE / ".cache"
 BANDS = ("blue", "green", "red", "nir", "swir1", "swir2", "thermal", "ndvi")
 SEASONS = ("winter", "spring", "summer")
 FEATURES = [f"{band}_{season}" for season in SEASONS for band in BANDS] + ["elevation", "slope"]
+FIVE = ["red_summer", "nir_summer", "swir1_summer", "ndvi_spring", "elevation"]  # --features 5
 CODES = (112, 211, 231, 311, 312, 321, 332, 512)
 NODATA = -32768
 N_TRAIN = 5000  # training pixels, drawn evenly over the stack (a few lose to nodata)
@@ -176,16 +180,20 @@ def build_stack(n: int, folder: Path) -> dict:
     return manifest
 
 
-def train_model(folder: Path):
+def _names(features: int) -> list[str]:
+    return FEATURES if features == len(FEATURES) else FIVE
+
+
+def train_model(folder: Path, features: int) -> Path:
     import joblib
     import pandas as pd
     from sklearn.ensemble import RandomForestClassifier
 
-    path = folder / "model.joblib"
+    path = folder / f"model_{features}.joblib"
     if path.exists():
         return path
     data = np.load(folder / "training.npz")
-    frame = pd.DataFrame(data["x"], columns=FEATURES)
+    frame = pd.DataFrame(data["x"], columns=FEATURES)[_names(features)]
     model = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=-1)
     t0 = time.perf_counter()
     model.fit(frame, data["y"])
@@ -201,7 +209,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def train_aoa(folder: Path) -> None:
+def train_aoa(folder: Path, features: int) -> None:
     import joblib
     import pandas as pd
     from sklearn.model_selection import KFold
@@ -210,31 +218,31 @@ def train_aoa(folder: Path) -> None:
 
     path = folder / "aoa.joblib"  # refitted every run: its search index is private state
     data = np.load(folder / "training.npz")
-    model = joblib.load(folder / "model.joblib")
+    model = joblib.load(folder / f"model_{features}.joblib")
     aoa = AreaOfApplicability(
         weights=model.feature_importances_, cv=KFold(5, shuffle=True, random_state=0)
     )
     t0 = time.perf_counter()
-    aoa.fit(pd.DataFrame(data["x"], columns=FEATURES))
+    aoa.fit(pd.DataFrame(data["x"], columns=FEATURES)[_names(features)])
     log.info("Fitted the AOA in %.1f s (threshold %.3f)", time.perf_counter() - t0, aoa.threshold_)
     joblib.dump(aoa, path)
 
 
-def run_engine(folder: Path, n_jobs: int, window_size: int, aoa: bool = False) -> dict:
+def run_engine(folder: Path, args: argparse.Namespace, aoa: bool = False) -> dict:
     import joblib
 
     from odse_tutorial.prediction import predict_map
 
     manifest = json.loads((folder / "manifest.json").read_text())
-    model = joblib.load(folder / "model.joblib")
-    model.n_jobs = n_jobs
+    model = joblib.load(folder / f"model_{args.features}.joblib")  # n_jobs=-1, as trained
     applicability = joblib.load(folder / "aoa.joblib") if aoa else None
-    out = folder / f"maps_j{n_jobs}{'_aoa' if aoa else ''}"
+    out = folder / f"maps_{args.features}_j{args.n_jobs}{'_aoa' if aoa else ''}"
     shutil.rmtree(out, ignore_errors=True)
+    layers = {name: manifest["layers"][name] for name in _names(args.features)}
     rss_before = _peak_rss_mb()
     t0, c0 = time.perf_counter(), time.process_time()
     maps = predict_map(
-        model, manifest["layers"], out, window_size=window_size, n_jobs=n_jobs, progress=False,
+        model, layers, out, window_size=args.window_size, n_jobs=args.n_jobs, progress=False,
         applicability=applicability,
     )  # fmt: skip
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -249,14 +257,14 @@ def run_engine(folder: Path, n_jobs: int, window_size: int, aoa: bool = False) -
     }
 
 
-def run_model(folder: Path, n_jobs: int) -> dict:
+def run_model(folder: Path, features: int, n_jobs: int) -> dict:
     import joblib
     import rasterio
 
     manifest = json.loads((folder / "manifest.json").read_text())
-    model = joblib.load(folder / "model.joblib")
+    model = joblib.load(folder / f"model_{features}.joblib")
     model.n_jobs = n_jobs
-    paths = [manifest["layers"][name] for name in FEATURES]
+    paths = [manifest["layers"][name] for name in _names(features)]
     with contextlib.ExitStack() as stack:
         srcs = [stack.enter_context(rasterio.open(p)) for p in paths]
         n = srcs[0].width
@@ -288,23 +296,34 @@ def run_model(folder: Path, n_jobs: int) -> dict:
     }
 
 
-def _subprocess(kind: str, args: argparse.Namespace, folder: Path) -> dict:
+def _subprocess(kind: str, args: argparse.Namespace, folder: Path, n_jobs: int | None) -> dict:
     cmd = [
-        sys.executable, __file__, "--size", str(args.size), "--n-jobs", str(args.n_jobs),
-        "--window-size", str(args.window_size), "--_worker", kind, "--_folder", str(folder),
-    ]  # fmt: skip
+        sys.executable, __file__, "--size", str(args.size), "--window-size", str(args.window_size),
+        "--features", str(args.features), "--_worker", kind, "--_folder", str(folder),
+    ] + ([] if n_jobs is None else ["--n-jobs", str(n_jobs)])  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} run failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _default_n_jobs(folder: Path, features: int) -> int:
+    """What ``predict_map(n_jobs=None)`` resolves to for the benchmark's forest."""
+    import joblib
+
+    from odse_tutorial import prediction
+
+    model = joblib.load(folder / f"model_{features}.joblib")
+    return prediction._resolve_n_jobs(None, model)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", type=int, required=True, help="raster side N in pixels")
-    parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--window-size", type=int, default=512)
-    parser.add_argument("--repeat", type=int, default=1, help="timed runs of each (fastest kept)")
+    parser.add_argument("--features", type=int, choices=[5, 26], default=26)
+    parser.add_argument("--n-jobs", type=int, help="default: predict_map's (all usable cores)")
+    parser.add_argument("--window-size", type=int, help="default: predict_map's")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (medians)")
     parser.add_argument("--aoa", action="store_true", help="also time the DI and AOA products")
     parser.add_argument(
         "--_worker", choices=["engine", "engine_aoa", "model"], help=argparse.SUPPRESS
@@ -315,76 +334,73 @@ def main(argv: list[str] | None = None) -> None:
     if args._worker:
         folder = Path(args._folder)
         if args._worker.startswith("engine"):
-            result = run_engine(folder, args.n_jobs, args.window_size, args._worker == "engine_aoa")
+            result = run_engine(folder, args, args._worker == "engine_aoa")
         else:
-            result = run_model(folder, args.n_jobs)
+            result = run_model(folder, args.features, args.n_jobs)
         print(json.dumps(result))
         return
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.window_size is None:
+        from odse_tutorial.prediction import predict_map
+
+        args.window_size = inspect.signature(predict_map).parameters["window_size"].default
     folder = CACHE / f"stack_{args.size}"
     manifest = build_stack(args.size, folder)
-    train_model(folder)
+    train_model(folder, args.features)
     if args.aoa:
-        train_aoa(folder)
+        train_aoa(folder, args.features)
+    default = _default_n_jobs(folder, args.features)
+    n_jobs = default if args.n_jobs is None else args.n_jobs
     engine, model, with_aoa = [], [], []
     for i in range(args.repeat):
-        engine.append(_subprocess("engine", args, folder))
+        engine.append(_subprocess("engine", args, folder, args.n_jobs))
         if args.aoa:
-            with_aoa.append(_subprocess("engine_aoa", args, folder))
+            with_aoa.append(_subprocess("engine_aoa", args, folder, args.n_jobs))
             log.info("run %d: engine with DI and AOA %.2f s", i + 1, with_aoa[-1]["engine_seconds"])
-        model.append(_subprocess("model", args, folder))
-        log.info(
-            "run %d: engine %.2f s, model %.2f s",
-            i + 1,
-            engine[-1]["engine_seconds"],
-            model[-1]["model_seconds"],
-        )
-    best_engine = min(engine, key=lambda r: r["engine_seconds"])
-    best_model = min(model, key=lambda r: r["model_seconds"])
+        model.append(_subprocess("model", args, folder, n_jobs))
+        log.info("run %d: engine %.2f s, model %.2f s", i + 1, engine[-1]["engine_seconds"],
+                 model[-1]["model_seconds"])  # fmt: skip
     import sklearn
+
+    def median(runs: list[dict], key: str) -> float:
+        return float(np.median([r[key] for r in runs]))
+
+    def ratio(a: list[dict], b: list[dict], key: str, other: str | None = None) -> float:
+        return float(np.median([x[key] / y[other or key] for x, y in zip(a, b, strict=True)]))
 
     result = {
         "pixels": args.size**2,
-        "features": len(FEATURES),
+        "features": args.features,
         "classes": len(CODES),
-        "n_jobs": args.n_jobs,
+        "n_jobs": n_jobs,
+        "default_n_jobs": default,
         "window_size": args.window_size,
-        **best_model,
-        **best_engine,
-        "overhead_ratio": best_engine["engine_seconds"] / best_model["model_seconds"],
-        # the ratio of each (engine, model) pair of runs, less sensitive to a lucky run
-        "overhead_ratio_median": float(
-            np.median(
-                [
-                    e["engine_seconds"] / m["model_seconds"]
-                    for e, m in zip(engine, model, strict=True)
-                ]
-            )
-        ),
+        "engine_seconds": median(engine, "engine_seconds"),
+        "model_seconds": median(model, "model_seconds"),
+        "overhead_ratio": ratio(engine, model, "engine_seconds", "model_seconds"),
+        # CPU seconds: less disturbed by other processes on a shared machine
+        "cpu_ratio": ratio(engine, model, "engine_cpu_seconds", "model_cpu_seconds"),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in engine),
+        "rss_before_prediction_mb": median(engine, "rss_before_prediction_mb"),
+        "baseline_peak_rss_mb": max(r["baseline_peak_rss_mb"] for r in model),
+        "output_mb": engine[0]["output_mb"],
+        "products": engine[0]["products"],
+        "valid_pixels": model[0]["valid_pixels"],
         "repeat": args.repeat,
         "n_train": manifest["n_train"],
         "cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
     }
     if args.aoa:
-        best_aoa = min(r["engine_seconds"] for r in with_aoa)
         result |= {
-            "aoa_engine_seconds": best_aoa,
+            "aoa_engine_seconds": median(with_aoa, "engine_seconds"),
             "aoa_peak_rss_mb": max(r["peak_rss_mb"] for r in with_aoa),
-            "aoa_ratio": best_aoa / best_engine["engine_seconds"],
-            # CPU seconds: less disturbed by other processes on a shared machine
-            "aoa_cpu_ratio": min(r["engine_cpu_seconds"] for r in with_aoa)
-            / min(r["engine_cpu_seconds"] for r in engine),
-            "aoa_ratio_median": float(
-                np.median(
-                    [
-                        a["engine_seconds"] / e["engine_seconds"]
-                        for a, e in zip(with_aoa, engine, strict=True)
-                    ]
-                )
-            ),
+            "aoa_ratio": ratio(with_aoa, engine, "engine_seconds"),
+            "aoa_cpu_ratio": ratio(with_aoa, engine, "engine_cpu_seconds"),
         }
     result = {
         k: (round(v, 3) if isinstance(v, float) and math.isfinite(v) else v)

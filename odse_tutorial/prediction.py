@@ -5,13 +5,14 @@ the map products of ``docs/architecture.md`` ("Map products"), all Cloud-Optimiz
 GeoTIFFs; :func:`predict_maps` does it for every tile and year of a dataset and returns
 a :class:`MapCatalogue` of the files.
 
-How a map is made, window by window (by default 512 x 512 pixels):
+How a map is made, window by window (by default 256 x 256 pixels):
 
 1. read the same window from every layer (on the calling thread);
 2. keep the pixels that are valid in *every* layer (nodata in any layer makes the
    pixel nodata in every product);
 3. ask the model for ``predict_proba`` (or ``predict_proba_and_uncertainty``) on those
-   pixels, on ``n_jobs`` threads, with the columns in the model's feature order;
+   pixels, on ``n_jobs`` threads (by default all the cores this process may use), with
+   the columns in the model's feature order;
 4. round the probabilities to whole percentages that sum to exactly 100, take the
    most probable class and its uncertainty;
 5. write the window of every product into a work file; at the end, every work file
@@ -147,12 +148,7 @@ class MapCatalogue:
                 f"{list(self.tiles)} and years {list(self.years)}."
             )
         wide = [p for p in self.products if p != "probability"]
-        if (
-            code is None
-            and product not in wide
-            or code is not None
-            and product not in self.per_class
-        ):
+        if product not in (wide if code is None else self.per_class):
             raise KeyError(
                 f"No product {product!r} with code={code!r}. Products for the whole map (no "
                 f"code): {wide}; per class (code= one of {list(self.classes.codes)}): "
@@ -313,10 +309,13 @@ def _to_percent(proba: ArrayLike) -> NDArray[np.uint8]:
     scaled = p * (100.0 / p.sum(axis=1, keepdims=True))
     # The epsilon absorbs float noise (0.29 * 100 = 28.999999999999996).
     floor = np.floor(scaled + 1e-9)
-    order = np.argsort(floor - scaled, axis=1, kind="stable")  # largest remainder first
+    missing = 100 - floor.sum(axis=1, keepdims=True)
+    rows = np.flatnonzero(missing)  # only these need sorting (few: a forest's are whole %)
+    order = np.argsort(floor[rows] - scaled[rows], axis=1, kind="stable")  # largest first
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.arange(p.shape[1]), axis=1)
-    return (floor + (rank < 100 - floor.sum(axis=1, keepdims=True))).astype(np.uint8)
+    floor[rows] += rank < missing[rows]
+    return floor.astype(np.uint8)
 
 
 def _percent_of(values: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -457,16 +456,37 @@ def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) ->
     }  # fmt: skip
 
 
+def _resolve_n_jobs(n_jobs: int | None, model: Any) -> int:
+    """Threads for ``n_jobs``; None: the cores this process may use (the CPU affinity:
+    mybinder.org's one CPU gives 1), and no fewer than the model's own ``n_jobs`` would
+    use alone (up to ``joblib.cpu_count()``).
+
+    Examples
+    --------
+    >>> _resolve_n_jobs(3, None), _resolve_n_jobs(None, None) >= 1
+    (3, True)
+    """
+    if n_jobs is not None:
+        return int(joblib.effective_n_jobs(n_jobs))
+    cores = joblib.cpu_count()
+    own = getattr(model, "n_jobs", None)
+    own = min(own, cores) if isinstance(own, int) and own > 0 else 1
+    if hasattr(os, "sched_getaffinity"):
+        cores = min(cores, len(os.sched_getaffinity(0)))
+    return max(cores, own)
+
+
 def _run_windows(windows, read, compute, write, n_jobs: int, bar: Any) -> None:
     """Read windows on this thread, compute them on ``n_jobs`` threads, write them here in
-    order; at most ``n_jobs + 1`` windows are in memory at once."""
+    order; at most ``2 * n_jobs + 1`` windows are in memory at once, so that a thread
+    finds a window waiting when it finishes one before an older one."""
     pending: deque = deque()
     with ThreadPoolExecutor(n_jobs, thread_name_prefix="odse-predict") as pool:
         try:
             for window in windows:
                 shape = (int(window.height), int(window.width))
                 pending.append((window, pool.submit(compute, *read(window), shape)))
-                while len(pending) > n_jobs or (pending and window is windows[-1]):
+                while len(pending) > 2 * n_jobs or (pending and window is windows[-1]):
                     done, future = pending.popleft()
                     write(done, future.result())
                     bar.update()
@@ -485,8 +505,8 @@ def predict_map(
     *,
     classes: ClassTable | None = None,
     feature_names: Sequence[str] | None = None,
-    window_size: int = 512,
-    n_jobs: int = 1,
+    window_size: int = 256,
+    n_jobs: int | None = None,
     progress: bool = True,
     extra_layers: str = "raise",
     tags: Mapping[str, Any] | None = None,
@@ -525,7 +545,7 @@ def predict_map(
     model : fitted classifier
         Anything with ``predict_proba`` and ``classes_``. It runs single-threaded
         inside each window thread (joblib's sequential backend), so the output is the
-        same for every ``n_jobs``; use ``n_jobs`` here instead of the model's.
+        same for every ``n_jobs``; the windows use the cores instead.
     layers : mapping of str to path-like
         Feature name -> single-band raster, or band of a stack, of one tile and year,
         all on one grid (``Dataset.layers(tile, year)``). Each file is opened once and
@@ -536,11 +556,15 @@ def predict_map(
         Names and colours; must contain every code of ``model.classes_``.
     feature_names : sequence of str, optional
         The model's feature order, needed only for models fitted on arrays.
-    window_size : int, default 512
+    window_size : int, default 256
         Side of the square windows, in pixels; memory grows with
-        ``window_size ** 2 * n_features``.
-    n_jobs : int, default 1
-        Windows predicted at the same time, on threads (-1: all CPUs).
+        ``n_jobs * window_size ** 2 * n_features``. Many small windows keep all threads
+        busy to the end.
+    n_jobs : int, optional
+        Windows predicted at the same time, on threads (-1: all CPUs). Default: all the
+        cores this process may use (``joblib.cpu_count()`` or the CPU affinity, whichever
+        is smaller), and at least the model's own ``n_jobs``. The maps are byte for byte
+        the same for every ``n_jobs``.
     progress : bool, default True
         Show a progress bar over windows.
     extra_layers : {"raise", "ignore"}, default "raise"
@@ -615,7 +639,7 @@ def predict_map(
         grid = check_same_grid({names[pos[0]]: files[path] for path, (_, pos) in reads.items()})
         size = int(window_size)
         windows = raster_io._windows(grid["width"], grid["height"], size, size)
-        n_jobs = max(1, min(int(joblib.effective_n_jobs(n_jobs)), len(windows)))
+        n_jobs = max(1, min(_resolve_n_jobs(n_jobs, model), len(windows)))
         if n_jobs > 1:  # no BLAS threads inside window threads
             stack.enter_context(threadpool_limits(1))
         logger.info("Predicting %s windows on %d thread(s) into %s", len(windows), n_jobs, out)
@@ -624,16 +648,8 @@ def predict_map(
         finals = stack.enter_context(_atomic_outputs([out / s["file"] for s in specs.values()]))
         finals = dict(zip(specs, finals, strict=True))
         block = next((b for b in (512, 256, 128, 64, 32, 16) if size % b == 0), 256)
-        works = {
-            key: _open_work_file(
-                stack,
-                out / s["file"],
-                grid,
-                block=block,
-                **{k: v for k, v in s.items() if k not in ("file", "resampling")},
-            )  # fmt: skip
-            for key, s in specs.items()
-        }
+        works = {key: _open_work_file(stack, out / s["file"], grid, block=block, **s)
+                 for key, s in specs.items()}  # fmt: skip
 
         def write(window: Window, arrays: dict) -> None:
             for key, array in arrays.items():
@@ -658,12 +674,9 @@ def predict_map(
         if p not in written
     )  # fmt: skip
     if stale:
-        logger.warning(
-            "%s also holds products this run did not write (from an earlier model?): %s. "
-            "Delete them, or write each model's maps to a folder of their own.",
-            out,
-            stale,
-        )
+        logger.warning("%s also holds products this run did not write (from an earlier model?): "
+                       "%s. Delete them, or write each model's maps to a folder of their own.",
+                       out, stale)  # fmt: skip
     return {Path(s["file"]).stem: out / s["file"] for s in specs.values()}
 
 
@@ -702,7 +715,8 @@ def predict_maps(
         last in this process). The model and the applicability are scattered once; each
         worker writes its tile-years into ``out_dir``, which, like the layers, must be on
         a file system every worker sees. The files are byte for byte those of the serial
-        run. A failed tile-year raises an error naming it, after the others finished; it
+        run. Each task uses ``n_jobs`` window threads, by default 1 (the workers are the
+        parallelism: one per core). A failed tile-year raises an error naming it, after the others finished; it
         leaves no products.
     skip_existing : bool, default False
         Skip the tile-years whose products all exist already (to complete a run that
@@ -766,7 +780,8 @@ def predict_maps(
         if not (skip_existing and all(maps.path(tile, year, *k).exists() for k in keys))
     }  # fmt: skip
     if client is not None:  # the model and the applicability are sent to the workers once
-        run_tile_years(client, predict_map, {k: c | {"progress": False} for k, c in calls.items()},
+        run_tile_years(client, predict_map, {k: c | {"progress": False, "n_jobs": c["n_jobs"] or 1}
+                                             for k, c in calls.items()},
                        shared={"model": model, "applicability": options["applicability"]},
                        progress=progress, advice="The failed ones wrote no products; the others "
                        "are complete: fix the cause and call again with skip_existing=True to "

@@ -289,10 +289,12 @@ def _open_work_file(
     description: str,
     colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
     units: str | None = None,
+    **_: Any,
 ) -> Any:
     """A tiled, uncompressed work GeoTIFF next to ``path``, open for writing windows.
 
-    ``stack`` removes it on exit; :func:`_write_cog` turns it into the COG.
+    ``stack`` removes it on exit; :func:`_write_cog` turns it into the COG. Other keyword
+    arguments (the rest of a product's spec) are ignored.
     """
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".work.tif", dir=path.parent)
     os.close(fd)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +26,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from odse_tutorial.classes import CORINE_CLASSES, ClassTable
-from odse_tutorial.prediction import MapCatalogue, _to_percent, predict_map, predict_maps
+from odse_tutorial.prediction import (
+    MapCatalogue,
+    _resolve_n_jobs,
+    _to_percent,
+    predict_map,
+    predict_maps,
+)
 from odse_tutorial.raster_io import read_at_points
 from odse_tutorial.uncertainty import normalized_entropy
 
@@ -199,6 +209,36 @@ def test_to_percent_sums_to_exactly_100_and_keeps_the_order(k):
     assert (np.abs(pct - proba * 100) < 1).all()
     best = proba.argmax(axis=1)
     assert (pct[np.arange(len(pct)), best] == pct.max(axis=1)).all()
+
+
+def test_to_percent_matches_largest_remainder_by_hand():
+    rng = np.random.default_rng(1)
+    whole = rng.multinomial(100, [0.5, 0.3, 0.2, 0.0], size=500) / 100  # a forest's: no rounding
+    proba = np.vstack([whole, rng.dirichlet(np.full(4, 0.5), size=500)])
+    expected = []
+    for row in proba * 100:  # the integer parts, then +1 to the largest remainders (first on ties)
+        floor = np.floor(row + 1e-9)
+        order = sorted(range(4), key=lambda j: (floor[j] - row[j], j))
+        expected.append(floor + np.isin(range(4), order[: int(100 - floor.sum())]))
+    np.testing.assert_array_equal(_to_percent(proba), np.array(expected, dtype=np.uint8))
+
+
+def test_default_n_jobs_is_the_cores_this_process_may_use(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert _resolve_n_jobs(None, RandomForestClassifier()) == 1  # mybinder.org: one CPU
+    assert _resolve_n_jobs(None, None) == 1
+    assert _resolve_n_jobs(2, None) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    assert _resolve_n_jobs(None, RandomForestClassifier()) == joblib.cpu_count()
+
+
+@pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux)")
+def test_default_n_jobs_is_one_on_one_cpu():
+    code = ("from sklearn.ensemble import RandomForestClassifier as RF; from odse_tutorial."
+            "prediction import _resolve_n_jobs as r; print(r(None, RF(n_jobs=-1)), r(None, None))")  # fmt: skip
+    done = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert done.stdout.split() == ["1", "1"]
 
 
 def test_to_percent_breaks_ties_to_the_first_class():
@@ -419,7 +459,7 @@ def test_models_fitted_on_arrays_need_feature_names(stack, tmp_path):
     model.fit(frame[order].to_numpy(), labels_for(frame, [1, 2]))
     with pytest.raises(ValueError, match="pass feature_names"):
         predict_map(model, stack, tmp_path, progress=False)
-    with pytest.raises(ValueError, match="fitted on 4 features but 2"):
+    with pytest.raises(ValueError, match="are not the model.s input columns"):
         predict_map(model, stack, tmp_path, feature_names=order[:2], progress=False)
     maps = predict_map(model, stack, tmp_path, feature_names=order, progress=False)
     expected = model.predict(frame[order].to_numpy())
@@ -582,12 +622,13 @@ def test_corrupt_raster_pixels_name_the_full_path(stack, forest, tmp_path):
 
 
 def test_output_does_not_depend_on_n_jobs(stack, forest, products, tmp_path):
-    parallel = predict_map(
-        forest, stack, tmp_path / "j2", classes=CORINE_CLASSES, window_size=WINDOW, n_jobs=2
-    )
-    for serial_path, parallel_path in zip(products.values(), parallel.values(), strict=True):
-        assert serial_path.name == parallel_path.name
-        assert serial_path.read_bytes() == parallel_path.read_bytes()
+    # `products` ran with the default n_jobs (all the cores this process may use)
+    for n_jobs in (1, 2):
+        again = predict_map(forest, stack, tmp_path / f"j{n_jobs}", classes=CORINE_CLASSES,
+                            window_size=WINDOW, n_jobs=n_jobs, progress=False)  # fmt: skip
+        for default_path, path in zip(products.values(), again.values(), strict=True):
+            assert default_path.name == path.name
+            assert default_path.read_bytes() == path.read_bytes(), (n_jobs, path.name)
     # nor on the window size
     small = predict_map(
         forest,

@@ -147,6 +147,5 @@ def test_notebook_6_makes_the_same_maps_on_dask(tmp_path):
     start = time.perf_counter()
     folder = run_notebook(notebook, tmp_path, {"use_dask": True})
     printed = _printed(folder / notebook.name)
-    assert "identical to the serial maps: True" in printed
-    assert "the same features as the serial overlay: True" in printed
+    assert "identical to the serial maps: True" in printed  # (the overlay is not on Dask there)
     assert time.perf_counter() - start < 90  # the notebooks' budget

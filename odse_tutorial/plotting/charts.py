@@ -23,17 +23,6 @@ from odse_tutorial.plotting._base import ERROR_COLOUR, _axes, _plain_log
 
 
 # -- accuracy ------------------------------------------------------------------------------
-def _confusion_frame(report_or_confusion: Any) -> pd.DataFrame:
-    confusion = getattr(report_or_confusion, "confusion", report_or_confusion)
-    if not isinstance(confusion, pd.DataFrame):
-        array = np.asarray(confusion)
-        confusion = pd.DataFrame(array, index=range(len(array)), columns=range(len(array)))
-    confusion = confusion.drop(index="total", columns="total", errors="ignore")
-    if confusion.shape[0] != confusion.shape[1]:
-        raise ValueError(f"A confusion matrix must be square, got shape {confusion.shape}.")
-    return confusion
-
-
 def _normalised(counts: NDArray[np.float64], normalize: str | None) -> tuple[NDArray, str]:
     if normalize is None:
         return counts, "Samples"
@@ -66,8 +55,8 @@ def plot_confusion_matrix(
 
     Parameters
     ----------
-    report_or_confusion : AccuracyReport, pandas.DataFrame or array-like
-        A report (its ``confusion``), or a square matrix of counts (a ``total`` row
+    report_or_confusion : AccuracyReport or pandas.DataFrame
+        A report (its ``confusion``), or its ``confusion_table()`` (the ``total`` row
         and column are dropped).
     normalize : {None, "true", "pred"}, default None
         ``None``: counts. ``"true"``: percent of each row (the diagonal is the
@@ -92,7 +81,8 @@ def plot_confusion_matrix(
     >>> [t.get_text() for t in ax.texts]
     ['1', '1', '0', '2']
     """
-    confusion = _confusion_frame(report_or_confusion)
+    confusion = getattr(report_or_confusion, "confusion", report_or_confusion)
+    confusion = confusion.drop(index="total", columns="total", errors="ignore")
     counts = confusion.to_numpy(dtype=np.float64)
     values, label = _normalised(counts, normalize)
     n = len(confusion)

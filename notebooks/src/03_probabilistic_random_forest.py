@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -37,7 +37,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
 output_dir = "../outputs/03_probabilistic_random_forest"
-n_jobs = 1
+n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
 random_state = 0
 min_class_samples = 10
 
@@ -171,8 +171,9 @@ for ax, (name, p) in zip(axes, probas.items(), strict=True):
 plt.show()
 
 # %% [markdown]
-# Judge the recalibration by every metric: isotonic regression can lower the calibration
-# error and still raise the log loss (it maps some probabilities to 0).
+# Judge the recalibration by every metric, not only the calibration error: isotonic
+# regression can map some probabilities to 0, and one confident miss then costs a large
+# log loss. Read the verdicts below.
 
 # %%
 metrics = ("overall_accuracy", "log_loss", "brier_score", "ece")

@@ -1,7 +1,7 @@
 # ---
 # jupyter:
 #   kernelspec:
-#     display_name: Python 3
+#     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
 # ---
@@ -43,7 +43,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
 output_dir = "../outputs/06_area_of_applicability"  # maps and metrics.json go here
-n_jobs = 1  # CPU cores for training and prediction (mybinder.org has 1)
+n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
 random_state = 0
 n_trees = 50  # trees per forest (5 fold forests and the map model)
 min_class_samples = 10  # rarer classes in the training sample are dropped
@@ -267,9 +267,9 @@ else:
 #
 # Map production is parallel over tiles and years: `predict_maps(..., client=client)` sends
 # each tile-year to a worker of a `dask.distributed` cluster and writes the same maps, byte
-# for byte. Here a `LocalCluster` with one worker (what mybinder.org offers). The cluster
-# stays up until its last cell closes it, so the dashboard link works meanwhile. Set
-# `use_dask = True` in the parameters cell and re-run from there.
+# for byte. Here a `LocalCluster` with one worker (what mybinder.org offers). To try it,
+# add `use_dask = True` to the parameters cell and run that cell, then run the three cells
+# below one at a time: open the printed dashboard link, watch the work, close the cluster.
 
 # %%
 if use_dask:

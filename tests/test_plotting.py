@@ -229,15 +229,13 @@ def test_composite_is_false_colour_with_transparent_nodata(simulated):
     assert ax.get_title() == "False colour (R = swir1, G = nir, B = red), summer 2018"
 
 
-def test_composite_falls_back_to_greyscale_and_names_missing_layers(simulated):
+def test_composite_falls_back_to_greyscale(simulated):
     full = simulated.layers("9529", 2012)
     layers = {"ndvi_summer": full["nir_summer"], "swir1_summer": full["swir1_summer"]}
     ax = plotting.plot_composite(layers)
     rgba = ax.images[0].get_array()
     assert np.array_equal(rgba[..., 0], rgba[..., 1])
     assert ax.get_title().startswith("ndvi_summer (greyscale)")
-    with pytest.raises(KeyError, match="available layers.*ndvi_summer"):
-        plotting.plot_composite(layers, bands=("swir1", "nir", "red"))
 
 
 # -- samples and folds -----------------------------------------------------------------------

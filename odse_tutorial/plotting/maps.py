@@ -119,25 +119,15 @@ _DEFAULT_BANDS = ("swir1", "nir", "red")
 
 
 def _composite_layers(
-    layers: Mapping[str, Any], bands: Sequence[str] | None, season: str | None
+    layers: Mapping[str, Any], season: str | None
 ) -> tuple[list[str], str | None]:
-    """The layers to show and their season: the requested bands, or the default's fallback
-    (swir1/nir/red of ``season``, of any season, without one; else one layer in grey)."""
-    seasons = [season] if bands is not None else [season, *sorted({n.rsplit("_", 1)[-1] for n in layers if "_" in n}), None]  # fmt: skip
-    for when in dict.fromkeys(seasons):
-        wanted = [f"{b}_{when}" if when else b for b in (bands or _DEFAULT_BANDS)]
+    """swir1, nir and red of ``season``, else of another season, else without a season;
+    without them, the first layer of the season in greyscale."""
+    seasons = sorted({n.rsplit("_", 1)[-1] for n in layers if "_" in n})
+    for when in dict.fromkeys([season, *seasons, None]):
+        wanted = [f"{b}_{when}" if when else b for b in _DEFAULT_BANDS]
         if all(w in layers for w in wanted):
-            if len(wanted) not in (1, 3):
-                raise ValueError(
-                    f"Give 3 bands (red, green, blue) or 1 (greyscale), got {bands!r}."
-                )
             return wanted, when
-    if bands is not None:
-        missing = [w for w in wanted if w not in layers]
-        raise KeyError(
-            f"Layer(s) {missing} are not in the layer catalogue; available layers: "
-            f"{list(layers)}. Choose bands (and a season) that exist."
-        )
     grey = next(
         (n for n in layers if season is None or n.endswith(f"_{season}")), next(iter(layers))
     )
@@ -158,7 +148,6 @@ def _stretch(data: np.ma.MaskedArray, percentiles: tuple[float, float]) -> NDArr
 def plot_composite(
     layers: Mapping[str, str | os.PathLike],
     *,
-    bands: Sequence[str] | None = None,
     season: str | None = "summer",
     percentiles: tuple[float, float] = (2.0, 98.0),
     ax: Axes | None = None,
@@ -175,15 +164,12 @@ def plot_composite(
     layers : mapping of str to path-like
         Layer name -> raster, e.g. ``Dataset.layers(tile, year)``, with names
         ``{band}_{season}``.
-    bands : sequence of str, optional
-        Three bands for red, green and blue, or one for greyscale. By default
-        ``("swir1", "nir", "red")`` (vegetation green, bare soil and towns pink, water
-        dark) of ``season``, else of another season, else without a season (a learner's
-        ``swir1.tif``); when a catalogue lacks one of these (the Netherlands data have
-        only ``ndvi`` and ``swir1``), the first layer of the season is shown in
-        greyscale. Bands given explicitly must exist.
     season : str or None, default "summer"
-        Appended to the band names; ``None`` when ``bands`` are full layer names.
+        The season whose ``swir1``, ``nir`` and ``red`` layers are drawn as red, green and
+        blue (vegetation green, bare soil and towns pink, water dark); else those of
+        another season, else without a season (a learner's ``swir1.tif``). When a
+        catalogue lacks one of these (the Netherlands data have only ``ndvi`` and
+        ``swir1``), the first layer of the season is shown in greyscale.
     percentiles : tuple of float, default (2, 98)
         The stretch.
     ax : matplotlib.axes.Axes, optional
@@ -195,11 +181,6 @@ def plot_composite(
     -------
     matplotlib.axes.Axes
 
-    Raises
-    ------
-    KeyError
-        Requested bands that are not in ``layers``, naming the available layers.
-
     Examples
     --------
     >>> from odse_tutorial.datasets import load_dataset
@@ -208,7 +189,7 @@ def plot_composite(
     >>> ax.get_title()
     'False colour (R = swir1, G = nir, B = red), spring 2018'
     """
-    names, season = _composite_layers(layers, bands, season)
+    names, season = _composite_layers(layers, season)
     rasters = [_read_raster(layers[n], resampling="average") for n in names]
     mask = np.logical_or.reduce([np.ma.getmaskarray(r.data) for r in rasters])
     rgb = np.dstack([_stretch(r.data, percentiles) for r in rasters])

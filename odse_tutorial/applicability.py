@@ -5,8 +5,8 @@ are unlike any training sample asks it to extrapolate. :class:`AreaOfApplicabili
 measures how unlike, as CAST's ``trainDI`` / ``aoa`` do in R:
 
 1. features are standardised (mean 0, standard deviation 1 over the training samples)
-   and multiplied by a weight per feature (a given vector, or the permutation
-   importance of a model on the cross-validation folds);
+   and multiplied by a weight per feature (a given vector, such as a model's permutation
+   importance on the cross-validation folds);
 2. the **dissimilarity index** (DI) of a point is its distance, in that space, to the
    nearest training sample, divided by the mean distance between training samples;
 3. the DI of every training sample is computed against the training samples of its
@@ -35,13 +35,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial.distance import cdist
-from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.inspection import permutation_importance
 from sklearn.model_selection import check_cv
 from sklearn.neighbors import KDTree, NearestNeighbors
-from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -58,21 +56,12 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
     ----------
     weights : array-like of shape (n_features,), optional
         Weight of each feature, in the order of the columns of ``X``; negative weights
-        count as 0. Default: the permutation importance of ``estimator`` if given, else
-        1 for every feature.
-    estimator : classifier or regressor, optional
-        Used only when ``weights`` is None: in each fold of ``cv`` a clone is fitted on
-        the training part and its permutation importance (``n_repeats`` shuffles, the
-        estimator's ``score``) measured on the test part; the weights are the mean over
-        folds (CAST uses the model's variable importance the same way).
+        count as 0. Default: 1 for every feature (CAST weighs by the model's variable
+        importance: pass its permutation importance on the folds).
     cv : int, cross-validation splitter or iterable of (train, test), optional
         The folds of the model's cross-validation. Each training sample's DI is measured
         against the training part of the fold that tests it. None: against all other
         training samples (the threshold is then optimistic for clustered samples).
-    n_repeats : int, default 5
-        Shuffles per feature for the permutation importance.
-    random_state : int, RandomState or None, default None
-        Seed of the permutation importance's shuffles.
 
     Attributes
     ----------
@@ -102,12 +91,9 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
     (True, [True, False])
     """
 
-    def __init__(self, *, weights=None, estimator=None, cv=None, n_repeats=5, random_state=None):
+    def __init__(self, *, weights=None, cv=None):
         self.weights = weights
-        self.estimator = estimator
         self.cv = cv
-        self.n_repeats = n_repeats
-        self.random_state = random_state
 
     def fit(self, X: Any, y: ArrayLike | None = None, groups: ArrayLike | None = None):
         """Learn the weighted feature space, the training DI and the threshold.
@@ -117,7 +103,7 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         X : array-like or DataFrame of shape (n_samples, n_features)
             The training features (the model's training table).
         y : array-like of shape (n_samples,), optional
-            The labels; needed for stratified folds and for the permutation importance.
+            The labels, for splitters that need them (``cv.split(X, y, groups)``).
         groups : array-like, optional
             Passed to ``cv.split`` (the package's spatial splitters carry their own).
 
@@ -128,10 +114,10 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         values = validate_data(self, X, dtype=np.float64, order="C", ensure_min_samples=2)
         folds = None
         if self.cv is not None:
-            stratify = self.estimator is not None and is_classifier(self.estimator)
-            cv = check_cv(self.cv, y, classifier=stratify)
+            cv = check_cv(self.cv)
             folds = [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
-        weights = self._weights(X, y, folds)
+        given = np.ones(values.shape[1]) if self.weights is None else self.weights
+        weights = np.asarray(given, dtype=np.float64)
         ok = weights.shape == (values.shape[1],) and np.isfinite(weights).all()
         if not (ok and weights.max() > 0):
             msg = f"weights must be {values.shape[1]} finite numbers, at least one > 0 (negative "
@@ -190,22 +176,6 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         return tree.query_radius(self._space(values), radius, count_only=True).astype(np.int64)
 
     # -- helpers ---------------------------------------------------------------------
-    def _weights(self, X: Any, y: Any, folds: list | None) -> NDArray[np.float64]:
-        if self.weights is not None or self.estimator is None:
-            given = np.ones(self.n_features_in_) if self.weights is None else self.weights
-            return np.asarray(given, dtype=np.float64)
-        if folds is None or y is None:
-            msg = "Permutation importance (estimator=) needs held-out data: pass cv= and y=."
-            raise ValueError(msg)
-        rng, part = check_random_state(self.random_state), _safe_indexing
-        return np.mean([
-            permutation_importance(
-                clone(self.estimator).fit(part(X, train), part(y, train)), part(X, test),
-                part(y, test), n_repeats=self.n_repeats, random_state=rng,
-            ).importances_mean
-            for train, test in folds
-        ], axis=0)  # fmt: skip
-
     def _space(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         used = slice(None) if self.weights_.all() else self.weights_ > 0  # 0: adds nothing
         Z = values[:, used] - self.center_[used]  # then in place: few window-sized temporaries

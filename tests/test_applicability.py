@@ -8,8 +8,6 @@ import pytest
 import rasterio
 from scipy.spatial.distance import cdist, pdist
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.inspection import permutation_importance
 from sklearn.model_selection import GroupKFold, KFold
 
 from odse_tutorial import applicability
@@ -143,25 +141,6 @@ def test_local_point_density_counts_the_samples_within_the_threshold():
     assert aoa.local_point_density(new[:0]).shape == aoa.transform(new[:0]).shape[:1] == (0,)
 
 
-def test_permutation_importance_weights_on_the_folds():
-    rng = np.random.default_rng(4)
-    X = pd.DataFrame({"signal": rng.normal(size=150), "noise": rng.normal(size=150)})
-    y = (X["signal"] > 0).astype(int)
-    forest = RandomForestClassifier(n_estimators=20, random_state=0)
-    folds = list(KFold(3, shuffle=True, random_state=0).split(X))
-    aoa = AreaOfApplicability(estimator=forest, cv=folds, n_repeats=3, random_state=0).fit(X, y)
-    rs = np.random.RandomState(0)
-    expected = np.mean([
-        permutation_importance(clone(forest).fit(X.iloc[tr], y.iloc[tr]), X.iloc[te],
-                               y.iloc[te], n_repeats=3, random_state=rs).importances_mean
-        for tr, te in folds
-    ], axis=0)  # fmt: skip
-    np.testing.assert_allclose(aoa.weights_, np.clip(expected, 0, None))
-    assert aoa.weights_[0] > 10 * aoa.weights_[1]
-    assert list(aoa.feature_names_in_) == ["signal", "noise"]
-    assert aoa.transform(X.iloc[:0]).shape == (0, 1)
-
-
 def test_mean_distance_is_exact_and_deterministic():
     rng = np.random.default_rng(1)  # near-duplicates: dot-product distances lose digits
     X = np.repeat(rng.normal(0, 1, (30, 3)), 100, axis=0) + rng.normal(0, 1e-9, (3000, 3))
@@ -188,7 +167,6 @@ def test_is_a_scikit_learn_estimator():
         ({"weights": [1, 2]}, None, "weights must be 4 finite numbers"),
         ({"weights": [0, 0, 0, -1]}, None, "at least one > 0"),
         ({"weights": [1, np.nan, 1, 1]}, None, "finite numbers, at least one > 0"),
-        ({"estimator": RandomForestClassifier()}, None, "needs held-out data"),
         ({}, np.ones((10, 4)), "same value in every training sample"),
         ({"cv": [(np.arange(5, 120), np.arange(5)), (np.arange(3, 120), np.arange(3))]},
          None, "test part of several folds"),

@@ -191,10 +191,9 @@ def map_explorer(
         Names and colours; defaults to ``maps.classes``.
     **options
         Keywords ``truth``, ``product``, ``tile``, ``year`` (below) and ``figsize``.
-    truth : Dataset or mapping, optional
-        Reference maps: a Dataset with truth maps (the simulated data) or a mapping
-        ``(tile, year) -> path``. Adds the products "Reference land cover" and
-        "Errors". A Dataset without truth maps counts as none.
+    truth : Dataset, optional
+        Reference maps: a Dataset with truth maps (the simulated data). Adds the products
+        "Reference land cover" and "Errors". A Dataset without truth maps counts as none.
     product : str, default "dominant_class"
         The product shown first: ``"dominant_class"``, ``"probability"``,
         ``"dominant_probability"``, ``"uncertainty"``, ``"truth"`` or ``"errors"``.

@@ -341,25 +341,19 @@ def _plot_aoa(path: Path, ax: Axes) -> None:
 
 # -- several maps of a catalogue -----------------------------------------------------------
 def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
-    """(tile, year) -> truth map path or None, from a Dataset or a mapping; None for none."""
+    """(tile, year) -> truth map path or None, from a Dataset; None for none."""
     if truth is None or getattr(truth, "has_truth", True) is False:
         return None  # no reference maps (a Dataset without truth): no truth products
-    if isinstance(truth, Mapping):
-        table = {(str(t), int(y)): Path(p) for (t, y), p in truth.items()}
-        return lambda tile, year: table.get((tile, year))
-    if callable(getattr(truth, "truth", None)):
+    if not callable(getattr(truth, "truth", None)):
+        raise TypeError(f"truth must be a Dataset (with truth maps), got {type(truth).__name__}.")
 
-        def lookup(tile: str, year: int) -> Path | None:
-            try:
-                return Path(truth.truth(tile, year))
-            except (KeyError, FileNotFoundError):
-                return None
+    def lookup(tile: str, year: int) -> Path | None:
+        try:
+            return Path(truth.truth(tile, year))
+        except (KeyError, FileNotFoundError):
+            return None
 
-        return lookup
-    raise TypeError(
-        "truth must be a Dataset (with truth maps) or a mapping (tile, year) -> path, got "
-        f"{type(truth).__name__}."
-    )
+    return lookup
 
 
 def _drawer(
@@ -419,9 +413,8 @@ def plot_maps(
         Defaults to the last year.
     code : class code, optional
         The class of ``"probability"``.
-    truth : Dataset or mapping, optional
-        Reference maps: a Dataset (none when it has no truth maps) or a mapping
-        ``(tile, year) -> path``.
+    truth : Dataset, optional
+        Reference maps (none when the Dataset has no truth maps).
     classes : ClassTable, optional
         Names and colours of class maps; defaults to each map's legend.
     title : str, optional

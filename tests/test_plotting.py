@@ -17,7 +17,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from odse_tutorial import plotting
 from odse_tutorial.classes import ClassTable
-from odse_tutorial.evaluation import accuracy_report
+from odse_tutorial.evaluation import accuracy_report, error_rate_by_uncertainty
 from odse_tutorial.model_selection import block_cv, random_cv
 from odse_tutorial.plotting.maps import _plot_class_map, _plot_percent_map
 from odse_tutorial.prediction import predict_map
@@ -357,7 +357,9 @@ def test_uncertainty_vs_error_and_error_map(tmp_path, two_years):
     before, after = two_years
     uncertainty = np.array([[5, 95, 15], [100, 12, 50]], "uint8")
     path = write_raster(tmp_path / "uncertainty.tif", uncertainty, nodata=255)
-    ax = plotting.plot_uncertainty_vs_error(path, after, before, n_bins=2)
+    ax = plotting.plot_uncertainty_vs_error(
+        error_rate_by_uncertainty(path, after, before, n_bins=2)
+    )
     assert ax.get_xlabel() == "Uncertainty (%)"
     np.testing.assert_allclose(ax.lines[1].get_ydata(), [0, 100])
     ax = plotting.plot_error_map(after, before)
@@ -368,7 +370,9 @@ def test_uncertainty_vs_error_axes_fit_low_uncertainties(tmp_path, two_years):
     before, after = two_years
     low = np.array([[1, 9, 3], [12, 2, 5]], "uint8")  # an ensemble's spread: a few percent
     path = write_raster(tmp_path / "uncertainty.tif", low, nodata=255)
-    ax = plotting.plot_uncertainty_vs_error([path, path], [after, after], [before, before])
+    ax = plotting.plot_uncertainty_vs_error(
+        error_rate_by_uncertainty([path, path], [after, after], [before, before])
+    )
     assert ax.get_xlim() == (0, 12)  # not 0-100: the bins are fitted to the values
     assert len(ax.lines[1].get_ydata()) >= 3
 
@@ -519,15 +523,13 @@ def test_reliability_against_labels_and_truth():
 
 
 def test_uncertainty_vs_error_draws_a_computed_table_or_nothing(tmp_path, two_years):
-    from odse_tutorial.evaluation import error_rate_by_uncertainty
-
     before, after = two_years
     path = write_raster(
         tmp_path / "u.tif", np.array([[5, 95, 15], [100, 12, 50]], "uint8"), nodata=255
     )
     table = error_rate_by_uncertainty(path, after, before, n_bins=2)
     drawn = plotting.plot_uncertainty_vs_error(SimpleNamespace(by_bin=table))
-    expected = plotting.plot_uncertainty_vs_error(path, after, before, n_bins=2)
+    expected = plotting.plot_uncertainty_vs_error(table)
     np.testing.assert_allclose(drawn.lines[1].get_ydata(), expected.lines[1].get_ydata())
     assert plotting.plot_uncertainty_vs_error(None) is None
 

@@ -6,7 +6,6 @@ Charts draw results computed by :mod:`odse_tutorial.evaluation` (or call it).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -274,15 +273,9 @@ def plot_reliability_diagram(
     return ax
 
 
-_Paths = str | os.PathLike | Sequence[str | os.PathLike] | None
-
-
 def plot_uncertainty_vs_error(
-    uncertainty_path: Any,
-    predicted_path: _Paths = None,
-    truth_path: _Paths = None,
+    errors: Any,
     *,
-    n_bins: int = 10,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Axes | None:
@@ -296,17 +289,11 @@ def plot_uncertainty_vs_error(
 
     Parameters
     ----------
-    uncertainty_path : path-like, sequence of path-like, DataFrame or None
-        The uncertainty map(s) (percent); a sequence pools tiles or years. Or a table
-        already computed by :func:`~odse_tutorial.evaluation.error_rate_by_uncertainty`
-        (or anything with it as ``by_bin``): then the other paths are not needed. None:
-        nothing is drawn, None is returned (no truth: the helper that made it said why).
-    predicted_path : path-like or sequence of path-like
-        ``dominant_class.tif`` of the same tile(s) and year(s).
-    truth_path : path-like or sequence of path-like
-        The reference map(s) of those tiles and years.
-    n_bins : int, default 10
-        The largest number of bins (:func:`~odse_tutorial.evaluation.error_rate_by_uncertainty`).
+    errors : DataFrame, result or None
+        The table of :func:`~odse_tutorial.evaluation.error_rate_by_uncertainty`, or
+        anything with it as ``by_bin`` (as
+        :func:`~odse_tutorial.evaluation.uncertainty_against_error` returns). None: nothing
+        is drawn, None is returned (no truth: the helper that made it said why).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure by default.
     title : str, optional
@@ -322,17 +309,14 @@ def plot_uncertainty_vs_error(
     >>> data = load_dataset()
     >>> uncertainty = data.layers("9529", 2018)["blue_summer"]  # stands in for a 0-100 % map
     >>> predicted, truth = data.truth("9529", 2015), data.truth("9529", 2018)
-    >>> ax = plot_uncertainty_vs_error(uncertainty, predicted, truth, n_bins=5)
+    >>> table = evaluation.error_rate_by_uncertainty(uncertainty, predicted, truth, n_bins=5)
+    >>> ax = plot_uncertainty_vs_error(table)
     >>> ax.lines[1].get_ydata().round(1).tolist()  # percent wrong per bin
     [3.2, 4.6, 8.3, 6.7, 13.6]
     """
-    table = getattr(uncertainty_path, "by_bin", uncertainty_path)
+    table = getattr(errors, "by_bin", errors)
     if table is None:
         return None
-    if not isinstance(table, pd.DataFrame):
-        table = evaluation.error_rate_by_uncertainty(
-            table, predicted_path, truth_path, n_bins=n_bins
-        )
     overall = 100 * table.n_errors.sum() / max(int(table.n_pixels.sum()), 1)
     centres, full = (table.lower + table.upper) / 2, table.n_pixels > 0
     rate = 100 * table.error_rate[full]

@@ -115,8 +115,6 @@ def overlay_samples(
     *,
     date_column: str | None = None,
     class_column: str | None = None,
-    outside: str = "drop",
-    nodata: str = "drop",
     client: Any = None,
     progress: bool = True,
     max_pixels: int = _MAX_PIXELS,
@@ -141,12 +139,6 @@ def overlay_samples(
         the dataset's own samples. Never modified.
     date_column, class_column : str, optional
         Column names, when they differ from the dataset's (``dataset.columns``).
-    outside : {"drop", "raise"}
-        What to do with samples outside every tile: drop them (and report them),
-        or raise an error.
-    nodata : {"drop", "raise", "keep"}
-        Samples with nodata in a layer (cloud gaps, borders): drop them (and report),
-        raise, or keep them with NaN features (for models that handle missing values).
     client : dask.distributed.Client or "current", optional
         Read the samples of each tile and survey year as one task on this Dask cluster
         (``"current"``: the client made last in this process), as
@@ -181,8 +173,7 @@ def overlay_samples(
         A survey year without layers (naming the year and the expected files).
     ValueError
         Samples that cannot be overlaid, each problem named (a missing column, with the
-        closest existing name; no CRS; no geometry; bad dates), or an invalid
-        ``outside`` / ``nodata`` option.
+        closest existing name; no CRS; no geometry; bad dates).
     OSError
         An unreadable raster (naming the file).
     RuntimeError
@@ -196,10 +187,6 @@ def overlay_samples(
     >>> list(table.columns[-3:])
     ['swir2_autumn', 'elevation', 'slope']
     """
-    if outside not in ("drop", "raise"):
-        raise ValueError(f"outside must be 'drop' or 'raise', got {outside!r}.")
-    if nodata not in ("drop", "raise", "keep"):
-        raise ValueError(f"nodata must be 'drop', 'raise' or 'keep', got {nodata!r}.")
     source = dataset.samples if samples is None else samples
     date_column = date_column or dataset.columns.date
     class_column = class_column or dataset.columns.class_code
@@ -226,14 +213,10 @@ def overlay_samples(
     if len(polygons):
         n_samples, weight = len(source), columns.weight or "weight"
         source, stats = _polygon_pixels(source, _tile_grids(dataset), max_pixels, random_state)
-        if len(stats["empty"]) and outside == "raise":
-            raise ValueError(f"{len(stats['empty'])} polygon(s) cover no pixel centre of any tile "
-                             f"(index {_head(stats['empty'])}): outside every tile, or smaller "
-                             "than a pixel; check their CRS, or pass outside='drop'.")  # fmt: skip
         source = source.assign(**{  # each point its own location, each polygon one
             c: source.get(c, default) for c, default in ((columns.location or "location_id",
             source["sample_index"]), (weight, 1.0))})  # fmt: skip
-    table, report = _overlay(dataset, source, date_column, outside, nodata, client, progress)
+    table, report = _overlay(dataset, source, date_column, client, progress)
     report = replace(report, assumed_year=assumed)
     if len(polygons):
         from_polygon = table["sample_index"].isin(polygons).to_numpy()
@@ -333,8 +316,6 @@ def _overlay(
     dataset: Dataset,
     source: gpd.GeoDataFrame,
     date_column: str,
-    outside: str,
-    nodata: str,
     client: Any,
     progress: bool,
 ) -> tuple[gpd.GeoDataFrame, _OverlayReport]:
@@ -357,11 +338,6 @@ def _overlay(
     out_mask = tile_of.isna().to_numpy()
     outside_frame = pd.DataFrame({"x": source.geometry.x[out_mask], "y": source.geometry.y[out_mask],
                                   "year": years[out_mask]}, index=source.index[out_mask])  # fmt: skip
-    if out_mask.any() and outside == "raise":
-        raise ValueError(
-            f"{out_mask.sum()} samples fall outside every tile (index {_head(outside_frame.index)}); "
-            "check their coordinates and CRS, or pass outside='drop'."
-        )
 
     names = list(dataset.feature_names)
     values = np.full((len(source), len(names)), np.nan, dtype=np.float32)
@@ -385,13 +361,8 @@ def _overlay(
     bad = np.isnan(values).any(axis=1) & ~out_mask
     nodata_frame = pd.DataFrame({"year": years.to_numpy()[bad], "layers": [", ".join(
         np.asarray(names)[np.isnan(v)]) for v in values[bad]]}, index=source.index[bad])  # fmt: skip
-    if bad.any() and nodata == "raise":
-        raise ValueError(
-            f"{bad.sum()} samples have nodata in some layer (index {_head(nodata_frame.index)}); "
-            "pass nodata='drop' to drop them or nodata='keep' to keep NaN features."
-        )
 
-    keep = ~out_mask & (~bad if nodata == "drop" else True)
+    keep = ~out_mask & ~bad
     table = source.loc[keep].assign(year=years[keep].to_numpy())
     table = pd.concat([table, pd.DataFrame(values[keep], columns=names, index=table.index)], axis=1)
     report = _OverlayReport(len(source), len(table), outside_frame, nodata_frame, reprojected_from)

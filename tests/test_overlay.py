@@ -58,11 +58,6 @@ def test_nodata_samples_are_reported_and_dropped(simulated, overlay_table):
     assert len(report.nodata) > 0
     assert not overlay_table[list(simulated.feature_names)].isna().any().any()
     assert "nodata" in str(report)
-    kept, _ = overlay_samples(simulated, samples, nodata="keep")
-    assert len(kept) == len(samples)
-    assert kept.loc[report.nodata.index, list(simulated.feature_names)].isna().any(axis=1).all()
-    with pytest.raises(ValueError, match="nodata='drop'"):
-        overlay_samples(simulated, samples, nodata="raise")
 
 
 def test_callers_frame_is_untouched(simulated):
@@ -95,8 +90,6 @@ def test_points_outside_are_reported(simulated):
     assert list(report.outside.index) == list(samples.index[:3])
     assert "outside every tile" in str(report)
     assert not table.index.isin(samples.index[:3]).any()
-    with pytest.raises(ValueError, match="3 samples fall outside every tile"):
-        overlay_samples(simulated, samples, outside="raise")
 
 
 @pytest.mark.parametrize(

@@ -157,12 +157,13 @@ def test_a_multipolygon_with_a_sample_weight_weighs_its_weight(polygons):
     assert per_polygon.size()[0] == len(_pixels_inside(parts[0]) | _pixels_inside(parts[1]))
 
 
-def test_outside_raise_names_polygons_without_a_pixel(polygons):
+def test_the_report_names_polygons_without_a_pixel(polygons):
     ds = load_dataset(polygons)
     samples = ds.samples.head(2)
     samples.loc[1, "geometry"] = shapely.affinity.translate(samples.geometry[1], 1e6)
-    with pytest.raises(ValueError, match=r"1 polygon\(s\) cover no pixel centre .*index 1"):
-        overlay_samples(ds, samples, outside="raise")
+    table, report = overlay_samples(ds, samples)
+    assert "1 cover no pixel centre of any tile" in str(report) and "index 1" in str(report)
+    assert set(table["sample_index"]) == {0}
 
 
 def test_the_overlay_on_a_cluster_equals_the_serial_one(polygons):

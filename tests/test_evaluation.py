@@ -238,18 +238,11 @@ def test_compare_models_one_row_per_model():
         "forest": accuracy_report(y_true, y_pred, proba),
         "tree": accuracy_report(y_true, y_true),
     }
-    table = compare_models(reports, extra={"tree": {"fit_seconds": 1.5}})
+    table = compare_models(reports)
     assert table.index.tolist() == ["forest", "tree"]
     assert table.loc["tree", "overall_accuracy"] == 1.0
     assert table.loc["forest", "log_loss"] == pytest.approx(reports["forest"].summary["log_loss"])
     assert np.isnan(table.loc["tree", "log_loss"])
-    assert np.isnan(table.loc["forest", "fit_seconds"])
-    assert table.loc["tree", "fit_seconds"] == 1.5
-
-
-def test_compare_models_rejects_extra_for_unknown_models():
-    with pytest.raises(KeyError, match="'boost'"):
-        compare_models({"tree": accuracy_report([1, 2], [1, 2])}, extra={"boost": {}})
 
 
 # Olofsson et al. (2014), RSE 148:42-57, worked example (section 5): stratified random

@@ -114,7 +114,6 @@ def overlay_samples(
     samples: gpd.GeoDataFrame | None = None,
     *,
     date_column: str | None = None,
-    class_column: str | None = None,
     client: Any = None,
     progress: bool = True,
     max_pixels: int = _MAX_PIXELS,
@@ -137,8 +136,8 @@ def overlay_samples(
     samples : GeoDataFrame, optional
         Points or polygons with a class code and a survey date (or year). Defaults to
         the dataset's own samples. Never modified.
-    date_column, class_column : str, optional
-        Column names, when they differ from the dataset's (``dataset.columns``).
+    date_column : str, optional
+        The date column, when it differs from the dataset's (``dataset.columns.date``).
     client : dask.distributed.Client or "current", optional
         Read the samples of each tile and survey year as one task on this Dask cluster
         (``"current"``: the client made last in this process), as
@@ -189,8 +188,7 @@ def overlay_samples(
     """
     source = dataset.samples if samples is None else samples
     date_column = date_column or dataset.columns.date
-    class_column = class_column or dataset.columns.class_code
-    columns = replace(dataset.columns, date=date_column, class_code=class_column)
+    columns = replace(dataset.columns, date=date_column)
     assumed = dataset.assumed_year if date_column == dataset.columns.date else None
     if samples is not None and date_column in samples:
         assumed = None  # the caller's dates

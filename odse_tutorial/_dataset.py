@@ -245,9 +245,7 @@ class _DatasetReport:
         return self.dataset
 
 
-def check_folder(
-    folder: Path, columns: SampleColumns | Mapping[str, str | None] | None = None
-) -> _DatasetReport:
+def check_folder(folder: Path) -> _DatasetReport:
     """Read a dataset folder and check it, collecting every problem instead of stopping."""
     problems: list[str] = []
     meta: dict[str, Any] = {}
@@ -256,12 +254,13 @@ def check_folder(
             meta = json.loads((folder / "dataset.json").read_text())
         except json.JSONDecodeError as err:
             problems.append(f"{folder / 'dataset.json'} is not valid JSON: {err}; fix that line.")
-    if not isinstance(columns, SampleColumns):
-        mapping = dict(columns or meta.get("columns", {}))
-        if unknown := sorted(set(mapping) - set(_COLUMN_KEYS)):  # reported; the rest is used
-            problems.append(f"{folder / 'dataset.json'}: unknown keys in \"columns\": "
-                            f"{unknown}; use {sorted(_COLUMN_KEYS)}.")  # fmt: skip
-        columns = SampleColumns.from_mapping({k: mapping[k] for k in mapping if k in _COLUMN_KEYS})
+    mapping = meta.get("columns", {})
+    if unknown := sorted(set(mapping) - set(_COLUMN_KEYS)):  # reported; the rest is used
+        problems.append(
+            f'{folder / "dataset.json"}: unknown keys in "columns": {unknown}; '
+            f"use {sorted(_COLUMN_KEYS)}."
+        )
+    columns = SampleColumns.from_mapping({k: mapping[k] for k in mapping if k in _COLUMN_KEYS})
     headers: dict[Path, Any] = {}
     with rasterio.Env():  # one GDAL environment for every header
         static, per_year = _scan_layers(folder, meta, problems, headers)

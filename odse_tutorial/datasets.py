@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 import pooch
@@ -112,24 +112,7 @@ SOURCES: dict[str, Callable[[], Path | Dataset]] = {
 }
 
 
-def _check(
-    source: str | os.PathLike, columns: SampleColumns | Mapping[str, str | None] | None = None
-) -> _DatasetReport:
-    """Open a data source or folder and check it, once."""
-    if isinstance(source, str) and source in SOURCES:
-        if columns is not None:
-            raise ValueError(
-                f"The {source!r} dataset has fixed column names; 'columns' is only for "
-                "folders of your own."
-            )
-        found = SOURCES[source]()
-        return check_folder(found) if isinstance(found, Path) else check_catalogue(found)
-    return check_folder(_folder(source), columns)
-
-
-def load_dataset(
-    source: str | os.PathLike = "simulated", *, columns: SampleColumns | Mapping | None = None
-) -> Dataset:
+def load_dataset(source: str | os.PathLike = "simulated") -> Dataset:
     """Open a dataset: a data source by name, or a folder of your own.
 
     Parameters
@@ -138,9 +121,6 @@ def load_dataset(
         ``"simulated"`` (the bundled dataset), ``"netherlands"`` (real Landsat data,
         fetched once and cached; see :mod:`odse_tutorial.netherlands`), or the path of
         a folder laid out as described in this module's docstring.
-    columns : SampleColumns or mapping, optional
-        Column names of your samples (folders only), overriding ``dataset.json`` and
-        the defaults.
 
     Returns
     -------
@@ -154,7 +134,7 @@ def load_dataset(
     >>> ds.layers("9529", 2018)["nir_summer"].name
     'nir_summer.tif'
     """
-    return _check(source, columns).dataset_or_raise()
+    return check_dataset(source).dataset_or_raise()
 
 
 def check_dataset(source: str | os.PathLike) -> _DatasetReport:
@@ -184,7 +164,10 @@ def check_dataset(source: str | os.PathLike) -> _DatasetReport:
     >>> report.ok, report.skipped
     (True, ())
     """
-    return _check(source)
+    if isinstance(source, str) and source in SOURCES:
+        found = SOURCES[source]()
+        return check_folder(found) if isinstance(found, Path) else check_catalogue(found)
+    return check_folder(_folder(source))
 
 
 def _folder(source: str | os.PathLike) -> Path:

@@ -184,8 +184,6 @@ def test_dataset_json_round_trips_classes():
 
 def test_names_resolve_through_the_sources_registry():
     assert list(datasets.SOURCES) == ["simulated", "netherlands"]
-    with pytest.raises(ValueError, match="'columns' is only for folders"):
-        load_dataset("simulated", columns={"class": "code"})
 
 
 def test_data_layers_import_nothing_above_them():

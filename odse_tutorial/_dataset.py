@@ -62,16 +62,6 @@ class SampleColumns:
     location: str | None = "location_id"
     tile: str | None = "tile_id"
 
-    @classmethod
-    def from_mapping(cls, mapping: Mapping[str, str | None]) -> SampleColumns:
-        """Build from ``dataset.json``'s ``columns`` (keys ``class``, ``date``, ...)."""
-        unknown = set(mapping) - set(_COLUMN_KEYS)
-        if unknown:
-            raise KeyError(
-                f"Unknown keys in 'columns': {sorted(unknown)}; allowed: {sorted(_COLUMN_KEYS)}."
-            )
-        return cls(**{_COLUMN_KEYS[k]: v for k, v in mapping.items()})
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -260,7 +250,7 @@ def check_folder(folder: Path) -> _DatasetReport:
             f'{folder / "dataset.json"}: unknown keys in "columns": {unknown}; '
             f"use {sorted(_COLUMN_KEYS)}."
         )
-    columns = SampleColumns.from_mapping({k: mapping[k] for k in mapping if k in _COLUMN_KEYS})
+    columns = SampleColumns(**{_COLUMN_KEYS[k]: v for k, v in mapping.items() if k in _COLUMN_KEYS})
     headers: dict[Path, Any] = {}
     with rasterio.Env():  # one GDAL environment for every header
         static, per_year = _scan_layers(folder, meta, problems, headers)

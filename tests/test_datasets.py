@@ -16,7 +16,7 @@ import rasterio
 
 from odse_tutorial import datasets
 from odse_tutorial.classes import CORINE_CLASSES
-from odse_tutorial.datasets import SampleColumns, check_dataset, load_dataset, survey_year
+from odse_tutorial.datasets import check_dataset, load_dataset, survey_year
 
 
 def test_bundled_dataset_catalogue(simulated):
@@ -127,11 +127,6 @@ def test_unreadable_samples_file(small_copy):
     (small_copy / "samples.gpkg").write_bytes(b"this is not a geopackage")
     with pytest.raises(ValueError, match="Could not read the samples file .*samples.gpkg"):
         load_dataset(small_copy)
-
-
-def test_columns_mapping_rejects_unknown_keys():
-    with pytest.raises(KeyError, match="Unknown keys"):
-        SampleColumns.from_mapping({"klass": "code"})
 
 
 def test_invalid_json_is_reported(small_copy):

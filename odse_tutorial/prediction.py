@@ -220,8 +220,6 @@ def _map_classes(model: Any, classes: ClassTable | None) -> ClassTable:
             f"This {type(model).__name__} is not fitted; fit it before predicting maps."
         )
     codes = ClassTable(list(model.classes_)).codes  # plain int / str, in the model's order
-    if len(codes) < 2:
-        raise ValueError(f"The model knows one class ({codes}); a map needs at least two.")
     if classes is None:
         return ClassTable(codes)
     missing = [c for c in codes if c not in classes]
@@ -373,18 +371,7 @@ class _Predictor:
                 proba, std = self.model.predict_proba_and_uncertainty(X)
             else:
                 proba, std = self.model.predict_proba(X), None
-        proba = np.asarray(proba, dtype=np.float64)
-        if proba.shape != (len(features), k):
-            raise ValueError(
-                f"predict_proba returned shape {proba.shape}, expected ({len(features)}, {k}) "
-                f"for the classes {list(self.codes)}."
-            )
-        if std is not None and np.shape(std) != proba.shape:
-            raise ValueError(
-                f"predict_proba_and_uncertainty returned uncertainty of shape {np.shape(std)}, "
-                f"expected {proba.shape} (one standard deviation per class)."
-            )
-        return proba, None if std is None else np.asarray(std, dtype=np.float64)
+        return np.asarray(proba, np.float64), None if std is None else np.asarray(std, np.float64)
 
     def __call__(self, features: NDArray, valid: NDArray, shape: tuple[int, int]) -> dict:
         proba, std = self._predict(features)
@@ -603,11 +590,6 @@ def predict_map(
     ...     sorted(np.unique(src.read(1)).tolist())
     [211, 231, 311]
     """
-    if not hasattr(model, "predict_proba"):
-        raise TypeError(
-            f"{type(model).__name__} has no predict_proba; map products need class "
-            f"probabilities (use a probabilistic classifier)."
-        )
     if not isinstance(window_size, int | np.integer) or window_size < 16:
         raise ValueError(f"window_size must be an integer of at least 16, got {window_size!r}.")
     table = _map_classes(model, classes)

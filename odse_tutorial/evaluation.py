@@ -202,7 +202,6 @@ def _proba_matrix(
     y_proba: ArrayLike,
     proba_classes: Sequence[Hashable] | None,
     default_classes: Sequence[int | str],
-    n_samples: int,
 ) -> tuple[NDArray[np.float64], list[int | str]]:
     proba = np.asarray(y_proba, dtype=float)
     codes = (
@@ -210,14 +209,9 @@ def _proba_matrix(
         if proba_classes is None
         else [_normalise_code(c) for c in proba_classes]
     )
-    if proba.ndim != 2 or proba.shape[0] != n_samples:
+    if proba.ndim != 2 or proba.shape[1] != len(codes):
         raise ValueError(
-            f"y_proba must have shape (n_samples, n_classes) = ({n_samples}, ...), "
-            f"got {proba.shape}."
-        )
-    if proba.shape[1] != len(codes):
-        raise ValueError(
-            f"y_proba has {proba.shape[1]} columns but there are {len(codes)} classes "
+            f"y_proba has shape {proba.shape} but there are {len(codes)} classes "
             f"{codes}; pass proba_classes=model.classes_ (the class of each column)."
         )
     deviation = np.abs(proba.sum(axis=1) - 1.0).max(initial=0.0)
@@ -337,7 +331,7 @@ def accuracy_report(
         },
     }
     if y_proba is not None:
-        proba, columns = _proba_matrix(y_proba, proba_classes, observed, n_samples)
+        proba, columns = _proba_matrix(y_proba, proba_classes, observed)
         reordered = np.zeros((n_samples, len(order)))
         reordered[:, [lookup[c] for c in columns]] = proba / proba.sum(axis=1, keepdims=True)
         scores, class_scores = _probability_scores(reordered, truth, w)
@@ -1576,8 +1570,6 @@ def reliability_table(
             f"y_proba must have one column per class of labels ({len(labels)}), got shape "
             f"{proba.shape}."
         )
-    if len(truth) != len(proba) or len(truth) == 0:
-        raise ValueError(f"y_true has {len(truth)} values and y_proba {len(proba)} rows.")
     confidence = proba.max(axis=1)
     correct = labels[proba.argmax(axis=1)] == truth
     edges = np.linspace(0.0, 1.0, n_bins + 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,9 +254,6 @@ class ClassTable(Sequence[_LandCoverClass]):
 
     def __len__(self) -> int:
         return len(self._classes)
-
-    def __iter__(self) -> Iterator[_LandCoverClass]:
-        return iter(self._classes)
 
     def __contains__(self, code: object) -> bool:
         try:

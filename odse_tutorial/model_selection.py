@@ -63,12 +63,8 @@ def _require_column(frame: pd.DataFrame, column: str, argument: str) -> None:
 
 
 def _factorize_sorted(values: ArrayLike) -> tuple[NDArray[np.intp], NDArray]:
-    """Codes and sorted uniques of ``values`` (text order when the types do not compare)."""
-    values = pd.Series(np.asarray(values, dtype=object))
-    try:
-        codes, uniques = pd.factorize(values, sort=True)
-    except TypeError:
-        codes, uniques = pd.factorize(values.astype(str), sort=True)
+    """Codes and sorted uniques of ``values``."""
+    codes, uniques = pd.factorize(pd.Series(np.asarray(values, dtype=object)), sort=True)
     return codes, np.asarray(uniques, dtype=object)
 
 
@@ -834,7 +830,6 @@ def nn_distances(
     *,
     X: Any = None,
     y: ArrayLike | None = None,
-    groups: ArrayLike | None = None,
     n_prediction: int = 2000,
     random_state: int = 0,
 ) -> pd.DataFrame:
@@ -858,8 +853,8 @@ def nn_distances(
         of valid pixels of its tiles (seeded).
     X : pandas.DataFrame or array-like, optional
         The rows given to ``cv.split`` (default ``samples``).
-    y, groups : array-like, optional
-        Class codes and group ids, for splitters that need them (``random_cv`` needs ``y``).
+    y : array-like, optional
+        Class codes, for splitters that need them (``random_cv``).
     n_prediction : int, default 2000
         Number of prediction points drawn from a Dataset, or kept (drawn) from more points.
     random_state : int, default 0
@@ -909,7 +904,7 @@ def nn_distances(
     cvs = cv if isinstance(cv, dict) else {"": cv}
     by_cv = {}
     for name, splitter in cvs.items():
-        splits = splitter.split(samples if X is None else X, y, groups)
+        splits = splitter.split(samples if X is None else X, y)
         by_cv[name] = np.concatenate([_nearest(xy[train], xy[test]) for train, test in splits])
     labels = {name: f"CV {name}".strip() + ": test to training" for name in cvs}
     frames = [pd.DataFrame({"what": labels[name], "distance_m": d}) for name, d in by_cv.items()]

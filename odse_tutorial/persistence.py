@@ -146,8 +146,7 @@ def save_model(
             f"classes must be a ClassTable, got {type(classes).__name__}; build one with "
             "ClassTable(codes, names, colours)."
         )
-    if hasattr(model, "fit"):
-        check_is_fitted(model)
+    check_is_fitted(model)
     names = _check_feature_names(model, feature_names)
     _check_classes(model, classes)
     metadata = dict(metadata or {})

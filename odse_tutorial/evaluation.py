@@ -524,14 +524,12 @@ def compare_on_folds(
     *,
     classes: Sequence[Hashable] | None = None,
     metrics: Sequence[str] = ("overall_accuracy", "f1_weighted", "log_loss", "brier_score"),
-    baseline: str | None = None,
-    sample_weight: ArrayLike | None = None,
     confidence: float = 0.95,
 ) -> _FoldComparison | None:
     """Compare models fold by fold: means, paired differences and a verdict for each.
 
     Each model's out-of-fold probabilities are scored on each fold (any summary metric of
-    :func:`accuracy_report`). Every model is compared with ``baseline`` on the paired fold
+    :func:`accuracy_report`). Every model is compared with the first (the baseline) on the paired fold
     scores, with the corrected resampled t-test of Nadeau & Bengio (2003): the folds share
     most of their training data, so the variance of the fold differences is multiplied by
     ``1 / k + n_test / n_train`` (not ``1 / k``), with ``k - 1`` degrees of freedom
@@ -556,10 +554,6 @@ def compare_on_folds(
         Keys of :attr:`AccuracyReport.summary`, or ``"ece"``
         (:func:`expected_calibration_error`, unweighted); ``log_loss``, ``brier_score``
         and ``ece`` are better when lower, the others when higher.
-    baseline : str, optional
-        The model the others are compared with; by default the first.
-    sample_weight : array-like of shape (n_samples,), optional
-        Weight of each sample in the fold scores.
     confidence : float, default 0.95
         Coverage of the intervals.
 
@@ -591,7 +585,6 @@ n_test / n_train = 0.250.)
         return None
     y_codes, folds = np.asarray(y, dtype=object), np.asarray(folds)
     folds = np.where(pd.isna(y_codes), -1, folds)  # samples without a code: left out
-    w = check_sample_weight(sample_weight, len(y_codes))
     fold_list = np.unique(folds[folds >= 0])
     if len(fold_list) < 2 or len(probas) < 2:
         logger.warning(
@@ -619,7 +612,6 @@ n_test / n_train = 0.250.)
                 codes[proba[test].argmax(axis=1)],
                 proba[test],
                 proba_classes=codes,
-                sample_weight=None if w is None else w[test],
             ).summary
             if "ece" in metrics:
                 summary["ece"] = expected_calibration_error(y_codes[test], proba[test], codes)
@@ -637,7 +629,7 @@ n_test / n_train = 0.250.)
     per_fold = pd.DataFrame(rows)
     n_test = per_fold.groupby("fold")["n_test"].first().to_numpy()
     ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
-    baseline = next(iter(probas)) if baseline is None else baseline
+    baseline = next(iter(probas))
     scores = per_fold.set_index(["model", "fold"])
     differences = []
     for name in probas:

@@ -12,9 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 def n_rows(data: Any) -> int:
     """Number of rows (samples) of an array, frame or list, without converting it."""
-    if hasattr(data, "shape"):
-        return data.shape[0]
-    return len(data) if hasattr(data, "__len__") else np.asarray(data).shape[0]
+    return data.shape[0] if hasattr(data, "shape") else len(data)
 
 
 def missing_column(

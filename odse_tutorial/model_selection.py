@@ -231,16 +231,13 @@ class SpatialKFold(BaseCrossValidator):
 
     def _assign(self, codes: NDArray[np.intp], n_groups: int) -> NDArray[np.intp]:
         n_splits = n_groups if self.n_splits is None else self.n_splits
-        if not isinstance(n_splits, numbers.Integral) or isinstance(n_splits, bool):
-            raise ValueError(
-                f"n_splits must be a whole number of at least 2, or None for one fold per "
-                f"group; got {n_splits!r}."
-            )
-        if n_splits < 2 or n_groups < n_splits:
+        whole = isinstance(n_splits, numbers.Integral) and not isinstance(n_splits, bool)
+        if not (whole and 2 <= n_splits <= n_groups):
             raise ValueError(
                 f"Only {n_groups} groups (blocks, tiles or locations) among these samples for "
-                f"n_splits={n_splits}; cross-validation needs at least 2 groups and 2 folds. "
-                "Use a smaller n_splits, smaller blocks, or n_splits=None for one fold per group."
+                f"n_splits={n_splits!r}; cross-validation needs a whole number of at least 2 "
+                "folds, and as many groups. Use a smaller n_splits, smaller blocks, or "
+                "n_splits=None for one fold per group."
             )
         if not isinstance(self.random_state, numbers.Integral):
             raise ValueError(

@@ -49,7 +49,6 @@ def plot_samples(
     ax: Axes | None = None,
     background: Any = None,
     title: str | None = None,
-    markersize: float = 12.0,
 ) -> Axes:
     """Draw sample points coloured by class, optionally over a class map or composite.
 
@@ -68,8 +67,6 @@ def plot_samples(
         A class map, drawn pale. The axes are limited to its extent.
     title : str, optional
         Defaults to the number of samples.
-    markersize : float, default 12
-        Marker area in points squared.
 
     Returns
     -------
@@ -103,9 +100,7 @@ def plot_samples(
         areas = points.geometry[~is_point].scale(frame.scale, frame.scale, origin=(0, 0))
         areas.plot(ax=ax, color=colours[~is_point], edgecolor="#222222", linewidth=0.4, zorder=3)
     xs, ys = points.geometry[is_point].x * frame.scale, points.geometry[is_point].y * frame.scale
-    ax.scatter(
-        xs, ys, c=colours[is_point], s=markersize, edgecolors="#222222", linewidths=0.35, zorder=3
-    )
+    ax.scatter(xs, ys, c=colours[is_point], s=12, edgecolors="#222222", linewidths=0.35, zorder=3)
     _finish_map(ax, frame, f"{len(points):,} samples" if title is None else title)
     _legend_right(ax, _class_handles(table, present | set(positions.tolist())), "Land cover")
     return ax
@@ -119,7 +114,6 @@ def plot_cv_folds(
     *,
     ax: Axes | None = None,
     title: str | None = None,
-    markersize: float = 10.0,
 ) -> Axes:
     """Map the samples coloured by the cross-validation fold in which they are tested.
 
@@ -144,8 +138,6 @@ def plot_cv_folds(
         Where to draw; a new figure by default.
     title : str, optional
         Defaults to the splitter and its number of folds.
-    markersize : float, default 10
-        Marker area in points squared.
 
     Returns
     -------
@@ -177,7 +169,7 @@ def plot_cv_folds(
         ax.scatter(
             xs[here],
             ys[here],
-            s=markersize,
+            s=10,
             edgecolors="none",
             color="#bbbbbb" if k < 0 else QUALITATIVE[k % len(QUALITATIVE)],
             label=f"{label} ({int(here.sum()):,} samples)",

@@ -278,15 +278,13 @@ class SpatialKFold(BaseCrossValidator):
 
 
 # -- spatial blocks ------------------------------------------------------------------------
-def _block_ids(
-    samples: Any, block_size: float, *, origin: tuple[float, float] = (0.0, 0.0)
-) -> pd.Series:
+def _block_ids(samples: Any, block_size: float) -> pd.Series:
     """Square block id of each sample, such as ``"E0123N0456"``.
 
-    The block of a point ``(x, y)`` is column ``floor((x - x0) / block_size)`` and row
-    ``floor((y - y0) / block_size)``; the id writes both zero-padded to at least four
-    digits (more from block 10000 on; west or south of the origin with a minus sign,
-    such as ``E-003N0001``).
+    The block of a point ``(x, y)`` is column ``floor(x / block_size)`` and row
+    ``floor(y / block_size)``; the id writes both zero-padded to at least four digits
+    (more from block 10000 on; west or south of the origin with a minus sign, such as
+    ``E-003N0001``).
 
     Parameters
     ----------
@@ -295,8 +293,6 @@ def _block_ids(
         samples' UTM zone). Non-point geometries use their centroid.
     block_size : float
         Side of the square blocks, in the units of the CRS (metres).
-    origin : tuple of float, default (0.0, 0.0)
-        Lower-left corner ``(x0, y0)`` of block ``E0000N0000``.
 
     Returns
     -------
@@ -336,8 +332,8 @@ def _block_ids(
         samples = samples.to_crs(samples.estimate_utm_crs())
         logger.info("block_cv: samples in degrees, blocks drawn in %s.", samples.crs.name)
     x, y = _xy(samples.geometry).T
-    column = np.floor((x - origin[0]) / block_size).astype(np.int64)
-    row = np.floor((y - origin[1]) / block_size).astype(np.int64)
+    column = np.floor(x / block_size).astype(np.int64)
+    row = np.floor(y / block_size).astype(np.int64)
     ids = "E" + pd.Series(column).astype(str).str.zfill(4) + "N" + pd.Series(row).astype(str).str.zfill(4)  # fmt: skip
     return pd.Series(ids.to_numpy(), index=samples.index, name="block")
 
@@ -402,7 +398,6 @@ def block_cv(
     block_size: float,
     *,
     n_splits: int = 5,
-    origin: tuple[float, float] = (0.0, 0.0),
     location_column: str | None = "location_id",
     random_state: int = 0,
 ) -> SpatialKFold:
@@ -421,8 +416,6 @@ def block_cv(
         autocorrelation of the features, ideally.
     n_splits : int, default 5
         Number of folds.
-    origin : tuple of float, default (0.0, 0.0)
-        Lower-left corner of the block grid.
     location_column : str or None, default "location_id"
         Column with the location id; ``None`` when every location has one sample only.
     random_state : int, default 0
@@ -444,7 +437,7 @@ def block_cv(
     ['E0000N0000+E0001N0000', 'E0000N0000+E0001N0000', 'E0002N0000', 'E0003N0000', 'E0004N0000']
     """
     locations = _location_ids(samples, location_column)
-    blocks = _block_ids(samples, block_size, origin=origin)
+    blocks = _block_ids(samples, block_size)
     groups = _merge_by_location(blocks, locations).rename("block")
     return SpatialKFold(groups, n_splits, random_state=random_state)
 

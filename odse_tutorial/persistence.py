@@ -85,11 +85,6 @@ class _TrainedModel:
     feature_names: tuple[str, ...]
     metadata: Mapping[str, Any]
 
-    @property
-    def versions(self) -> Mapping[str, str]:
-        """Package versions recorded at save time (empty if unknown)."""
-        return self.metadata.get("versions", MappingProxyType({}))
-
 
 def save_model(
     path: str | os.PathLike,

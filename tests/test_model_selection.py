@@ -116,8 +116,6 @@ def test_spatial_blocks_ids_and_index():
     blocks = spatial_blocks(points, 1000)
     assert blocks.index.tolist() == ["a", "b", "c", "d", "e"]
     assert blocks.tolist() == ["E0000N0000", "E0000N0000", "E0001N0002", "E-001N-001", "E0002N0003"]
-    shifted = spatial_blocks(points, 1000, origin=(500, 500))
-    assert shifted["a"] == "E-001N-001" and shifted["e"] == "E0002N0002"
 
 
 def test_blocks_of_samples_in_degrees_are_drawn_in_their_utm_zone(samples):

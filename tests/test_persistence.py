@@ -72,8 +72,8 @@ def test_round_trip_keeps_model_and_metadata(tmp_path, fitted):
     assert trained.classes.colours == classes.colours
     assert trained.feature_names == tuple(FEATURES)
     assert trained.metadata["tiles"] == ["T1", "T2"] and trained.metadata["cv_f1"] == 0.71
-    assert trained.versions == {
-        "python": trained.versions["python"],
+    assert trained.metadata["versions"] == {
+        "python": trained.metadata["versions"]["python"],
         "numpy": np.__version__,
         "scikit-learn": sklearn.__version__,
         "joblib": joblib.__version__,
@@ -109,7 +109,7 @@ def test_version_mismatch_warns(tmp_path, fitted, monkeypatch):
     assert "scikit-learn 0.24.2" in message and f"installed: {sklearn.__version__}" in message
     assert "numpy 1.19.5" in message and "Retrain" in message
     assert "scikit-learn==0.24.2" in message
-    assert trained.versions["scikit-learn"] == "0.24.2"
+    assert trained.metadata["versions"]["scikit-learn"] == "0.24.2"
 
 
 def test_missing_file_names_the_path(tmp_path):

@@ -99,7 +99,8 @@ class _MapExplorer(widgets.VBox):
         self.redraws = 0
         self._png: str | None = None
         self.classes = classes if classes is not None else maps.classes
-        products = self._products()
+        present = set(maps.products) | ({"truth", "errors"} if self.truth_path else set())
+        products = {key: label for key, label in _PRODUCTS.items() if key in present}
         if product not in products:
             raise ValueError(
                 f"Unknown product {product!r}; these maps offer {list(products)}"
@@ -120,13 +121,6 @@ class _MapExplorer(widgets.VBox):
         rows = [widgets.HBox([self.tile, self.year]), widgets.HBox([self.product, self.class_code])]
         super().__init__([*rows, self.output, widgets.HTML(_CAPTION)])
         self.redraw()
-
-    # -- what there is to show -----------------------------------------------------------
-    def _products(self) -> dict[str, str]:
-        present = set(self.maps.products)
-        if self.truth_path is not None:
-            present |= {"truth", "errors"}
-        return {key: label for key, label in _PRODUCTS.items() if key in present}
 
     # -- drawing -------------------------------------------------------------------------
     def _drawer(self) -> Callable[[Axes], Any]:

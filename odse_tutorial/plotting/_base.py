@@ -24,8 +24,7 @@ from odse_tutorial.classes import ClassTable
 
 logger = logging.getLogger(__name__)
 
-#: Rasters are shown at most this many pixels on their long side (decimated overviews);
-#: pass ``max_size`` to :func:`_read_raster` for another limit.
+#: Rasters are shown at most this many pixels on their long side (decimated overviews).
 MAX_DISPLAY_SIZE = 1024
 
 NODATA_HATCH = "#b3b3b3"
@@ -132,13 +131,10 @@ class _Raster:
     path: Path
 
 
-def _read_raster(
-    path: str | os.PathLike, resampling: str = "nearest", max_size: int | None = None
-) -> _Raster:
-    """Band 1, masked where nodata, decimated to at most ``max_size`` pixels a side."""
+def _read_raster(path: str | os.PathLike, resampling: str = "nearest") -> _Raster:
+    """Band 1, masked where nodata, decimated to at most ``MAX_DISPLAY_SIZE`` pixels a side."""
     with rasterio.open(path) as src:
-        limit = MAX_DISPLAY_SIZE if max_size is None else max_size
-        factor = max(1, math.ceil(max(src.width, src.height) / limit))
+        factor = max(1, math.ceil(max(src.width, src.height) / MAX_DISPLAY_SIZE))
         shape = (math.ceil(src.height / factor), math.ceil(src.width / factor))
         if factor > 1:
             logger.debug("Showing %s at 1/%d of its resolution", path, factor)

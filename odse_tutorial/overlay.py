@@ -22,7 +22,6 @@ from rasterio.transform import Affine
 from rasterio.windows import from_bounds
 
 from odse_tutorial import raster_io
-from odse_tutorial._checks import check_sample_weight
 from odse_tutorial._dataset import (
     _MAX_PIXELS,
     _POLYGONS,
@@ -461,7 +460,6 @@ def training_data(
                        ", ".join(map(str, class_counts["code"][~class_counts["kept"]])))  # fmt: skip
     table = table[table[columns.class_code].isin(samples[columns.class_code][keep])]
     weights = table[columns.weight] if columns.weight in table else None  # optional
-    check_sample_weight(weights, len(table), name=f"The weight column {columns.weight!r}")
     y = table[columns.class_code]
     classes = dataset.classes.subset(sorted(y.unique()))
     return _TrainingData(

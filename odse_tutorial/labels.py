@@ -35,18 +35,39 @@ def _as_codes(y: ArrayLike, argument: str = "y") -> pd.Series:
     return codes
 
 
-def drop_rare_classes(y: ArrayLike, *, min_count: int) -> tuple[NDArray, pd.DataFrame]:
+def _check_thresholds(min_count: int | None, min_share: float | None) -> None:
+    if min_count is None and min_share is None:
+        raise ValueError(
+            "Give a threshold: min_count (fewest samples a class needs, e.g. min_count=10) "
+            "and/or min_share (smallest share of all samples, e.g. min_share=0.01)."
+        )
+    if min_count is not None and (isinstance(min_count, bool) or int(min_count) != min_count):
+        raise ValueError(f"min_count must be a whole number of samples, got {min_count!r}.")
+    if min_count is not None and min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count!r}.")
+    if min_share is not None and not 0.0 < min_share < 1.0:
+        raise ValueError(
+            f"min_share is a share of the samples between 0 and 1 (0.01 for 1 %), got {min_share!r}."
+        )
+
+
+def drop_rare_classes(
+    y: ArrayLike, *, min_count: int | None = None, min_share: float | None = None
+) -> tuple[NDArray, pd.DataFrame]:
     """Find the samples of classes that are frequent enough to be learned.
 
-    A class is dropped when it has fewer than ``min_count`` samples. A warning is logged
-    that names the dropped classes.
+    A class is dropped when it has fewer than ``min_count`` samples, or when its share
+    of all samples is below ``min_share``; with both thresholds, failing either drops it.
+    A warning is logged that names the dropped classes.
 
     Parameters
     ----------
     y : array-like or pandas.Series of shape (n_samples,)
         Class codes, integers or strings.
-    min_count : int
+    min_count : int, optional
         Fewest samples a class needs to be kept.
+    min_share : float, optional
+        Smallest share of all samples (between 0 and 1) a class needs to be kept.
 
     Returns
     -------
@@ -60,7 +81,7 @@ def drop_rare_classes(y: ArrayLike, *, min_count: int) -> tuple[NDArray, pd.Data
     Raises
     ------
     ValueError
-        If ``min_count`` is not a whole number of at least 1, or ``y`` has missing codes.
+        If no threshold is given, a threshold is out of range, or ``y`` has missing codes.
 
     Examples
     --------
@@ -74,10 +95,7 @@ def drop_rare_classes(y: ArrayLike, *, min_count: int) -> tuple[NDArray, pd.Data
     1   231      6    0.6   True
     2   512      1    0.1  False
     """
-    if isinstance(min_count, bool) or int(min_count) != min_count:
-        raise ValueError(f"min_count must be a whole number of samples, got {min_count!r}.")
-    if min_count < 1:
-        raise ValueError(f"min_count must be at least 1, got {min_count!r}.")
+    _check_thresholds(min_count, min_share)
     codes = _as_codes(y)
     counts = codes.value_counts(sort=False)
     report = pd.DataFrame(
@@ -87,9 +105,15 @@ def drop_rare_classes(y: ArrayLike, *, min_count: int) -> tuple[NDArray, pd.Data
         }
     )
     report["share"] = report["count"] / max(len(codes), 1)
-    report["kept"] = report["count"] >= min_count
-    keep = codes.isin(counts.index[report["kept"].to_numpy()]).to_numpy()
+    kept = np.ones(len(report), dtype=bool)
+    if min_count is not None:
+        kept &= report["count"].to_numpy() >= min_count
+    if min_share is not None:
+        kept &= report["share"].to_numpy() >= min_share
+    report["kept"] = kept
+    kept_before_sort = kept.copy()
     report = report.sort_values("code", kind="stable").reset_index(drop=True)
+
     dropped = report.loc[~report["kept"]]
     if len(dropped):
         listing = ", ".join(
@@ -101,4 +125,5 @@ def drop_rare_classes(y: ArrayLike, *, min_count: int) -> tuple[NDArray, pd.Data
             int(dropped["count"].sum()),
             listing,
         )
+    keep = codes.isin(counts.index[kept_before_sort]).to_numpy()
     return keep, report

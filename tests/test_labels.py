@@ -29,6 +29,21 @@ def test_min_count_drops_classes_below_it_and_keeps_order_of_y():
     assert report["kept"].tolist() == [False, True, True, True]
 
 
+def test_min_share_and_min_count_together_drop_a_class_failing_either():
+    _, report = drop_rare_classes(Y_INT, min_count=2, min_share=0.2)
+    assert report.set_index("code")["kept"].to_dict() == {
+        112: False,  # fails both
+        211: True,
+        231: True,
+        512: False,  # 3 samples (enough) but a share of 0.15 < 0.2
+    }
+
+
+def test_share_exactly_at_threshold_is_kept():
+    _, report = drop_rare_classes(Y_INT, min_share=0.15)
+    assert report.set_index("code").loc[512, "kept"]
+
+
 def test_string_codes_in_a_series_with_an_arbitrary_index():
     y = pd.Series(
         ["forest", "water", "forest", "urban", "forest", "water"], index=[9, 3, 7, 1, 5, 0]
@@ -62,8 +77,11 @@ def test_nothing_logged_when_nothing_is_dropped(caplog):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
+        ({}, "min_count .*and/or min_share"),
         ({"min_count": 0}, "at least 1"),
         ({"min_count": 2.5}, "whole number"),
+        ({"min_share": 1.5}, "between 0 and 1"),
+        ({"min_share": 0.0}, "between 0 and 1"),
     ],
 )
 def test_threshold_errors(kwargs, match):

@@ -12,7 +12,10 @@ from numpy.typing import ArrayLike, NDArray
 
 def n_rows(data: Any) -> int:
     """Number of rows (samples) of an array, frame or list, without converting it."""
-    return data.shape[0] if hasattr(data, "shape") else len(data)
+    if hasattr(data, "shape"):
+        return data.shape[0]
+    # array-likes without __len__ (scikit-learn's _NotAnArray) are read as arrays
+    return len(data) if hasattr(data, "__len__") else np.asarray(data).shape[0]
 
 
 def missing_column(

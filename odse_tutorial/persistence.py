@@ -273,14 +273,20 @@ def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
 def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str, ...]:
     names = (feature_names,) if isinstance(feature_names, str) else tuple(map(str, feature_names))
     fitted = tuple(map(str, getattr(model, "feature_names_in_", names)))
-    if fitted != names or len(names) != getattr(model, "n_features_in_", len(names)):
-        missing, extra = sorted(set(fitted) - set(names)), sorted(set(names) - set(fitted))
-        raise ValueError(
-            f"feature_names {list(names)} are not the model's input columns "
-            f"(missing {missing}, unexpected {extra}): pass list(model.feature_names_in_), "
-            "one name per column, in order."
-        )
-    return names
+    n_features = getattr(model, "n_features_in_", len(names))
+    if fitted == names and len(names) == n_features:
+        return names
+    missing, extra = sorted(set(fitted) - set(names)), sorted(set(names) - set(fitted))
+    if len(names) != n_features:
+        problem = f"the model was fitted on {n_features} features but {len(names)} names were given"
+    elif missing or extra:
+        problem = f"missing {missing}, unexpected {extra}"
+    else:
+        problem = "the same names in another order"
+    raise ValueError(
+        f"feature_names {list(names)} are not the model's input columns ({problem}): "
+        "pass list(model.feature_names_in_), one name per column, in order."
+    )
 
 
 def _check_classes(model: Any, classes: ClassTable) -> None:

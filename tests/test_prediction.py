@@ -459,7 +459,7 @@ def test_models_fitted_on_arrays_need_feature_names(stack, tmp_path):
     model.fit(frame[order].to_numpy(), labels_for(frame, [1, 2]))
     with pytest.raises(ValueError, match="pass feature_names"):
         predict_map(model, stack, tmp_path, progress=False)
-    with pytest.raises(ValueError, match="are not the model.s input columns"):
+    with pytest.raises(ValueError, match="fitted on 4 features but 2 names"):
         predict_map(model, stack, tmp_path, feature_names=order[:2], progress=False)
     maps = predict_map(model, stack, tmp_path, feature_names=order, progress=False)
     expected = model.predict(frame[order].to_numpy())

@@ -42,6 +42,29 @@ def fitted(simulated, overlay_table):
     return model, aoa
 
 
+def notebook_text(folder, name):
+    """Everything the executed notebook printed or displayed as text."""
+    cells = json.loads((folder / f"{name}.ipynb").read_text())["cells"]
+    texts = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", "".join(output.get("traceback", []))
+            texts.append("".join(output.get("text", "")))
+            texts.append("".join(output.get("data", {}).get("text/plain", "")))
+    return "\n".join(texts)
+
+
+def fold_overlap(cv, X, locations, *, y=None) -> int:
+    """Distinct locations on both the training and the test side of some split of ``cv``."""
+    import numpy as np
+
+    locations = np.asarray(locations, dtype=object)
+    leaked = set()
+    for train, test in cv.split(X, y):
+        leaked.update(set(locations[test]) & set(locations[train]))
+    return len(leaked)
+
+
 def copy_dataset(target: Path, tiles=("9529",), years=(2012, 2018)) -> Path:
     """Copy a slice of the bundled dataset (some tiles and years) to ``target``."""
     source = load_dataset("simulated").samples_path.parent

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import fold_overlap
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import (
     GridSearchCV,
@@ -32,15 +33,6 @@ BLOCK = 5_000.0
 X0, Y0 = 4_000_000.0, 3_000_000.0  # EPSG:3035 metres, multiples of BLOCK
 CODES = np.array([211, 231, 311, 512])
 FEATURES = ["ndvi", "red", "elevation"]
-
-
-def fold_overlap(cv, X, locations, *, y=None) -> int:
-    """Distinct locations on both the training and the test side of some split of ``cv``."""
-    locations = np.asarray(locations, dtype=object)
-    leaked = set()
-    for train, test in cv.split(X, y):
-        leaked.update(set(locations[test]) & set(locations[train]))
-    return len(leaked)
 
 
 def make_samples(n_locations: int = 150, seed: int = 0) -> gpd.GeoDataFrame:

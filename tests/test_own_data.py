@@ -13,7 +13,7 @@ import json
 
 import pytest
 import rasterio
-from conftest import make_real_style_folder
+from conftest import make_real_style_folder, notebook_text
 
 from odse_tutorial.datasets import check_dataset
 from odse_tutorial.tutorial import find_notebooks, run_notebook
@@ -69,18 +69,6 @@ def executed_own(own_folder, tmp_path_factory):
     }
 
 
-def _printed(folder, name):
-    """Everything the executed notebook printed or displayed as text."""
-    cells = json.loads((folder / f"{name}.ipynb").read_text())["cells"]
-    texts = []
-    for cell in cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error", "".join(output.get("traceback", []))
-            texts.append("".join(output.get("text", "")))
-            texts.append("".join(output.get("data", {}).get("text/plain", "")))
-    return "\n".join(texts)
-
-
 def test_check_reports_no_problem_and_what_the_notebooks_skip(own_folder):
     report = check_dataset(own_folder)
     assert report.ok, str(report)
@@ -114,7 +102,7 @@ def test_notebooks_run_on_a_minimal_own_folder(executed_own, name):
 
 @pytest.mark.parametrize("name", list(SAID))
 def test_skipped_sections_say_why(executed_own, name):
-    printed = _printed(executed_own[name], name)
+    printed = notebook_text(executed_own[name], name)
     for sentence in SAID[name]:
         assert sentence in printed, sentence
     assert "2021-2021" not in printed and "change 2021" not in printed.lower()
@@ -134,6 +122,6 @@ def test_notebook_4_alone_shows_no_model_under_another_name(own_folder, tmp_path
     folder = run_notebook(NOTEBOOKS["04_ensemble"], tmp_path, {"dataset": str(own_folder)})
     rows = set(json.loads((folder / "metrics.json").read_text())["comparison"])
     assert rows == {"1. Random Forest (scored here)", "4. ensemble (RF + HGB + MLP)"}
-    printed = _printed(folder, "04_ensemble")
+    printed = notebook_text(folder, "04_ensemble")
     for name in ("02_tuned_random_forest", "03_probabilistic_random_forest"):
         assert f"{name} has not run here" in printed

@@ -14,7 +14,7 @@ import json
 
 import pytest
 import rasterio
-from conftest import STRIPES, make_stack_folder
+from conftest import STRIPES, make_stack_folder, notebook_text
 
 from odse_tutorial.datasets import check_dataset
 from odse_tutorial.tutorial import find_notebooks, run_notebook
@@ -40,18 +40,6 @@ def executed_polygons(polygon_folder, tmp_path_factory):
     }
 
 
-def _printed(folder, name):
-    """Everything the executed notebook printed or displayed as text."""
-    cells = json.loads((folder / f"{name}.ipynb").read_text())["cells"]
-    texts = []
-    for cell in cells:
-        for output in cell.get("outputs", []):
-            assert output["output_type"] != "error", "".join(output.get("traceback", []))
-            texts.append("".join(output.get("text", "")))
-            texts.append("".join(output.get("data", {}).get("text/plain", "")))
-    return "\n".join(texts)
-
-
 def test_check_takes_the_stack_and_the_polygons(polygon_folder):
     report = check_dataset(polygon_folder)
     assert report.ok, str(report)
@@ -63,7 +51,7 @@ def test_check_takes_the_stack_and_the_polygons(polygon_folder):
 @pytest.mark.parametrize("name", list(NOTEBOOKS))
 def test_notebooks_run_on_polygons_and_a_stack(executed_polygons, name):
     folder = executed_polygons[name]
-    printed = _printed(folder, name)
+    printed = notebook_text(folder, name)
     assert "Traceback" not in printed
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["dataset"] == "areas"
@@ -86,6 +74,6 @@ def test_notebook_1_compares_pixel_folds_with_polygon_folds(executed_polygons):
     metrics = json.loads((folder / "metrics.json").read_text())
     assert "location folds" in metrics["cv_estimates"]
     assert set(metrics["polygon_cv"]) == {"random pixel folds", "polygon folds"}
-    printed = _printed(folder, "01_random_forest")
+    printed = notebook_text(folder, "01_random_forest")
     assert "Accuracy on random pixel folds" in printed
     assert "No truth maps for this dataset: the true accuracy of its maps is unknown." in printed

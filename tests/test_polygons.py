@@ -12,7 +12,7 @@ import pytest
 import rasterio
 import shapely
 import shapely.affinity
-from conftest import STRIPES, make_stack_folder
+from conftest import STRIPES, fold_overlap, make_stack_folder
 from sklearn.tree import DecisionTreeClassifier
 
 from odse_tutorial.datasets import check_dataset, load_dataset
@@ -21,15 +21,6 @@ from odse_tutorial.overlay import overlay_samples, training_data
 from odse_tutorial.prediction import predict_maps
 
 RASTER_CRS = "EPSG:32631"
-
-
-def fold_overlap(cv, X, locations, *, y=None) -> int:
-    """Distinct locations on both the training and the test side of some split of ``cv``."""
-    locations = np.asarray(locations, dtype=object)
-    leaked = set()
-    for train, test in cv.split(X, y):
-        leaked.update(set(locations[test]) & set(locations[train]))
-    return len(leaked)
 
 
 @pytest.fixture(scope="module")

@@ -146,8 +146,11 @@ def browser(lab):
             browser.close()
 
 
-def _open(page, base: str, token: str, name: str = NOTEBOOK.name) -> None:
-    page.goto(f"{base}/lab/tree/{name}?token={token}")
+def _open(page, base: str, token: str, name: str = NOTEBOOK.name, workspace: str = "") -> None:
+    """Open a notebook; in a workspace of its own when named, so that no tab of an earlier
+    test is restored beside it (each test sees only its notebook)."""
+    where = f"workspaces/{workspace}/" if workspace else ""
+    page.goto(f"{base}/lab/{where}tree/{name}?token={token}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # The kernel is ready when the status bar says Idle.
     page.wait_for_selector("text=/Python 3.*\\| Idle/", timeout=60_000)
@@ -221,7 +224,7 @@ def test_notebook_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser, name):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-    _open(page, base, token, name)
+    _open(page, base, token, name, workspace=Path(name).stem)
 
     run_seconds = _run_all(page)
     _assert_no_errors(page)
@@ -261,7 +264,7 @@ def test_notebook_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser, name):
     assert "widgets" in saved["metadata"], "widget state was not saved with the notebook"
     page.close()
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    _open(page, base, token, name)
+    _open(page, base, token, name, workspace=Path(name).stem)
     page.wait_for_timeout(3000)
     assert page.locator("text=Error displaying widget").count() == 0
     explorer = _explorer(page)
@@ -275,15 +278,19 @@ def test_notebook_runs_in_jupyterlab_and_keeps_its_explorer(lab, browser, name):
 
 def test_untouched_notebooks_open_clean(lab, browser):
     base, token, root = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    (root / "untouched").mkdir()  # the committed notebooks, not the ones other tests ran
     for notebook in sorted(NOTEBOOK.parent.glob("[0-9][0-9]_*.ipynb")):
-        before = (root / notebook.name).read_bytes()
-        _open(page, base, token, notebook.name)
+        copy = root / "untouched" / notebook.name
+        shutil.copy(notebook, copy)
+        # A page of its own: leaving a JupyterLab page with a running kernel asks first;
+        # a workspace of its own: no tab of an earlier test is restored beside it.
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _open(page, base, token, f"untouched/{notebook.name}", workspace=f"clean-{notebook.stem}")
         _wait_idle(page, steady=2.0)
-        dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty").count()
+        dirty = page.locator(".lm-TabBar-tab.jp-mod-dirty", has_text=notebook.name).count()
         assert dirty == 0, f"{notebook.name} is marked modified right after opening"
-        assert (root / notebook.name).read_bytes() == before, notebook.name
-    page.close()
+        assert copy.read_bytes() == notebook.read_bytes(), notebook.name
+        page.close()
 
 
 def _run_cell(page, text: str, until: str, timeout: float = 120) -> str:
@@ -319,7 +326,7 @@ def test_notebook_6_dask_cluster_stays_up_with_a_working_dashboard(lab, browser)
     closes it."""
     base, token, _ = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    _open(page, base, token, "06_area_of_applicability.ipynb")
+    _open(page, base, token, "06_area_of_applicability.ipynb", workspace="dask")
     _run_all(page)
     _assert_no_errors(page)
 

@@ -47,13 +47,15 @@ benchmarks: $(VENV)/.installed
 
 # Rebuild notebooks/*.ipynb (without outputs) from their sources in notebooks/src/, with
 # the kernelspec and language_info that JupyterLab writes when it starts the kernel, so an
-# untouched notebook opens (and closes) unmodified.
+# untouched notebook opens (and closes) unmodified. --update keeps the cell ids of an
+# existing notebook: a rebuild changes only the cells whose source changed.
 LANGUAGE_INFO = $(BIN)/python -c 'import json; from ipykernel.ipkernel import IPythonKernel; \
 	print(json.dumps({"language_info": IPythonKernel.language_info}))'
 notebooks: $(VENV)/.installed
 	metadata="$$($(LANGUAGE_INFO))"; for src in notebooks/src/*.py; do \
-		$(BIN)/jupytext --to ipynb --set-kernel python3 --update-metadata "$$metadata" \
-			--output notebooks/$$(basename $$src .py).ipynb $$src || exit 1; \
+		out=notebooks/$$(basename $$src .py).ipynb; \
+		$(BIN)/jupytext --to ipynb $$([ -f $$out ] && echo --update) --set-kernel python3 \
+			--update-metadata "$$metadata" --output $$out $$src || exit 1; \
 	done
 
 # Regenerate the bundled dataset (it is committed; a test checks it is reproducible).

@@ -307,9 +307,10 @@ print(truth_table.attrs["sentence"] if truth_table is not None else "")
 truth_table
 
 # %% [markdown]
-# `error` = estimate - truth (negative: pessimistic). What separates a CV estimate from the truth: wrong labels (section 2), folds that test
-# nearer or farther than the map predicts (section 4), and samples whose classes and
-# places are not spread like the map's pixels. Notebook 5 takes these apart.
+# `error` = estimate - truth (negative: pessimistic). What separates a CV estimate from
+# the truth: wrong labels (section 2), folds that test nearer or farther than the map
+# predicts (section 4), and samples whose classes and places are not spread like the
+# map's pixels. Notebook 5 takes these apart.
 #
 # ## 8. Save the results
 #

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import numbers
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -550,7 +550,12 @@ def random_cv(n_splits: int = 5, random_state: int = 0) -> StratifiedKFold:
 
 
 def cv_candidates(
-    dataset: Any, samples: Any, *, n_splits: int = 5, random_state: int = 0
+    dataset: Any,
+    samples: Any,
+    *,
+    n_splits: int = 5,
+    block_scales: Sequence[float] = (1,),
+    random_state: int = 0,
 ) -> dict[str, BaseCrossValidator]:
     """The cross-validations the notebooks compare, built the same way in each of them.
 
@@ -567,6 +572,9 @@ def cv_candidates(
         The samples (the overlay table), with a unique index.
     n_splits : int, default 5
         Number of folds of each.
+    block_scales : sequence of float, default (1,)
+        Block sizes as multiples of the dataset's block size. With more than one, each
+        blocked CV is named by its size (``"blocked folds 4 km"``).
     random_state : int, default 0
         Seed of each.
 
@@ -580,18 +588,26 @@ def cv_candidates(
     >>> ds = load_dataset()
     >>> list(cv_candidates(ds, ds.samples))
     ['random folds', 'location folds', 'blocked folds']
+    >>> list(cv_candidates(ds, ds.samples, block_scales=(1, 2)))[2:]
+    ['blocked folds 1.92 km', 'blocked folds 3.84 km']
     """
     location, size = dataset.columns.location, dataset.cv_block_size or 2000
     kwargs = {"n_splits": n_splits, "random_state": random_state}
     cvs = {"random folds": random_cv(n_splits, random_state)}
     if location is not None:
         cvs["location folds"] = location_cv(samples, location_column=location, **kwargs)
-    blocked = block_cv(samples, size, location_column=location, **kwargs)
-    if blocked.groups.nunique() >= n_splits:
-        cvs["blocked folds"] = blocked
-    else:
-        logger.warning("Blocked folds left out: only %d blocks of %g m for %d folds.",
-                       blocked.groups.nunique(), size, n_splits)  # fmt: skip
+    for scale in block_scales:
+        blocked = block_cv(samples, scale * size, location_column=location, **kwargs)
+        size_name = f" {scale * size / 1000:g} km" if len(block_scales) > 1 else ""
+        if blocked.groups.nunique() >= n_splits:
+            cvs["blocked folds" + size_name] = blocked
+        else:
+            logger.warning(
+                "Blocked folds left out: only %d blocks of %g m for %d folds.",
+                blocked.groups.nunique(),
+                scale * size,
+                n_splits,
+            )
     return cvs
 
 

@@ -47,14 +47,14 @@ def test_systematic_sample_interpolates(validation):
     true = validation["truth"]["design_map_accuracy"]["systematic"]
     rows = validation["cv_estimates"]["systematic"]
     prediction = validation["prediction_median_distance_m"]["systematic"]
-    for cv in ("random", "location"):
+    for cv in ("random folds", "location folds"):
         assert abs(rows[cv]["truth"] - true) < 0.03
         assert rows[cv]["median_distance_m"] < 2 * prediction
-    blocked = [row for cv, row in rows.items() if cv.startswith("blocks")]
+    blocked = [row for cv, row in rows.items() if cv.startswith("blocked folds")]
     assert blocked
     assert all(row["truth"] < true - 0.03 for row in blocked)
     assert all(row["median_distance_m"] > 2 * prediction for row in blocked)
-    assert validation["matched_cv"]["systematic"] in ("random", "location")
+    assert validation["matched_cv"]["systematic"] in ("random folds", "location folds")
 
 
 def test_clustered_sample_random_cv_is_optimistic_and_matching_helps(validation):
@@ -63,11 +63,11 @@ def test_clustered_sample_random_cv_is_optimistic_and_matching_helps(validation)
     true = validation["truth"]["design_map_accuracy"]["clustered"]
     rows = validation["cv_estimates"]["clustered"]
     assert validation["prediction_median_distance_m"]["clustered"] > 1000
-    assert rows["random"]["median_distance_m"] < 100
-    random_error = rows["random"]["labels"] - true
+    assert rows["random folds"]["median_distance_m"] < 100
+    random_error = rows["random folds"]["labels"] - true
     assert random_error > 0.1
     matched = validation["matched_cv"]["clustered"]
-    assert matched.startswith("blocks")
+    assert matched.startswith("blocked folds")
     assert abs(rows[matched]["labels"] - true) <= 0.5 * random_error
 
 

@@ -67,7 +67,7 @@ from odse_tutorial.areas import area_ci_coverage, stratified_sample_counts
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.evaluation import accuracy_report, area_adjusted_accuracy, write_metrics
 from odse_tutorial.labels import drop_rare_classes
-from odse_tutorial.model_selection import block_cv, location_cv, nn_distances, random_cv
+from odse_tutorial.model_selection import cv_candidates, nn_distances
 from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.prediction import predict_maps
 
@@ -130,38 +130,18 @@ print("True map accuracy:", {n: a and round(a, 3) for n, a in true_accuracy.item
 # ## 3. Five cross-validations, scored against the labels and against the truth
 #
 # Random, leave-location-out, and blocked folds with notebook 1's blocks and two and three
-# times larger ones. Each out-of-fold prediction is scored
-# against the **recorded labels**, as with real data, and against the **true class at the
-# point**. The gap between the two is **label noise**; the gap between the second and the
-# true map accuracy is the **fold and sampling design**.
-
-# %%
-block_size = ds.cv_block_size or 2000
-
-
-def cvs_for(table):
-    """The CVs to compare, by name."""
-    cvs = {"random": random_cv(5, random_state=random_state)}
-    if cols.location:
-        cvs["location"] = location_cv(table, location_column=cols.location,
-                                      random_state=random_state)
-    for size in (block_size, 2 * block_size, 3 * block_size):
-        cv = block_cv(table, size, n_splits=5, location_column=cols.location,
-                      random_state=random_state)
-        if cv.groups.nunique() >= 5:
-            cvs[f"blocks {size / 1000:g} km"] = cv
-    return cvs
-
-
-# %% [markdown]
-# The validation loop: predict, score against labels and truth, measure distances.
+# times larger ones (`cv_candidates`, as in notebooks 2-4). Each out-of-fold prediction is
+# scored against the **recorded labels**, as with real data, and against the **true class
+# at the point**. The gap between the two is **label noise**; the gap between the second
+# and the true map accuracy is the **fold and sampling design**. The validation loop:
+# predict, score against labels and truth, measure distances.
 
 # %%
 rows, distances, oof = [], {}, {}
 for name, table in tables.items():
     X, y = table[features], table[cols.class_code]
     truth = evaluation.truth_at(ds, table)  # None without truth maps
-    cvs = cvs_for(table)
+    cvs = cv_candidates(ds, table, block_scales=(1, 2, 3), random_state=random_state)
     for cv_name, cv in cvs.items():
         oof[name, cv_name] = p = cross_val_predict(forest, X, y, cv=cv, params=fit_params[name])
         rows.append({"design": name, "cv": cv_name, "vs labels": (p == y).mean(),

@@ -183,8 +183,7 @@ def _report_classes(
             f"(known codes: {list(classes.codes)}). Pass the table the model was trained with, "
             "or classes=None to name classes by their code."
         )
-    wanted = set(present)
-    order = [c for c in classes.codes if c in wanted]
+    order = [c for c in classes.codes if c in present]
     return order, classes.subset(order)
 
 
@@ -198,17 +197,9 @@ def _unique_codes(codes: pd.Series) -> list[int | str]:
     return [_normalise_code(c) for c in pd.unique(codes)]
 
 
-def _proba_matrix(
-    y_proba: ArrayLike,
-    proba_classes: Sequence[Hashable] | None,
-    default_classes: Sequence[int | str],
-) -> tuple[NDArray[np.float64], list[int | str]]:
+def _proba_matrix(y_proba: ArrayLike, codes: list[int | str]) -> NDArray[np.float64]:
+    """``y_proba`` checked: one column per class of ``codes``, rows of probabilities."""
     proba = np.asarray(y_proba, dtype=float)
-    codes = (
-        sorted(default_classes)
-        if proba_classes is None
-        else [_normalise_code(c) for c in proba_classes]
-    )
     if proba.ndim != 2 or proba.shape[1] != len(codes):
         raise ValueError(
             f"y_proba has shape {proba.shape} but there are {len(codes)} classes "
@@ -220,7 +211,7 @@ def _proba_matrix(
             "Each row of y_proba must hold probabilities that sum to 1 (largest deviation "
             f"{deviation:.3g}). Pass predict_proba output; divide percentages by 100."
         )
-    return proba, codes
+    return proba
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -331,7 +322,8 @@ def accuracy_report(
         },
     }
     if y_proba is not None:
-        proba, columns = _proba_matrix(y_proba, proba_classes, observed)
+        columns = sorted(observed) if proba_classes is None else extra
+        proba = _proba_matrix(y_proba, columns)
         reordered = np.zeros((n_samples, len(order)))
         reordered[:, [lookup[c] for c in columns]] = proba / proba.sum(axis=1, keepdims=True)
         scores, class_scores = _probability_scores(reordered, truth, w)
@@ -341,12 +333,14 @@ def accuracy_report(
     per_class.insert(0, "name", list(table.names))
     per_class.insert(0, "code", order)
     labels = table.labels() if classes is not None else [str(c) for c in order]
-    confusion = pd.DataFrame(
-        matrix,
-        index=pd.Index(labels, name="reference"),
-        columns=pd.Index(labels, name="map"),
-    )
+    confusion = _reference_by_map(matrix, labels)
     return AccuracyReport(summary=summary, per_class=per_class, confusion=confusion, classes=table)
+
+
+def _reference_by_map(matrix: ArrayLike, labels: Sequence[Hashable]) -> pd.DataFrame:
+    """A class-by-class matrix with the reference classes in rows, the map classes in columns."""
+    index = pd.Index(labels, name="reference")
+    return pd.DataFrame(matrix, index=index, columns=index.rename("map"))
 
 
 def _probability_scores(
@@ -443,9 +437,8 @@ def _paired_difference(
     """
     diff = pd.Series(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)).dropna()
     n = len(diff)
-    factor = 1 / max(n, 1) + (test_train_ratio or 0.0)
-    se = diff.std(ddof=1) * np.sqrt(factor) if n > 1 else np.nan
-    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) if n > 1 else np.nan
+    se = diff.std(ddof=1) * np.sqrt(1 / max(n, 1) + (test_train_ratio or 0.0))  # NaN if n < 2
+    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))  # NaN if n < 2
     return {"mean": float(diff.mean()), "se": float(se), "t": t, "half_width": t * se, "n": n}
 
 
@@ -498,23 +491,6 @@ class _FoldComparison:
     def _repr_html_(self) -> str:
         lines = "<br>".join(html.escape(line) for line in self.sentence.splitlines())
         return f"{self.table.to_html(float_format=_FLOAT_FORMAT)}<p>{lines}</p>"
-
-
-def _verdict(row: Mapping[str, Any], n_folds: int, confidence: float) -> str:
-    metric = row["metric"].replace("_", " ")
-    if row["metric"] in _LOWER_IS_BETTER:
-        metric += " (lower is better)"
-    if row["beyond_noise"]:
-        sign = -1 if row["metric"] in _LOWER_IS_BETTER else 1
-        better = row["model"] if sign * row["difference"] > 0 else row["baseline"]
-        verdict = f"{better} is better, beyond the noise of the folds"
-    else:
-        verdict = "within the noise of the folds"
-    return (
-        f"{row['model']} vs {row['baseline']}: {metric} {row['difference']:+.3f} "
-        f"({100 * confidence:g} % CI {row['ci_low']:+.3f} to {row['ci_high']:+.3f}; "
-        f"{row['model']} better in {row['wins']} of {n_folds} folds): {verdict}."
-    )
 
 
 def compare_on_folds(
@@ -595,8 +571,7 @@ n_test / n_train = 0.250.)
         )
         return None
     codes = sorted(_unique_codes(pd.Series(y_codes[folds >= 0]))) if classes is None else classes
-    plain = [c.item() if isinstance(c, np.generic) else c for c in codes]  # no numpy scalars
-    codes = np.array(plain, dtype=object)
+    codes = np.array(np.asarray(codes).tolist(), dtype=object)  # Python codes, no numpy scalars
     rows = []
     for name, proba in probas.items():
         proba = np.asarray(proba, dtype=float)
@@ -607,14 +582,12 @@ n_test / n_train = 0.250.)
             )
         for k in fold_list:
             test = folds == k
+            truth, p = y_codes[test], proba[test]
             summary = accuracy_report(
-                y_codes[test],
-                codes[proba[test].argmax(axis=1)],
-                proba[test],
-                proba_classes=codes,
+                truth, codes[p.argmax(axis=1)], p, proba_classes=codes
             ).summary
             if "ece" in metrics:
-                summary["ece"] = expected_calibration_error(y_codes[test], proba[test], codes)
+                summary["ece"] = expected_calibration_error(truth, p, codes)
             unknown = [m for m in metrics if m not in summary]
             if unknown:
                 raise ValueError(f"Unknown metrics {unknown}; choose from {list(summary)}.")
@@ -629,14 +602,16 @@ n_test / n_train = 0.250.)
     per_fold = pd.DataFrame(rows)
     n_test = per_fold.groupby("fold")["n_test"].first().to_numpy()
     ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
-    baseline = next(iter(probas))
+    baseline, k = next(iter(probas)), len(fold_list)
     scores = per_fold.set_index(["model", "fold"])
-    differences = []
+    differences, lines = [], []
     for name in probas:
         for metric in metrics if name != baseline else ():
             a, b = scores.loc[name, metric].to_numpy(), scores.loc[baseline, metric].to_numpy()
             d = _paired_difference(a, b, confidence=confidence, test_train_ratio=ratio)
             sign = -1 if metric in _LOWER_IS_BETTER else 1
+            low, high = d["mean"] - d["half_width"], d["mean"] + d["half_width"]
+            wins, beyond = int((sign * (a - b) > 0).sum()), bool(abs(d["mean"]) > d["half_width"])
             differences.append(
                 {
                     "model": name,
@@ -644,23 +619,26 @@ n_test / n_train = 0.250.)
                     "metric": metric,
                     "difference": d["mean"],
                     "se": d["se"],
-                    "ci_low": d["mean"] - d["half_width"],
-                    "ci_high": d["mean"] + d["half_width"],
-                    "wins": int((sign * (a - b) > 0).sum()),
-                    "beyond_noise": bool(abs(d["mean"]) > d["half_width"]),
+                    "ci_low": low,
+                    "ci_high": high,
+                    "wins": wins,
+                    "beyond_noise": beyond,
                 }
             )
-    differences = pd.DataFrame(differences)
-    k = len(fold_list)
-    sentence = "\n".join(
-        [_verdict(row, k, confidence) for row in differences.to_dict("records")]
-        + [
-            f"({100 * confidence:g} % CI: corrected resampled t-test, Nadeau & Bengio 2003; "
-            f"{k} folds, {k - 1} degrees of freedom, n_test / n_train = {ratio:.3f}.)"
-        ]
+            better = name if sign * d["mean"] > 0 else baseline
+            verdict = f"{better} is better, beyond" if beyond else "within"
+            lines.append(
+                f"{name} vs {baseline}: {metric.replace('_', ' ')}"
+                f"{' (lower is better)' if sign < 0 else ''} {d['mean']:+.3f} ({100 * confidence:g} "
+                f"% CI {low:+.3f} to {high:+.3f}; {name} better in {wins} of {k} folds): {verdict} "
+                "the noise of the folds."
+            )
+    lines.append(
+        f"({100 * confidence:g} % CI: corrected resampled t-test, Nadeau & Bengio 2003; "
+        f"{k} folds, {k - 1} degrees of freedom, n_test / n_train = {ratio:.3f}.)"
     )
     table = per_fold.groupby("model", sort=False)[list(metrics)].mean()
-    return _FoldComparison(per_fold, table, differences, sentence, ratio)
+    return _FoldComparison(per_fold, table, pd.DataFrame(differences), "\n".join(lines), ratio)
 
 
 def beside_truth(
@@ -722,14 +700,12 @@ def beside_truth(
     true = f"True {metric} {table['truth'][closest]:.3f}"
     if table["truth"].nunique() > 1:
         true = f"Each estimate against its own true {metric}"
-    side = np.sign(table["error"].dropna()).unique()
-    side = (
-        {-1: "below it (pessimistic)", 1: "above it (optimistic)"}.get(side[0])
-        if len(side) == 1
-        else None
-    )
+    side, signs = "some estimates are above it, some below", set(np.sign(table["error"].dropna()))
+    if signs in ({-1}, {1}):
+        word = "below it (pessimistic)" if -1 in signs else "above it (optimistic)"
+        side = f"every estimate is {word}"
     table.attrs["sentence"] = (
-        f"{true}: {'every estimate is ' + side if side else 'some estimates are above it, some below'}; "
+        f"{true}: {side}; "
         f"closest {closest} ({error[closest]}), farthest {farthest} ({error[farthest]})."
         if table["error"].count() > 1
         else f"{true}: {closest} is off by {error[closest]}."
@@ -799,11 +775,11 @@ def _area_inputs(
             f"map_class_areas must give one non-negative mapped area per class ({len(labels)}), "
             f"got {areas.tolist()}."
         )
-    mapped_samples = counts.sum(axis=0)
-    if ((mapped_samples < 2) & (areas > 0)).any():
+    too_few = labels[(counts.sum(axis=0) < 2) & (areas > 0)]
+    if len(too_few):
         raise ValueError(
             "Every mapped class needs at least 2 samples for a standard error; classes with "
-            f"fewer: {list(labels[(mapped_samples < 2) & (areas > 0)])}."
+            f"fewer: {list(too_few)}."
         )
     return counts, areas, labels
 
@@ -858,8 +834,7 @@ def area_adjusted_accuracy(
     weights = areas / total_area  # W_i of each map class
     mapped_samples = counts.sum(axis=0)  # n_i.
     # share of the samples of map class i (column) found in reference class j (row)
-    shares = _ratio(counts, mapped_samples[None, :])
-    shares = np.nan_to_num(shares)
+    shares = counts / mapped_samples.clip(min=1)[None, :]  # 0 in a class without samples
     proportions = shares * weights[None, :]  # p_ji, rows reference, columns map
     dof = np.where(mapped_samples > 1, mapped_samples - 1, np.nan)
     # variance terms W_i^2 q(1-q)/(n_i. - 1), per reference class j and map class i
@@ -867,8 +842,7 @@ def area_adjusted_accuracy(
 
     hits = np.diag(proportions)
     reference_share = proportions.sum(axis=1)  # p_.j (area proportion of reference class j)
-    users = np.diag(shares).copy()
-    users[mapped_samples == 0] = np.nan
+    users = _ratio(np.diag(counts), mapped_samples)
     producers = _ratio(hits, reference_share)
     users_se = np.sqrt(users * (1 - users) / dof)
     overall = float(hits.sum())
@@ -897,11 +871,7 @@ def area_adjusted_accuracy(
         },
         index=pd.Index(labels, name="class"),
     )
-    error_matrix = pd.DataFrame(
-        proportions,
-        index=pd.Index(labels, name="reference"),
-        columns=pd.Index(labels, name="map"),
-    )
+    error_matrix = _reference_by_map(proportions, labels)
     return _AreaAdjustedAccuracy(error_matrix, per_class, overall, overall_se)
 
 
@@ -933,26 +903,18 @@ def _strips(src: Any, pixels: int = 1 << 20) -> list[rasterio.windows.Window]:
 
 def _read_classes(
     paths: Sequence[str | os.PathLike], ids: dict[Hashable, int], classes: ClassTable | None
-) -> Iterable[tuple[list[NDArray[np.int64]], NDArray[np.bool_]]]:
-    """Strips of class maps on one grid: the class ids (``ids``: code -> id, grown as
-    codes appear) of the pixels valid in every map, and where those pixels are."""
+) -> Iterable[list[NDArray]]:
+    """Strips of maps on one grid, the pixels valid in every map: the first two maps are
+    class maps, as class ids (``ids``: code -> id, grown as codes appear), the others values."""
     check_same_grid({str(p): p for p in paths})
-    sources = [rasterio.open(p) for p in paths]
-    try:
-        legends = [
-            ClassTable.of_map(s.tags(), p, classes) for s, p in zip(sources, paths, strict=True)
-        ]
+    with contextlib.ExitStack() as stack:
+        sources = [stack.enter_context(rasterio.open(p)) for p in paths]
+        legends = [ClassTable.of_map(sources[i].tags(), paths[i], classes) for i in (0, 1)]
         for window in _strips(sources[0]):
             data = [s.read(1, window=window, masked=True) for s in sources]
             valid = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])
-            out = [
-                _class_ids(np.asarray(d)[valid], legend, ids, path)
-                for d, legend, path in zip(data, legends, paths, strict=True)
-            ]
-            yield out, valid
-    finally:
-        for s in sources:
-            s.close()
+            data = [np.asarray(d)[valid] for d in data]
+            yield [_class_ids(data[i], legends[i], ids, paths[i]) for i in (0, 1)] + data[2:]
 
 
 def _pair_counts(
@@ -961,7 +923,7 @@ def _pair_counts(
     """Pixels per (class of ``first``, class of ``second``), over pixels valid in both."""
     counts: Counter = Counter()
     ids: dict[Hashable, int] = {}
-    for (a, b), _ in _read_classes([first, second], ids, classes):
+    for a, b in _read_classes([first, second], ids, classes):
         pairs, n = np.unique(np.stack([a, b]), axis=1, return_counts=True)
         counts.update(dict(zip(map(tuple, pairs.T.tolist()), n.tolist(), strict=True)))
     codes = list(ids)
@@ -1018,13 +980,9 @@ def map_accuracy(
         pairs.update(_pair_counts(truth_path, pred_path, classes))
     if not pairs:
         raise ValueError("No valid pixels to compare; are the maps all nodata?")
-    keys = list(pairs)
-    report = accuracy_report(
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        classes=classes,
-        sample_weight=[pairs[k] for k in keys],
-    )
+    truth_codes, map_codes = zip(*pairs, strict=True)
+    weights = list(pairs.values())
+    report = accuracy_report(truth_codes, map_codes, classes=classes, sample_weight=weights)
     report.summary["n_samples"] = sum(pairs.values())  # pixels, not (truth, map) pairs
     return report
 
@@ -1254,23 +1212,16 @@ def _errors_by_value(
         *_path_lists(value_paths, predicted, truth), strict=True
     ):
         v_paths = list(v_paths) if isinstance(v_paths, list | tuple) else [v_paths]
-        check_same_grid({"values": v_paths[0], "predicted": pred_path})
-        strips = _read_classes([pred_path, true_path], {}, None)
-        with contextlib.ExitStack() as stack, contextlib.closing(strips):
-            sources = [stack.enter_context(rasterio.open(p)) for p in v_paths]
-            for window, ((pred, true), valid) in zip(_strips(sources[0]), strips, strict=True):
-                data = [s.read(1, window=window, masked=True) for s in sources]
-                ok = ~np.logical_or.reduce([np.ma.getmaskarray(d) for d in data])[valid]
-                values = np.stack([np.asarray(d)[valid][ok] for d in data], axis=1).astype(float)
+        strips = _read_classes([pred_path, true_path, *v_paths], {}, None)
+        with contextlib.closing(strips):  # the maps are closed on errors too
+            for pred, true, *data in strips:
+                values = np.stack(data, axis=1).astype(float)
                 values = values[:, 0] if len(data) == 1 else 100 * normalized_entropy(values / 100)
-                low, high = (
-                    min(low, values.min(initial=np.inf)),
-                    max(high, values.max(initial=-np.inf)),
-                )
+                low, high = values.min(initial=low), values.max(initial=high)
                 inside = (values >= edges[0]) & (values <= edges[-1])
                 where = np.minimum(np.searchsorted(edges, values[inside], "right") - 1, len(n) - 1)
                 n += np.bincount(where, minlength=len(n))
-                errors += np.bincount(where, (pred != true)[ok][inside], len(n)).astype(np.int64)
+                errors += np.bincount(where, (pred != true)[inside], len(n)).astype(np.int64)
     return n, errors, (low, high)
 
 

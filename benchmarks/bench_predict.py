@@ -307,14 +307,11 @@ def _subprocess(kind: str, args: argparse.Namespace, folder: Path, n_jobs: int |
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _default_n_jobs(folder: Path, features: int) -> int:
-    """What ``predict_map(n_jobs=None)`` resolves to for the benchmark's forest."""
-    import joblib
-
+def _default_n_jobs() -> int:
+    """What ``predict_map(n_jobs=None)`` resolves to on this machine."""
     from odse_tutorial import prediction
 
-    model = joblib.load(folder / f"model_{features}.joblib")
-    return prediction._resolve_n_jobs(None, model)
+    return prediction._resolve_n_jobs(None)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -350,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
     train_model(folder, args.features)
     if args.aoa:
         train_aoa(folder, args.features)
-    default = _default_n_jobs(folder, args.features)
+    default = _default_n_jobs()
     n_jobs = default if args.n_jobs is None else args.n_jobs
     engine, model, with_aoa = [], [], []
     for i in range(args.repeat):

@@ -165,9 +165,7 @@ class MapCatalogue:
 
     def paths(self) -> list[Path]:
         """Every file written."""
-        return [
-            self.path(t, y, p, c) for t in self.tiles for y in self.years for p, c in self._keys()
-        ]
+        return list(self.to_frame()["path"])
 
     def to_frame(self) -> pd.DataFrame:
         """One row per file: ``tile``, ``year``, ``product``, ``class_code``, ``path``."""
@@ -184,16 +182,13 @@ class MapCatalogue:
 # Checking inputs
 # --------------------------------------------------------------------------------------
 def _feature_names(model: Any, feature_names: Sequence[str] | None) -> list[str]:
-    if feature_names is None and getattr(model, "feature_names_in_", None) is None:
+    names = getattr(model, "feature_names_in_", None) if feature_names is None else feature_names
+    if names is None:
         raise ValueError(
             "The model does not record its feature names (it was fitted on an array, not a "
             "DataFrame); pass feature_names=[...] in the order of the training columns."
         )
-    return list(
-        _check_feature_names(
-            model, model.feature_names_in_ if feature_names is None else feature_names
-        )
-    )
+    return list(_check_feature_names(model, names))
 
 
 def _match_layers(layers: Mapping[str, Any], names: list[str], extra_layers: str) -> dict:
@@ -233,7 +228,7 @@ def _map_classes(model: Any, classes: ClassTable | None) -> ClassTable:
     )
 
 
-def _specs(table: ClassTable, per_class: tuple[str, ...], tags: Mapping[str, Any]) -> dict:
+def _specs(table: ClassTable, per_class: tuple[str, ...]) -> dict:
     """(product, code) -> file name and work-file options, in writing order."""
     parts = [_file_part(c) for c in table.codes]
     if len(set(parts)) != len(parts):
@@ -280,12 +275,7 @@ def _specs(table: ClassTable, per_class: tuple[str, ...], tags: Mapping[str, Any
         "description": "Uncertainty of the dominant class, percent: the base learners' "
         "spread (std) for models with per-class uncertainty, else normalized entropy",
     }
-    order = [k for k in specs if k[0] == "probability"] + [
-        k for k in specs if k[0] != "probability"
-    ]
-    for key in order:
-        specs[key]["tags"] = {k: str(v) for k, v in {**tags, **specs[key]["tags"]}.items()}
-    return {key: specs[key] for key in order}
+    return dict(sorted(specs.items(), key=lambda item: item[0][0] != "probability"))
 
 
 # --------------------------------------------------------------------------------------
@@ -310,10 +300,15 @@ def _to_percent(proba: ArrayLike) -> NDArray[np.uint8]:
     missing = 100 - floor.sum(axis=1, keepdims=True)
     rows = np.flatnonzero(missing)  # only these need sorting (few: a forest's are whole %)
     order = np.argsort(floor[rows] - scaled[rows], axis=1, kind="stable")  # largest first
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(p.shape[1]), axis=1)
-    floor[rows] += rank < missing[rows]
+    floor[rows] += order.argsort(axis=1) < missing[rows]  # the rank of each class
     return floor.astype(np.uint8)
+
+
+def _in_slices(function: Any, rows: Any) -> NDArray:
+    """``function(rows)``, computed on slices of ``_POST_ROWS`` rows: small float64
+    temporaries, whatever the window size."""
+    starts = range(0, max(len(rows), 1), _POST_ROWS)
+    return np.concatenate([function(rows[i : i + _POST_ROWS]) for i in starts])
 
 
 def _percent_of(values: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -321,29 +316,27 @@ def _percent_of(values: NDArray[np.float64]) -> NDArray[np.uint8]:
     return np.clip(np.rint(np.nan_to_num(values) * 100), 0, 100).astype(np.uint8)
 
 
-def _read_window(
-    reads: Sequence[tuple], n_features: int, window: Window
-) -> tuple[NDArray, NDArray]:
+def _read_window(reads: Iterable[tuple], window: Window) -> tuple[NDArray, NDArray]:
     """The valid pixels of ``window`` as a float32 (n_valid, n_features) array, and the
-    validity mask of all its pixels. ``reads``: (open file, its bands, their feature
-    positions), one per file, so a stack's needed bands come in one read. Only valid
-    pixels are converted to float32."""
-    valid = np.ones(int(window.height) * int(window.width), dtype=bool)
-    bands: list[Any] = [None] * n_features
+    validity mask of all its pixels (the window's shape). ``reads``: (open file, its bands,
+    their feature positions), one per file, so a stack's needed bands come in one read.
+    Only valid pixels are converted to float32."""
+    valid = np.ones((int(window.height), int(window.width)), dtype=bool)
+    bands: dict[int, NDArray] = {}
     for src, indexes, positions in reads:
         with _reading(src.name):
             block = src.read(indexes, window=window)
         for values, band, j in zip(block, indexes, positions, strict=True):
-            bands[j] = values = values.ravel()
+            bands[j] = values
             nodata = src.nodatavals[band - 1]
             if nodata is not None:
                 valid &= ~np.isnan(values) if np.isnan(nodata) else values != nodata
             if values.dtype.kind == "f":
                 valid &= np.isfinite(values)
             if MaskFlags.per_dataset in src.mask_flag_enums[band - 1]:  # an internal mask band
-                valid &= src.read_masks(band, window=window).ravel() > 0
+                valid &= src.read_masks(band, window=window) > 0
     features = np.empty((int(valid.sum()), len(bands)), dtype=np.float32)
-    for j, values in enumerate(bands):
+    for j, values in bands.items():
         features[:, j] = values[valid]
     return features, valid
 
@@ -373,7 +366,7 @@ class _Predictor:
                 proba, std = self.model.predict_proba(X), None
         return np.asarray(proba, np.float64), None if std is None else np.asarray(std, np.float64)
 
-    def __call__(self, features: NDArray, valid: NDArray, shape: tuple[int, int]) -> dict:
+    def __call__(self, features: NDArray, valid: NDArray) -> dict:
         proba, std = self._predict(features)
         total = proba.sum(axis=1)
         good = np.isfinite(total) & (total > 0) & (proba >= 0).all(axis=1)
@@ -383,16 +376,12 @@ class _Predictor:
                 int((~good).sum()),
             )
             valid = valid.copy()
-            valid[np.flatnonzero(valid)[~good]] = False
+            valid.flat[np.flatnonzero(valid)[~good]] = False
             proba, std = proba[good], None if std is None else std[good]
         best = np.argmax(proba, axis=1)  # the first class wins ties, as in model.predict
         rows = np.arange(len(best))
-        percent = np.empty(proba.shape, dtype=np.uint8)
-        unc = np.empty(len(proba)) if std is None else std[rows, best]
-        for i in range(0, len(proba), _POST_ROWS):  # slices: small float64 temporaries
-            percent[i : i + _POST_ROWS] = _to_percent(proba[i : i + _POST_ROWS])
-            if std is None:
-                unc[i : i + _POST_ROWS] = normalized_entropy(proba[i : i + _POST_ROWS])
+        percent = _in_slices(_to_percent, proba)
+        unc = _in_slices(normalized_entropy, proba) if std is None else std[rows, best]
         out = {("probability", c): percent[:, i] for i, c in enumerate(self.codes)}
         out[("dominant_class", None)] = self.values[best]
         out[("dominant_probability", None)] = percent[rows, best]
@@ -403,9 +392,9 @@ class _Predictor:
             out |= _applicability(self.aoa, features[good], self.names)
 
         def place(key: tuple, values: NDArray) -> NDArray:
-            full = np.full(valid.size, self.nodata[key], dtype=values.dtype)
+            full = np.full(valid.shape, self.nodata[key], dtype=values.dtype)
             full[valid] = values
-            return full.reshape(shape)
+            return full
 
         return {key: place(key, values) for key, values in out.items()}
 
@@ -413,15 +402,13 @@ class _Predictor:
 def _applicability(aoa: Any, features: NDArray, names: list[str]) -> dict:
     """The dissimilarity index (float32) and the area of applicability (0/1) of pixels."""
     wanted = getattr(aoa, "feature_names_in_", None)
-    X = features if wanted is None else pd.DataFrame(features, columns=names, copy=False)
-    X = X if wanted is None or list(wanted) == names else X[list(wanted)]
-    rows = range(0, max(len(X), 1), _POST_ROWS)  # slices: small float64 temporaries
-    di = np.concatenate([aoa.transform(X[i : i + _POST_ROWS])[:, 0] for i in rows])
+    X = features if wanted is None else pd.DataFrame(features, columns=names)[list(wanted)]
+    di = _in_slices(aoa.transform, X)[:, 0]
     inside = (di <= aoa.threshold_).astype(np.uint8)
     return {("dissimilarity", None): di.astype(np.float32), ("aoa", None): inside}
 
 
-def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) -> dict:
+def _applicability_specs(aoa: Any, names: list[str]) -> dict:
     """Work-file options of ``dissimilarity.tif`` and ``aoa.tif``."""
     if not hasattr(aoa, "threshold_"):
         raise ValueError("The applicability is not fitted: call its fit(X) on the model's "
@@ -432,10 +419,10 @@ def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) ->
         raise KeyError(f"The applicability was fitted on {missing or aoa.n_features_in_} "
                        f"feature(s) the model does not have; the model has {len(names)}: "
                        f"{names}. Fit it on the model's training table.")  # fmt: skip
-    tags = {k: str(v) for k, v in {**tags, "aoa_threshold": aoa.threshold_}.items()}
     return {
         (name, None): {"dtype": dtype, "nodata": nodata, "resampling": resampling,
-                       "file": _file_name(name), "tags": {**tags, "product": name}, "description": text}
+                       "file": _file_name(name), "description": text,
+                       "tags": {"aoa_threshold": aoa.threshold_, "product": name}}
         for name, dtype, nodata, resampling, text in (
             ("dissimilarity", "float32", float("nan"), "average", "Dissimilarity index (DI)"),
             ("aoa", "uint8", _PERCENT_NODATA, "mode", "Area of applicability: 1 inside, 0 outside"),
@@ -443,39 +430,33 @@ def _applicability_specs(aoa: Any, names: list[str], tags: Mapping[str, Any]) ->
     }  # fmt: skip
 
 
-def _resolve_n_jobs(n_jobs: int | None, model: Any) -> int:
-    """Threads for ``n_jobs``; None: the cores this process may use (the CPU affinity:
-    mybinder.org's one CPU gives 1), and no fewer than the model's own ``n_jobs`` would
-    use alone (up to ``joblib.cpu_count()``).
+def _resolve_n_jobs(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs``; None: the cores this process may use, ``joblib.cpu_count()``
+    (it counts the CPU affinity and a container's CPU quota: mybinder.org's one CPU gives
+    1), which is also the most a model's own ``n_jobs`` would use alone.
 
     Examples
     --------
-    >>> _resolve_n_jobs(3, None), _resolve_n_jobs(None, None) >= 1
+    >>> _resolve_n_jobs(3), _resolve_n_jobs(None) >= 1
     (3, True)
     """
-    if n_jobs is not None:
-        return int(joblib.effective_n_jobs(n_jobs))
-    cores = joblib.cpu_count()
-    own = getattr(model, "n_jobs", None)
-    own = min(own, cores) if isinstance(own, int) and own > 0 else 1
-    if hasattr(os, "sched_getaffinity"):
-        cores = min(cores, len(os.sched_getaffinity(0)))
-    return max(cores, own)
+    return joblib.cpu_count() if n_jobs is None else int(joblib.effective_n_jobs(n_jobs))
 
 
-def _run_windows(windows, read, compute, write, n_jobs: int, bar: Any) -> None:
+def _run_windows(windows, read, compute, works: dict, n_jobs: int, bar: Any) -> None:
     """Read windows on this thread, compute them on ``n_jobs`` threads, write them here in
-    order; at most ``2 * n_jobs + 1`` windows are in memory at once, so that a thread
-    finds a window waiting when it finishes one before an older one."""
+    order into the open files ``works`` (by product key); at most ``2 * n_jobs + 1`` windows
+    are in memory at once, so that a thread finds a window waiting when it finishes one
+    before an older one."""
     pending: deque = deque()
     with ThreadPoolExecutor(n_jobs, thread_name_prefix="odse-predict") as pool:
         try:
             for window in windows:
-                shape = (int(window.height), int(window.width))
-                pending.append((window, pool.submit(compute, *read(window), shape)))
+                pending.append((window, pool.submit(compute, *read(window))))
                 while len(pending) > 2 * n_jobs or (pending and window is windows[-1]):
                     done, future = pending.popleft()
-                    write(done, future.result())
+                    for key, array in future.result().items():
+                        works[key].write(array, 1, window=done)
                     bar.update()
         except BaseException:
             pool.shutdown(cancel_futures=True)
@@ -549,9 +530,9 @@ def predict_map(
         busy to the end.
     n_jobs : int, optional
         Windows predicted at the same time, on threads (-1: all CPUs). Default: all the
-        cores this process may use (``joblib.cpu_count()`` or the CPU affinity, whichever
-        is smaller), and at least the model's own ``n_jobs``. The maps are byte for byte
-        the same for every ``n_jobs``.
+        cores this process may use (``joblib.cpu_count()``, which counts the CPU affinity
+        and a container's CPU quota), as many as the model's own ``n_jobs`` could use. The
+        maps are byte for byte the same for every ``n_jobs``.
     progress : bool, default True
         Show a progress bar over windows.
     extra_layers : {"raise", "ignore"}, default "raise"
@@ -595,33 +576,33 @@ def predict_map(
     table = _map_classes(model, classes)
     names = _feature_names(model, feature_names)
     paths = _match_layers(layers, names, extra_layers)
-    tags = {"model": type(model).__name__, **(tags or {})}
-    specs = _specs(table, _per_class(model), tags)
+    specs = _specs(table, _per_class(model))
     if applicability is not None:
-        specs |= _applicability_specs(applicability, names, tags)
+        specs |= _applicability_specs(applicability, names)
+    for spec in specs.values():  # rasterio writes the values as str
+        spec["tags"] = {"model": type(model).__name__, **(tags or {}), **spec["tags"]}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     predictor = _Predictor(model, names, table, specs, applicability)
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHEMAX_BYTES), contextlib.ExitStack() as stack:
-        files: dict[Any, Any] = {}  # each file opened once; a stack's bands read together
-        reads: dict[Any, tuple[list[int], list[int]]] = {}
+        # file -> (open file, its bands, their feature positions): each file is opened once
+        # and a stack's bands are read together
+        plan: dict[Any, tuple[Any, list[int], list[int]]] = {}
         for j, (name, layer) in enumerate(paths.items()):
             path, band = _file_and_band(layer)
-            if path not in files:
-                files[path] = stack.enter_context(_open(path))
-            src = files[path]
+            if path not in plan:
+                plan[path] = (stack.enter_context(_open(path)), [], [])
+            src, bands, positions = plan[path]
             if (src.count != 1) if band is None else not 1 <= band <= src.count:
                 raise ValueError(
                     f"Layer {name!r} ({src.name}) has {src.count} bands; name one band per "
                     "layer (a Dataset of a folder does: one layer per band of a stack)."
                 )
-            reads.setdefault(path, ([], []))[0].append(band or 1)
-            reads[path][1].append(j)
-        plan = [(files[path], bands, positions) for path, (bands, positions) in reads.items()]
-        grid = check_same_grid({names[pos[0]]: files[path] for path, (_, pos) in reads.items()})
+            bands.append(band or 1)
+            positions.append(j)
+        grid = check_same_grid({names[pos[0]]: src for src, _, pos in plan.values()})
         size = int(window_size)
         windows = raster_io._windows(grid["width"], grid["height"], size, size)
-        n_jobs = max(1, min(_resolve_n_jobs(n_jobs, model), len(windows)))
+        n_jobs = max(1, min(_resolve_n_jobs(n_jobs), len(windows)))
         if n_jobs > 1:  # no BLAS threads inside window threads
             stack.enter_context(threadpool_limits(1))
         logger.info("Predicting %s windows on %d thread(s) into %s", len(windows), n_jobs, out)
@@ -633,16 +614,12 @@ def predict_map(
         works = {key: _open_work_file(stack, out / s["file"], grid, block=block, **s)
                  for key, s in specs.items()}  # fmt: skip
 
-        def write(window: Window, arrays: dict) -> None:
-            for key, array in arrays.items():
-                works[key].write(array, 1, window=window)
-
         bar = stack.enter_context(
             tqdm(total=len(windows), desc=f"Predicting {out.name}", unit="window",
                  disable=not progress or len(windows) < 2, leave=False)
         )  # fmt: skip
         _run_windows(
-            windows, lambda w: _read_window(plan, len(names), w), predictor, write, n_jobs, bar
+            windows, lambda w: _read_window(plan.values(), w), predictor, works, n_jobs, bar
         )
         with ThreadPoolExecutor(n_jobs, thread_name_prefix="odse-cog") as pool:
             for key in pool.map(

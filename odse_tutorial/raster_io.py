@@ -254,8 +254,7 @@ def read_at_points(
             )
         bands = [1] if indexes is None else np.atleast_1d(indexes).tolist()
         rows, cols, inside = _pixel_of(src, x, y)
-        data = np.zeros((len(x), len(bands)), dtype=src.dtypes[bands[0] - 1])
-        mask = np.repeat(~inside[:, None], len(bands), axis=1)
+        result = np.ma.masked_array(np.zeros((len(x), len(bands)), src.dtypes[bands[0] - 1]), True)
         at = np.flatnonzero(inside)
         r, c = rows[at].astype(np.int64), cols[at].astype(np.int64)
         blocks = (r // _POINT_WINDOW) * (src.width // _POINT_WINDOW + 1) + c // _POINT_WINDOW
@@ -266,11 +265,9 @@ def read_at_points(
             window = Window(left, top, cc.max() - left + 1, rr.max() - top + 1)
             with _reading(src.name):
                 values = src.read(bands, window=window, masked=True)[:, rr - top, cc - left]
-            data[at[pick]] = values.data.T
-            mask[at[pick]] = np.ma.getmaskarray(values).T
-    if np.issubdtype(data.dtype, np.floating):  # NaN and inf are nodata, as in predict_map
-        mask |= ~np.isfinite(data)
-    result = np.ma.MaskedArray(data, mask=mask)
+            result[at[pick]] = values.T  # values and their mask
+    if np.issubdtype(result.dtype, np.floating):  # NaN and inf are nodata, as in predict_map
+        result[~np.isfinite(result.data)] = np.ma.masked
     return result if np.ndim(indexes) else result[:, 0]
 
 
@@ -285,7 +282,7 @@ def _open_work_file(
     dtype: str,
     nodata: float,
     block: int,
-    tags: Mapping[str, str],
+    tags: Mapping[str, Any],
     description: str,
     colormap: Mapping[int, tuple[int, int, int, int]] | None = None,
     units: str | None = None,

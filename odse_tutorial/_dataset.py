@@ -254,14 +254,10 @@ def check_folder(folder: Path) -> _DatasetReport:
     headers: dict[Path, Any] = {}
     with rasterio.Env():  # one GDAL environment for every header
         static, per_year = _scan_layers(folder, meta, problems, headers)
-    samples, classes = (
-        _find_samples(folder, meta.get("samples"), problems),
-        _class_table(folder, meta, problems),
-    )
     dataset = Dataset(
         name=meta.get("name", folder.name),
-        samples_path=samples,
-        classes=classes,  # type: ignore[arg-type]
+        samples_path=_find_samples(folder, meta.get("samples"), problems),
+        classes=_class_table(folder, meta, problems),  # type: ignore[arg-type]
         columns=columns,
         static_layers=static,
         year_layers=per_year,
@@ -284,9 +280,7 @@ def check_catalogue(
     headers = {} if headers is None else headers
     problems = [*(problems or []), *_raster_problems(dataset, headers)]
     notes = _stack_notes(dataset, headers)
-    year_sets = {
-        t: sorted(dataset.year_layers[t]) for t in dataset.tiles if dataset.year_layers.get(t)
-    }
+    year_sets = {t: sorted(per_year) for t, per_year in dataset.year_layers.items() if per_year}
     if len({tuple(y) for y in year_sets.values()}) > 1:
         problems.append(f"The tiles have different years ({year_sets}); every tile needs the same "
                         "<year> folders: add the missing ones or remove the extra ones.")  # fmt: skip
@@ -312,7 +306,7 @@ def check_catalogue(
                         ", ".join(f"{f} {getattr(columns, f)!r}" for f in absent))  # fmt: skip
         columns = replace(columns, **absent)
         is_polygon = isinstance(samples, gpd.GeoDataFrame) and samples.geom_type.isin(_POLYGONS)
-        if is_polygon is not False and is_polygon.any():  # the overlay's columns, in samples too
+        if np.any(is_polygon):  # the overlay's columns, in samples too
             location, weight = columns.location or "location_id", columns.weight or "weight"
             samples = samples.assign(**{location: samples.get(location, samples.index),
                                         weight: samples.get(weight, 1.0)})  # fmt: skip
@@ -363,9 +357,7 @@ def _find_samples(folder: Path, name: str | None, problems: list[str]) -> Path |
             f"Expected one samples file ({', '.join(_SAMPLE_SUFFIXES)}) in {folder}, found "
             f'{[p.name for p in found]}; keep one, or name it in dataset.json: "samples": "<file>".'
         )
-    else:
-        return found[0]
-    return None
+    return found[0] if len(found) == 1 and found[0].exists() else None
 
 
 def _header(path: Path, headers: dict[Path, Any]) -> Any:
@@ -472,7 +464,8 @@ def _same_layers(
 
 
 def _raster_problems(dataset: Dataset, headers: dict[Path, Any]) -> list[str]:
-    """Headers only: readable, a CRS, and one grid per tile; a plain path is one band."""
+    """Headers only: readable, a CRS, and one grid per tile (the readers check that a plain
+    path is one band: a folder's multi-band files are read as one layer per band)."""
     problems = []
     with rasterio.Env():
         for tile in dataset.tiles:
@@ -480,16 +473,12 @@ def _raster_problems(dataset: Dataset, headers: dict[Path, Any]) -> list[str]:
             layers = [*(p for layers in dataset.year_layers.get(tile, {}).values()
                         for p in layers.values()), *dataset.static_layers.get(tile, {}).values(),
                       *dataset.truth_maps.get(tile, {}).values()]  # fmt: skip
-            files = dict.fromkeys(_file_and_band(p) for p in layers)
-            for path in dict.fromkeys(path for path, _ in files):  # a stack's file once
+            for path in dict.fromkeys(_file_and_band(p)[0] for p in layers):  # a stack's file once
                 header = _header(path, headers)
                 if isinstance(header, OSError):
                     problems.append(str(header))
                     continue
-                (grid, count, _), single = header, (path, None) in files
-                if count != 1 and single:
-                    problems.append(f"{path} has {count} bands; a layer is one band: split it into "
-                                    f"one file per band (`gdal_translate -b 1 {path} <name>.tif`).")  # fmt: skip
+                grid = header[0]
                 if grid["crs"] is None:
                     problems.append(
                         f"{path} has no CRS; set it (`rio edit-info --crs EPSG:<code> {path}`)."
@@ -505,10 +494,8 @@ def _raster_problems(dataset: Dataset, headers: dict[Path, Any]) -> list[str]:
 
 def _scan_truth(folder: Path) -> dict[str, dict[int, Path]]:
     truth: dict[str, dict[int, Path]] = {}
-    for path in sorted((folder / "tiles").glob("*/truth/landcover_*.tif")):
-        match = re.fullmatch(r"landcover_(\d{4})", path.stem)
-        if match:
-            truth.setdefault(path.parent.parent.name, {})[int(match.group(1))] = path
+    for path in sorted((folder / "tiles").glob("*/truth/landcover_" + "[0-9]" * 4 + ".tif")):
+        truth.setdefault(path.parent.parent.name, {})[int(path.stem[-4:])] = path
     return truth
 
 

@@ -84,8 +84,7 @@ class ClassTable(Sequence[_LandCoverClass]):
         if len(set(codes)) != len(codes):
             dupes = sorted({str(c) for c in codes if codes.count(c) > 1})
             raise ValueError(f"Class codes must be unique; repeated: {', '.join(dupes)}.")
-        kinds = {type(c) for c in codes}
-        if len(kinds) > 1:
+        if len({type(c) for c in codes}) > 1:
             raise ValueError(
                 "Class codes mix integers and strings; convert them to one type first "
                 f"(got {sorted(map(str, codes))})."
@@ -321,21 +320,15 @@ class ClassTable(Sequence[_LandCoverClass]):
 
     def rgba(self, code: Hashable) -> tuple[int, int, int, int]:
         """Colour of ``code`` as a 0-255 RGBA tuple (for raster colour tables)."""
-        colour = self.colour_of(code)
-        return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 255)
+        return (*bytes.fromhex(self.colour_of(code)[1:]), 255)
 
 
 def _normalise_code(code: object) -> int | str:
     """Turn numpy / pandas scalars into plain ``int`` or ``str`` so that codes compare equal."""
-    if isinstance(code, bool):
-        raise TypeError(f"Class codes must be integers or strings, got a boolean {code!r}.")
-    if isinstance(code, str):
-        return code
-    if hasattr(code, "item"):  # numpy scalar
-        code = code.item()
+    code = code.item() if hasattr(code, "item") else code  # numpy scalar
     if isinstance(code, float) and code.is_integer():
         code = int(code)
-    if isinstance(code, int):
+    if isinstance(code, int | str) and not isinstance(code, bool):
         return code
     raise TypeError(
         f"Class codes must be integers or strings, got {code!r} ({type(code).__name__})."

@@ -167,10 +167,6 @@ def check_dataset(source: str | os.PathLike) -> _DatasetReport:
     if isinstance(source, str) and source in SOURCES:
         found = SOURCES[source]()
         return check_folder(found) if isinstance(found, Path) else check_catalogue(found)
-    return check_folder(_folder(source))
-
-
-def _folder(source: str | os.PathLike) -> Path:
     folder = Path(source).expanduser()
     if not folder.is_dir():
         hint = difflib.get_close_matches(str(source), list(SOURCES), n=1)
@@ -178,4 +174,4 @@ def _folder(source: str | os.PathLike) -> Path:
             f"Dataset {str(source)!r} is neither a known name ({', '.join(SOURCES)}) nor an "
             f"existing folder." + (f" Did you mean {hint[0]!r}?" if hint else "")
         )
-    return folder
+    return check_folder(folder)

@@ -97,22 +97,12 @@ def drop_rare_classes(
     """
     _check_thresholds(min_count, min_share)
     codes = _as_codes(y)
-    counts = codes.value_counts(sort=False)
-    report = pd.DataFrame(
-        {
-            "code": [_normalise_code(c) for c in counts.index],
-            "count": counts.to_numpy(dtype=np.int64),
-        }
-    )
-    report["share"] = report["count"] / max(len(codes), 1)
-    kept = np.ones(len(report), dtype=bool)
-    if min_count is not None:
-        kept &= report["count"].to_numpy() >= min_count
-    if min_share is not None:
-        kept &= report["share"].to_numpy() >= min_share
-    report["kept"] = kept
-    kept_before_sort = kept.copy()
-    report = report.sort_values("code", kind="stable").reset_index(drop=True)
+    counts = codes.value_counts(sort=False).astype(np.int64).rename_axis(None)  # int64, unnamed
+    share = counts / max(len(codes), 1)
+    kept = (counts >= (min_count or 0)) & (share >= (min_share or 0))  # None: no threshold
+    report = pd.DataFrame({"count": counts, "share": share, "kept": kept})
+    report.insert(0, "code", [_normalise_code(c) for c in counts.index])
+    report = report.sort_values("code", kind="stable", ignore_index=True)
 
     dropped = report.loc[~report["kept"]]
     if len(dropped):
@@ -125,5 +115,5 @@ def drop_rare_classes(
             int(dropped["count"].sum()),
             listing,
         )
-    keep = codes.isin(counts.index[kept_before_sort]).to_numpy()
+    keep = codes.isin(counts.index[kept.to_numpy()]).to_numpy()
     return keep, report

@@ -206,14 +206,14 @@ def overlay_samples(
     if problems:
         raise ValueError("The samples cannot be overlaid:\n- " + "\n- ".join(problems))
 
-    polygons = source.index[source.geom_type.isin(_POLYGONS)]
+    polygons, grids = source.index[source.geom_type.isin(_POLYGONS)], _tile_grids(dataset)
     if len(polygons):
         n_samples, weight = len(source), columns.weight or "weight"
-        source, stats = _polygon_pixels(source, _tile_grids(dataset), max_pixels, random_state)
+        source, stats = _polygon_pixels(source, grids, max_pixels, random_state)
         source = source.assign(**{  # each point its own location, each polygon one
             c: source.get(c, default) for c, default in ((columns.location or "location_id",
             source["sample_index"]), (weight, 1.0))})  # fmt: skip
-    table, report = _overlay(dataset, source, date_column, client, progress)
+    table, report = _overlay(dataset, grids, source, date_column, client, progress)
     report = replace(report, assumed_year=assumed)
     if len(polygons):
         from_polygon = table["sample_index"].isin(polygons).to_numpy()
@@ -294,23 +294,20 @@ def _polygon_pixels(
         here = tile == t
         x, y = grid.transform @ (cols[here] + 0.5, rows[here] + 0.5)
         geometry[here] = gpd.GeoSeries.from_xy(x, y, crs=grid.crs).to_crs(source.crs).to_numpy()
-    points = np.flatnonzero(~is_polygon)
-    positions = np.concatenate([points, pos])
-    order = np.argsort(positions, kind="stable")
-    geometry = np.concatenate([source.geometry.to_numpy()[points], geometry])[order]
-    positions = positions[order]
-    pixels = gpd.GeoDataFrame(source.iloc[positions].drop(columns=source.geometry.name),
-                              geometry=list(geometry), crs=source.crs)  # fmt: skip
-    pixels.insert(0, "sample_index", source.index[positions])
+    positions = np.concatenate([np.flatnonzero(~is_polygon), pos])  # the points, then the pixels
+    geometry = np.concatenate([source.geometry.to_numpy()[~is_polygon], geometry])
+    order = np.argsort(positions, kind="stable")  # each sample's rows where the sample was
+    pixels = source.iloc[positions[order]].reset_index(names="sample_index")
     stats = {"polygons": len(rngs), "pixels": int(sum(totals.values())),
              "capped": sum(n > max_pixels for n in totals.values()),
              "empty": source.index[[p for p, n in totals.items() if n == 0]],
              "max_pixels": max_pixels}  # fmt: skip
-    return pixels.reset_index(drop=True), stats
+    return pixels.set_geometry(geometry[order], crs=source.crs), stats
 
 
 def _overlay(
     dataset: Dataset,
+    grids: dict[str, SimpleNamespace],
     source: gpd.GeoDataFrame,
     date_column: str,
     client: Any,
@@ -319,7 +316,7 @@ def _overlay(
     years = survey_year(source, date_column)
     xs, ys = np.full(len(source), np.nan), np.full(len(source), np.nan)
     tile_of = pd.Series(pd.NA, index=source.index, dtype="object")
-    grids, projected = _tile_grids(dataset), {}
+    projected: dict[str, tuple] = {}
     for tile, grid in grids.items():  # each tile in its own CRS (a dataset across UTM zones)
         crs = grid.crs.to_wkt()
         if crs not in projected:
@@ -338,10 +335,8 @@ def _overlay(
 
     names = list(dataset.feature_names)
     values = np.full((len(source), len(names)), np.nan, dtype=np.float32)
-    inside_idx = np.flatnonzero(~out_mask)
-    groups = pd.DataFrame({"tile": tile_of.to_numpy()[inside_idx], "year": years.to_numpy()[inside_idx],
-                           "pos": inside_idx})  # fmt: skip
-    where = {key: pos.to_numpy() for key, pos in groups.groupby(["tile", "year"], sort=True)["pos"]}
+    keys = pd.DataFrame({"tile": tile_of.to_numpy(), "year": years.to_numpy()})  # outside: NA
+    where = dict(sorted(keys.groupby(["tile", "year"]).indices.items()))  # positions per tile-year
     calls = {  # dataset.layers raises naming the year and files
         (tile, year): {"layers": dataset.layers(tile, int(year)), "grid": grids[tile],
                        "xs": xs[pos], "ys": ys[pos]}

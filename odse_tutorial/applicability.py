@@ -112,10 +112,7 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
         self
         """
         values = validate_data(self, X, dtype=np.float64, order="C", ensure_min_samples=2)
-        folds = None
-        if self.cv is not None:
-            cv = check_cv(self.cv)
-            folds = [(np.asarray(a), np.asarray(b)) for a, b in cv.split(X, y, groups)]
+        folds = None if self.cv is None else list(check_cv(self.cv).split(X, y, groups))
         given = np.ones(values.shape[1]) if self.weights is None else self.weights
         weights = np.asarray(given, dtype=np.float64)
         ok = weights.shape == (values.shape[1],) and np.isfinite(weights).all()
@@ -184,13 +181,12 @@ class AreaOfApplicability(TransformerMixin, BaseEstimator):
     def _training_distances(self, Z: NDArray, folds: list | None) -> NDArray[np.float64]:
         if folds is None:  # kneighbors() without X leaves each sample out of its own search
             return _exact(Z, Z, NearestNeighbors(n_neighbors=1).fit(Z).kneighbors()[1][:, 0])
-        nearest, times = np.full(len(Z), np.nan), np.zeros(len(Z), dtype=int)
+        nearest = np.full(len(Z), np.nan)
         for train, test in folds:
+            if not np.isnan(nearest[test]).all():
+                raise ValueError("Samples in the test part of several folds: pass one k-fold cv.")
             index = NearestNeighbors(n_neighbors=1).fit(Z[train])
             nearest[test] = _exact(Z[test], Z[train], index.kneighbors(Z[test])[1][:, 0])
-            times[test] += 1
-        if (times > 1).any():
-            raise ValueError("Samples in the test part of several folds: pass one k-fold cv.")
         return nearest
 
     def _nearest(self, Z: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -239,8 +235,8 @@ def _search_index(Z: NDArray, nearest: NDArray) -> tuple:
     points, nearest = Z[np.isfinite(nearest)], nearest[np.isfinite(nearest)]
     options = []
     for k in (k for k in _CELLS if k <= len(Z) // 16 + 1):
-        with warnings.catch_warnings():  # fewer distinct cells than k only costs speed
-            warnings.simplefilter("ignore", ConvergenceWarning)
+        # fewer distinct cells than k only costs speed
+        with warnings.catch_warnings(action="ignore", category=ConvergenceWarning):
             fitted = KMeans(k, n_init=1, random_state=0).fit(Z) if k > 1 else None
         centres = Z.mean(axis=0, keepdims=True) if fitted is None else fitted.cluster_centers_
         distances = cdist(Z, centres)  # exact: each sample in the cell of its nearest centre

@@ -247,9 +247,7 @@ class StackingEnsemble(StackingClassifier):
         # For two classes scikit-learn stacks only P(second class); P(first) = 1 - P(second)
         # has the same spread over the learners.
         n_columns = n_classes if n_classes > 2 else 1
-        n_learners = len(self.estimators_)
-        base = np.asarray(stacked[:, : n_learners * n_columns], dtype=np.float64)
-        spread = base.reshape(len(base), n_learners, n_columns).std(axis=1)
-        if n_columns == 1:
-            spread = np.repeat(spread, 2, axis=1)
+        base = np.asarray(stacked[:, : len(self.estimators_) * n_columns], dtype=np.float64)
+        spread = base.reshape(len(base), -1, n_columns).std(axis=1)
+        spread = np.repeat(spread, n_classes // n_columns, axis=1)  # two classes: both columns
         return self.final_estimator_.predict_proba(stacked), spread

@@ -290,10 +290,8 @@ def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str,
 
 
 def _check_classes(model: Any, classes: ClassTable) -> None:
-    model_classes = getattr(model, "classes_", None)
-    if model_classes is None:
-        return
-    missing = [code for code in np.asarray(model_classes).tolist() if code not in classes]
+    model_classes = np.asarray(getattr(model, "classes_", classes.codes)).tolist()
+    missing = [code for code in model_classes if code not in classes]
     if missing:
         raise ValueError(
             f"The class table lacks classes the model predicts: {missing} (table codes: "
@@ -357,8 +355,7 @@ def save_cv_predictions(
     )
     frame = frame.join(pd.DataFrame(proba, index=y.index, columns=[f"proba_{c}" for c in codes]))
     path = Path(output_dir) / "cv_predictions.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:
+    with atomic_output(path) as tmp:  # creates output_dir
         frame.to_csv(tmp)
     return path
 

@@ -126,9 +126,8 @@ class _MapExplorer(widgets.VBox):
     def _drawer(self) -> Callable[[Axes], Any]:
         """A function that draws the current selection, or raises LookupError."""
         tile, year = self.tile.value, self.year.value
-        truth = self.truth_path(tile, year) if self.truth_path is not None else None
         return _drawer(self.maps, tile, year, self.product.value, code=self.class_code.value,
-                       truth=truth, classes=self.classes)  # fmt: skip
+                       lookup=self.truth_path, classes=self.classes)  # fmt: skip
 
     def redraw(self) -> None:
         """Draw the current selection into :attr:`output` (replacing the last figure)."""

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import LogFormatter, MaxNLocator
+from numpy.typing import NDArray
 from rasterio.enums import Resampling
 
 from odse_tutorial.classes import ClassTable
@@ -69,8 +70,11 @@ def _patch(colour: str, label: str, **kwargs: Any) -> Patch:
     return Patch(facecolor=colour, edgecolor="#999999", linewidth=0.4, label=label, **kwargs)
 
 
-def _nodata_handle() -> Patch:
-    return Patch(facecolor="white", edgecolor=NODATA_HATCH, hatch="////", label="no data")
+def _nodata_handles(data: np.ma.MaskedArray) -> list[Patch]:
+    """A "no data" legend entry when ``data`` has masked pixels, else none."""
+    if not np.ma.getmaskarray(data).any():
+        return []
+    return [Patch(facecolor="white", edgecolor=NODATA_HATCH, hatch="////", label="no data")]
 
 
 # -- rasters -------------------------------------------------------------------------------
@@ -97,24 +101,25 @@ def _frame(bounds: Sequence[float], crs: Any) -> _Frame:
 
 
 def _finish_map(ax: Axes, frame: _Frame, title: str | None) -> None:
-    left, right, bottom, top = frame.extent
     ax.set(
-        xlim=(left, right),
-        ylim=(bottom, top),
+        xlim=frame.extent[:2],
+        ylim=frame.extent[2:],
         aspect="equal",
         xlabel=frame.xlabel,
         ylabel=frame.ylabel,
+        title=title or "",
     )
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(MaxNLocator(4, steps=[1, 2, 5, 10]))
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.spines[:].set_visible(True)
-    if title:
-        ax.set_title(title)
 
 
-def _nodata_background(ax: Axes, frame: _Frame) -> None:
-    """A hatch behind the map: it shows through the transparent nodata pixels only."""
+def _nodata_background(ax: Axes, frame: _Frame, mask: NDArray[np.bool_]) -> None:
+    """A hatch behind the map when ``mask`` (nodata) has pixels: it shows through the
+    transparent nodata pixels only."""
+    if not mask.any():
+        return
     left, right, bottom, top = frame.extent
     ax.add_patch(Rectangle((left, bottom), right - left, top - bottom, facecolor="white",
                            edgecolor=NODATA_HATCH, hatch="////", linewidth=0, zorder=-1))  # fmt: skip
@@ -164,11 +169,9 @@ def _map_title(path: Path, tags: Mapping[str, str], what: str | None = None) -> 
 
 
 def _when(path: Path, tags: Mapping[str, str]) -> str:
-    """The year of a map (its tag, or four digits in its name), else its name."""
-    if tags.get("year"):
-        return str(tags["year"])
+    """The year of a map (its tag, or four digits in its name), else ``""``."""
     found = re.search(r"(?<!\d)(\d{4})(?!\d)", path.stem)
-    return found.group(1) if found else path.stem
+    return str(tags.get("year") or (found.group(1) if found else ""))
 
 
 # -- class maps ----------------------------------------------------------------------------
@@ -211,9 +214,8 @@ def _read_class_layer(
     mask = np.ma.getmaskarray(raster.data)
     values, inverse = legend.decode(np.asarray(raster.data)[~mask], name)
     table = _table_for(values, legend if table is None else table, name)
-    index = np.zeros(mask.shape, dtype=np.intp)
+    index = np.ma.MaskedArray(np.zeros(mask.shape, dtype=np.intp), mask=mask)
     index[~mask] = np.array([table.index_of(c) for c in values], dtype=np.intp)[inverse]
-    index = np.ma.MaskedArray(index, mask=mask)
     what = "Dominant class" if raster.tags.get("product") == "dominant_class" else None
     title = _map_title(raster.path, raster.tags, what)
     return _ClassLayer(index, table, raster.frame, title, _where(raster.path, raster.tags))
@@ -225,17 +227,12 @@ def _draw_categories(
     """Draw positions 0..n-1 in ``colours``; masked pixels transparent over the hatch."""
     cmap = ListedColormap(list(colours)).with_extremes(bad=(0, 0, 0, 0))
     norm = BoundaryNorm(np.arange(len(colours) + 1) - 0.5, len(colours))
-    if np.ma.getmaskarray(index).any():
-        _nodata_background(ax, frame)
+    _nodata_background(ax, frame, np.ma.getmaskarray(index))
     ax.imshow(
         index, cmap=cmap, norm=norm, extent=frame.extent, interpolation="nearest", alpha=alpha
     )
 
 
-def _class_handles(table: ClassTable, present: set[int], nodata: bool = False) -> list[Patch]:
-    handles = [
-        Patch(facecolor=c.colour, edgecolor="#666666", linewidth=0.4, label=f"{c.code} {c.name}")
-        for i, c in enumerate(table)
-        if i in present
-    ]
-    return handles + ([_nodata_handle()] if nodata else [])
+def _class_handles(table: ClassTable, present: set[int]) -> list[Patch]:
+    """Legend entries ``"code name"`` of the classes at positions ``present``."""
+    return [_patch(c.colour, f"{c.code} {c.name}") for i, c in enumerate(table) if i in present]

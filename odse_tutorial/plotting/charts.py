@@ -94,8 +94,7 @@ def plot_confusion_matrix(
     for (i, j), value in np.ndenumerate(values):
         colour = "white" if value > 0.55 * top else ("#999999" if value == 0 else "#222222")
         display.text_[i, j].set(text=_cell_text(value, normalize, integers), color=colour)
-    ax.set_xticks(range(n), [str(c) for c in confusion.columns], rotation=40, ha="right")
-    ax.set_xticklabels(ax.get_xticklabels(), rotation_mode="anchor")
+    plt.setp(ax.get_xticklabels(), rotation=40, ha="right", rotation_mode="anchor")
     ax.set_yticks(range(n), [str(r) for r in confusion.index])
     ax.set(xlabel="Map (predicted) class", ylabel="Reference class")
     ax.tick_params(length=0)
@@ -356,25 +355,18 @@ def _importances(importances: Any, feature_names: Sequence[str] | None) -> tuple
     errors = None
     label = "Importance"
     if hasattr(importances, "importances_mean"):  # sklearn.inspection.permutation_importance
-        values, errors = importances.importances_mean, importances.importances_std
+        errors = np.asarray(importances.importances_std, np.float64)
+        importances = importances.importances_mean
         label = "Drop in score when the feature is shuffled"
-    elif isinstance(importances, pd.Series):
-        feature_names = list(importances.index) if feature_names is None else feature_names
-        values = importances.to_numpy()
-    else:
-        values = importances
-    values = np.asarray(values, dtype=np.float64)
+    elif isinstance(importances, pd.Series) and feature_names is None:
+        feature_names = list(importances.index)
+    values = np.asarray(importances, dtype=np.float64)
     if feature_names is None:
         raise ValueError("Give feature_names (one per importance value).")
     names = [str(n) for n in feature_names]
     if len(names) != len(values):
         raise ValueError(f"{len(values)} importances but {len(names)} feature names.")
-    return values, None if errors is None else np.asarray(errors, np.float64), names, label
-
-
-def _season_of(name: str) -> str | None:
-    suffix = name.rsplit("_", 1)[-1]
-    return suffix if suffix in _SEASON_COLOURS else None
+    return values, errors, names, label
 
 
 def plot_feature_importance(
@@ -414,8 +406,8 @@ def plot_feature_importance(
     """
     values, errors, names, label = _importances(importances, feature_names)
     order = np.argsort(-values, kind="stable")[: max(1, int(top))]
-    seasons = [_season_of(names[i]) for i in order]
-    colours = [_SEASON_COLOURS.get(s, _STATIC_COLOUR) if s else _STATIC_COLOUR for s in seasons]
+    seasons = [names[i].rsplit("_", 1)[-1] for i in order]  # "red_summer": summer
+    colours = [_SEASON_COLOURS.get(s, _STATIC_COLOUR) for s in seasons]
     ax = _axes(ax, (7.0, 1.2 + 0.32 * len(order)))
     ax.barh(np.arange(len(order)), values[order], color=colours, error_kw={"elinewidth": 0.8},
             xerr=None if errors is None else errors[order])  # fmt: skip
@@ -423,10 +415,10 @@ def plot_feature_importance(
     ax.invert_yaxis()
     ax.set(xlabel=label)
     ax.grid(axis="x")
-    if any(seasons):
-        shown = [s for s in _SEASON_COLOURS if s in seasons]
+    shown = [s for s in _SEASON_COLOURS if s in seasons]
+    if shown:
         handles = [Patch(color=_SEASON_COLOURS[s], label=s) for s in shown]
-        if None in seasons:
+        if _STATIC_COLOUR in colours:
             handles.append(Patch(color=_STATIC_COLOUR, label="static (terrain)"))
         ax.legend(handles=handles, title="Season", loc="lower right")
     if title is None:

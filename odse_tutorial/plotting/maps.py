@@ -27,7 +27,7 @@ from odse_tutorial.plotting._base import (
     _legend_right,
     _map_title,
     _nodata_background,
-    _nodata_handle,
+    _nodata_handles,
     _patch,
     _Raster,
     _read_class_layer,
@@ -53,8 +53,8 @@ def _plot_class_map(
     _draw_categories(ax, layer.index, layer.frame, layer.table.colours)
     _finish_map(ax, layer.frame, layer.title if title is None else title)
     if legend:
-        nodata = bool(np.ma.getmaskarray(layer.index).any())
-        _legend_right(ax, _class_handles(layer.table, layer.present(), nodata), "Land cover")
+        handles = _class_handles(layer.table, layer.present()) + _nodata_handles(layer.index)
+        _legend_right(ax, handles, "Land cover")
     return ax
 
 
@@ -79,8 +79,7 @@ def _fitted_top(values: NDArray) -> float:
 
 def _draw_values(ax: Axes, raster: _Raster, cmap: str, vmax: float, label: str, **bar: Any) -> None:
     """A continuous raster from 0 to ``vmax``, nodata transparent over the hatch, a colour bar."""
-    if np.ma.getmaskarray(raster.data).any():
-        _nodata_background(ax, raster.frame)
+    _nodata_background(ax, raster.frame, np.ma.getmaskarray(raster.data))
     cmap = plt.get_cmap(cmap).with_extremes(bad=(0, 0, 0, 0))
     image = ax.imshow(raster.data, cmap=cmap, vmin=0, vmax=vmax, extent=raster.frame.extent,
                       interpolation="nearest")  # fmt: skip
@@ -98,17 +97,17 @@ def _plot_percent_map(
     """Draw a percent map (0-100, nodata 255): a probability (viridis) or uncertainty (magma)
     map; ``vmax=None`` fits the colour bar to the 99th percentile, rounded up to 5 %."""
     raster = _read_raster(path, resampling="average")
-    top = raster.data.max()
-    if top is not np.ma.masked and top > 100:
+    top = raster.data.filled(0).max()
+    if top > 100:
         raise ValueError(
             f"{raster.path} has values up to {top}, but a {what.lower()} map holds percent "
             "(0-100). Is it a class map? Draw it with plot_maps (_plot_class_map)."
         )
     vmax = _fitted_top(raster.data.compressed()) if vmax is None else vmax
     ax = _axes(ax, (7.0, 5.5))
-    above = top is not np.ma.masked and top > vmax
     cmap = "viridis" if what == "Probability" else "magma"
-    _draw_values(ax, raster, cmap, vmax, f"{what} (%)", extend="max" if above else "neither")
+    extend = "max" if top > vmax else "neither"
+    _draw_values(ax, raster, cmap, vmax, f"{what} (%)", extend=extend)
     if title is None:
         title = _map_title(raster.path, raster.tags, _percent_title(raster, what))
     _finish_map(ax, raster.frame, title)
@@ -137,10 +136,9 @@ def _composite_layers(
 
 def _stretch(data: np.ma.MaskedArray, percentiles: tuple[float, float]) -> NDArray[np.float64]:
     """Linear stretch between two percentiles of the valid pixels, to 0-1."""
-    valid = data.compressed().astype(np.float64)
-    if valid.size == 0:
+    if not data.count():
         return np.zeros(data.shape)
-    low, high = np.percentile(valid, percentiles)
+    low, high = np.percentile(data.compressed(), percentiles)
     scaled = (np.ma.getdata(data).astype(np.float64) - low) / max(high - low, 1e-12)
     return np.clip(scaled, 0.0, 1.0)
 
@@ -192,22 +190,17 @@ def plot_composite(
     names, season = _composite_layers(layers, season)
     rasters = [_read_raster(layers[n], resampling="average") for n in names]
     mask = np.logical_or.reduce([np.ma.getmaskarray(r.data) for r in rasters])
-    rgb = np.dstack([_stretch(r.data, percentiles) for r in rasters])
-    if rgb.shape[2] == 1:
-        rgb = np.repeat(rgb, 3, axis=2)
-    rgba = np.dstack([rgb, (~mask).astype(np.float64)])
+    grey = 3 // len(rasters)  # one layer: the same in red, green and blue
+    rgba = np.dstack([_stretch(r.data, percentiles) for r in rasters] * grey + [~mask])
     ax = _axes(ax, (6.5, 5.5))
     frame = rasters[0].frame
-    if mask.any():
-        _nodata_background(ax, frame)
+    _nodata_background(ax, frame, mask)
     ax.imshow(rgba, extent=frame.extent, interpolation="nearest")
     if title is None:
-        year = _when(rasters[0].path, rasters[0].tags)
-        year = year if year.isdigit() else rasters[0].path.parent.name
-        when = f"{season} {year}" if season else year
+        year = _when(rasters[0].path, rasters[0].tags) or rasters[0].path.parent.name
         if len(names) == 3:
-            short = [n.removesuffix(f"_{season}") if season else n for n in names]
-            title = f"False colour (R = {short[0]}, G = {short[1]}, B = {short[2]}), {when}"
+            when = f"{season} {year}" if season else year
+            title = "False colour (R = {}, G = {}, B = {}), {}".format(*_DEFAULT_BANDS, when)
         else:
             title = f"{names[0]} (greyscale), {year}"
     _finish_map(ax, frame, title)
@@ -281,22 +274,18 @@ def plot_error_map(
     layers = [_read_class_layer(p, None, table) for p in paths]
     valid = ~np.logical_or.reduce([np.ma.getmaskarray(layer.index) for layer in layers])
     index = [np.asarray(layer.index) for layer in layers]
+    kinds = (index[0] != index[1]).astype(np.intp)  # two maps: equal or not
     if other is None:
-        kinds = (index[0] != index[1]).astype(np.intp)
         labels = {"map = reference": CORRECT_COLOUR, "map ≠ reference (error)": ERROR_COLOUR}
     elif truth_path is None:
-        kinds = (index[0] != index[1]).astype(np.intp)
         labels = {"agree": CORRECT_COLOUR, "differ": _KINDS["differ, {a} right"]}
     else:
         right_a, right_b = index[0] == index[2], index[1] == index[2]
-        kinds = np.select(
-            [right_a & right_b, index[0] == index[1], right_a, right_b], [0, 1, 2, 3], 4
-        )
+        kinds = np.select([right_a & right_b, kinds == 0, right_a, right_b], [0, 1, 2, 3], 4)
         labels = {k.format(a=names[0], b=names[1]): c for k, c in _KINDS.items()}
     ax = _axes(ax, (8.0, 5.5))
-    _draw_categories(
-        ax, np.ma.MaskedArray(kinds, mask=~valid), layers[0].frame, list(labels.values())
-    )
+    shown = np.ma.MaskedArray(kinds, mask=~valid)
+    _draw_categories(ax, shown, layers[0].frame, list(labels.values()))
     if title is None and other is None:
         accuracy = evaluation.map_accuracy([predicted_path], [truth_path])
         title = f"Map errors ({100 * (1 - accuracy.summary['overall_accuracy']):.1f} % of pixels)"
@@ -308,7 +297,7 @@ def plot_error_map(
         _patch(colour, label if other is None else f"{label} ({share:.1f} %)")
         for (label, colour), share in zip(labels.items(), shares, strict=True)
     ]
-    _legend_right(ax, handles + ([_nodata_handle()] if not valid.all() else []), "Pixels")
+    _legend_right(ax, handles + _nodata_handles(shown), "Pixels")
     return ax
 
 
@@ -323,7 +312,7 @@ def _plot_dissimilarity(path: Path, ax: Axes) -> None:
     label = "DI (unitless; the scale stops at its 99th percentile)"
     _draw_values(ax, raster, "magma_r", top, label, location="bottom", shrink=0.6, aspect=30, extend="max")  # fmt: skip
     _finish_map(ax, raster.frame, _map_title(raster.path, raster.tags, "Dissimilarity index"))
-    _legend_right(ax, [_nodata_handle()] if np.ma.getmaskarray(raster.data).any() else [], "")
+    _legend_right(ax, _nodata_handles(raster.data), "")
 
 
 def _plot_aoa(path: Path, ax: Axes) -> None:
@@ -335,8 +324,7 @@ def _plot_aoa(path: Path, ax: Axes) -> None:
     what = "Area of applicability" + (f" (DI <= {float(threshold):.2f})" if threshold else "")
     _finish_map(ax, raster.frame, _map_title(raster.path, raster.tags, what))
     handles = [_patch(INSIDE_COLOUR, "inside"), _patch(OUTSIDE_COLOUR, "outside")]
-    nodata = [_nodata_handle()] if np.ma.getmaskarray(inside).any() else []
-    _legend_right(ax, handles + nodata, "AOA")
+    _legend_right(ax, handles + _nodata_handles(inside), "AOA")
 
 
 # -- several maps of a catalogue -----------------------------------------------------------
@@ -358,10 +346,12 @@ def _truth_lookup(truth: Any) -> Callable[[str, int], Path | None] | None:
 
 def _drawer(
     maps: Any, tile: str, year: int, product: str, *, code: Hashable | None = None,
-    truth: Path | None = None, classes: ClassTable | None = None, vmax: float | None = None,
+    lookup: Callable | None = None, classes: ClassTable | None = None, vmax: float | None = None,
 ) -> Callable[[Axes], Any]:  # fmt: skip
-    """A function that draws one product of ``maps`` on an Axes; LookupError if absent."""
+    """A function that draws one product of ``maps`` on an Axes; LookupError if absent.
+    ``lookup`` finds the truth maps (:func:`_truth_lookup`)."""
     where = f"tile {tile}, {year}"
+    truth = lookup(tile, year) if lookup is not None else None
     if product in ("truth", "errors") and truth is None:
         raise LookupError(f"No reference (truth) map for {where}.")
     if product == "truth":
@@ -455,9 +445,8 @@ def plot_maps(
     fig = plt.figure(figsize=(9.5, rows * (9.5 / cols * 0.62 + 0.8)), layout="constrained")
     for i, product in enumerate(products):
         for j, year in enumerate(years):
-            truth_path = lookup(tile, year) if lookup is not None else None
             ax = fig.add_subplot(rows, cols, i * cols + j + 1)
-            _drawer(maps, tile, year, product, code=code, truth=truth_path, classes=classes,
+            _drawer(maps, tile, year, product, code=code, lookup=lookup, classes=classes,
                     vmax=vmax)(ax)  # fmt: skip
             if cols > 1:  # what in the first column's label, the year (and numbers) on top
                 what, _, numbers = (

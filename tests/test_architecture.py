@@ -138,10 +138,8 @@ def test_the_helper_stays_small():
         [sys.executable, str(CODELINES), str(PACKAGE)], capture_output=True, text=True, check=True
     )
     code_lines, public_names, _ = map(int, out.stdout.split())
-    # Issue 17's budget is 5,600 lines and stays open: the course's new helpers left the
-    # package at 5,691 (measured with ruff's layout, no statements packed to save lines).
-    # This ceiling stops growth until the remaining cut lands; then lower it to 5,600.
-    assert code_lines <= 5700, f"{code_lines} code lines (ceiling 5,700; issue 17 asks 5,600)"
+    # Issue 17's budget, measured with ruff's layout (no statements packed to save lines).
+    assert code_lines <= 5600, f"{code_lines} code lines (budget 5,600, issue 17)"
     assert public_names <= 80, f"{public_names} public names (budget 80, issue 17)"
 
 

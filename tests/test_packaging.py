@@ -129,6 +129,26 @@ def test_notebooks_are_committed_without_outputs_and_with_parameters():
         assert len(solutions) >= 2, notebook.name
 
 
+def test_papermill_reads_every_parameter():
+    """``papermill --help-notebook`` lists each name the parameters cell assigns (papermill
+    skips a line with a second ``=``, e.g. in its comment)."""
+    import ast
+
+    import nbformat
+    import papermill
+
+    for notebook in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"):
+        cell = next(
+            c
+            for c in nbformat.read(notebook, 4).cells
+            if "parameters" in c.metadata.get("tags", [])
+        )
+        assigned = {
+            t.id for node in ast.parse(cell.source).body for t in getattr(node, "targets", [])
+        }
+        assert set(papermill.inspect_notebook(str(notebook))) == assigned, notebook.name
+
+
 def test_registries_are_the_datasets_checksums():
     """The package ships the SHA-256 of the bundled data: the same file as data/'s."""
     registries = ROOT / "odse_tutorial" / "registries"

@@ -43,7 +43,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"
 output_dir = "../outputs/01_random_forest"  # maps, metrics.json and the model go here
-n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
+n_jobs = None  # cores for the maps; None: all this process may use (mybinder.org: 1)
 random_state = 0  # same seed, same numbers, same maps
 min_class_samples = 10  # rarer classes cannot be cross-validated
 

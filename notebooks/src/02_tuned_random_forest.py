@@ -41,7 +41,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated", "netherlands", or the folder of your own data
 output_dir = "../outputs/02_tuned_random_forest"
-n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
+n_jobs = None  # cores for the maps; None: all this process may use (mybinder.org: 1)
 random_state = 0
 min_class_samples = 10
 n_iter = 6  # hyperparameter settings tried by the random search

@@ -37,7 +37,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
 output_dir = "../outputs/03_probabilistic_random_forest"
-n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
+n_jobs = None  # cores for the maps; None: all this process may use (mybinder.org: 1)
 random_state = 0
 min_class_samples = 10
 

@@ -35,7 +35,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
 output_dir = "../outputs/04_ensemble"  # notebooks 1-3 are read from its sibling folders
-n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
+n_jobs = None  # cores for the maps; None: all this process may use (mybinder.org: 1)
 random_state = 0
 min_class_samples = 10
 n_trees = 100  # the forest's trees: as many as notebook 1's forest

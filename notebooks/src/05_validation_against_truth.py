@@ -40,7 +40,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
 output_dir = "../outputs/05_validation_against_truth"
-n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
+n_jobs = None  # cores for the maps; None: all this process may use (mybinder.org: 1)
 random_state = 0
 min_class_samples = 10
 n_trees = 50  # a smaller forest than notebook 1's: 2 designs x 5 CVs to fit

@@ -43,7 +43,7 @@
 # %% tags=["parameters"]
 dataset = "simulated"  # "simulated" (bundled), "netherlands" (real Landsat), or a folder
 output_dir = "../outputs/06_area_of_applicability"  # maps and metrics.json go here
-n_jobs = None  # cores for the maps: None = all this process may use (mybinder.org: 1)
+n_jobs = None  # cores for the maps; None: all this process may use (mybinder.org: 1)
 random_state = 0
 n_trees = 50  # trees per forest (5 fold forests and the map model)
 min_class_samples = 10  # rarer classes in the training sample are dropped

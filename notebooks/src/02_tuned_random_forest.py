@@ -87,10 +87,7 @@ plotting.use_style()
 # %%
 ds = load_dataset(dataset)
 data = training_data(ds, min_class_samples=min_class_samples)
-print(data.overlay_report)
-dropped = data.class_counts.code[~data.class_counts.kept].map(ds.classes.name_of).tolist()
-if dropped:
-    print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}.")
+print(data.overlay_report)  # and a warning naming any class dropped as too rare
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
 codes = np.unique(y)  # the columns of the probabilities
 

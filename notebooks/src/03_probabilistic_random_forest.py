@@ -87,8 +87,7 @@ plotting.use_style()
 ds = load_dataset(dataset)
 data = training_data(ds, min_class_samples=min_class_samples)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
-dropped = ", ".join(data.class_counts.code[~data.class_counts.kept].astype(str)) or "none"
-print(f"{len(X)} samples. Dropped as too rare (fewer than {min_class_samples} samples): {dropped}.")
+print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
 
 # %% [markdown]
 # The folds of notebook 1: the splitter that tests most like the map predicts.

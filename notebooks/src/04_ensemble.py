@@ -84,10 +84,7 @@ warnings.filterwarnings("ignore", message="Number of classes in training fold") 
 ds = load_dataset(dataset)
 data = training_data(ds, min_class_samples=min_class_samples)
 X, y, weights, classes = data.X, data.y, data.weights, data.classes
-dropped = data.class_counts.code[~data.class_counts.kept].astype(str).tolist()
 print(f"{len(X)} samples, {len(classes)} classes, {X.shape[1]} features")
-if dropped:
-    print(f"Dropped as too rare (fewer than {min_class_samples} samples): {', '.join(dropped)}")
 
 # %%
 cvs = cv_candidates(ds, data.table, random_state=random_state)

@@ -140,7 +140,7 @@ print(f"CV overall accuracy: {report.summary['overall_accuracy']:.3f} on {len(y)
 # `AreaOfApplicability` follows CAST's `trainDI` and `aoa`: features standardised and
 # weighted by permutation importance; DI = distance to the nearest training sample / mean
 # distance between training samples; each training sample's DI is taken against the
-# training part of **its** fold; the threshold is the upper fence of those DIs, 75th
+# training part of **its** fold; the threshold is the upper whisker of those DIs, 75th
 # percentile + 1.5 IQR (capped at their maximum; CAST uses the largest DI below it).
 
 # %%

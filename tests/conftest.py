@@ -42,6 +42,11 @@ def fitted(simulated, overlay_table):
     return model, aoa
 
 
+def notebook_metrics(folder):
+    """The ``metrics.json`` an executed notebook wrote in ``folder``."""
+    return json.loads((folder / "metrics.json").read_text())
+
+
 def notebook_text(folder, name):
     """Everything the executed notebook printed or displayed as text."""
     cells = json.loads((folder / f"{name}.ipynb").read_text())["cells"]

@@ -10,9 +10,8 @@ test's threshold. This module holds what all notebooks share.
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import notebook_metrics
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -29,5 +28,5 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
     ],
 )
 def test_every_notebook_puts_its_maps_beside_the_truth(executed, name):
-    metrics = json.loads((executed[name] / "metrics.json").read_text())
+    metrics = notebook_metrics(executed[name])
     assert 0.5 < metrics["truth"]["map_accuracy"] <= 1

@@ -10,6 +10,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import notebook_metrics
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -18,7 +19,7 @@ NB = "01_random_forest"
 
 @pytest.fixture(scope="module")
 def metrics(executed):
-    return json.loads((executed[NB] / "metrics.json").read_text())
+    return notebook_metrics(executed[NB])
 
 
 def test_the_headline_cv_is_the_one_that_tests_most_like_the_map(metrics):
@@ -48,7 +49,7 @@ def test_the_headline_cv_is_the_one_that_tests_most_like_the_map(metrics):
 def test_the_folds_are_kept_for_the_later_notebooks(executed, metrics):
     """'The chosen CV is the headline of notebooks 1-4, on the same folds': notebook 2
     chooses the same CV and saves the same folds."""
-    nb2 = json.loads((executed["02_tuned_random_forest"] / "metrics.json").read_text())
+    nb2 = notebook_metrics(executed["02_tuned_random_forest"])
     assert nb2["headline_cv"] == metrics["headline_cv"]
     folds = [
         pd.read_csv(executed[name] / "cv_predictions.csv", index_col=0)["fold"]

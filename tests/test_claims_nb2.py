@@ -7,9 +7,8 @@ numbers; here only their layout and consistency are checked.
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import notebook_metrics
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -19,12 +18,12 @@ METRICS = ("overall_accuracy", "f1_weighted", "log_loss", "brier_score")
 
 @pytest.fixture(scope="module")
 def metrics(executed):
-    return json.loads((executed[NB] / "metrics.json").read_text())
+    return notebook_metrics(executed[NB])
 
 
 def test_tuning_and_comparison_use_notebook_1s_folds(executed, metrics):
     """Section 1: 'The same choice, made the same way, gives the same folds here'."""
-    nb1 = json.loads((executed["01_random_forest"] / "metrics.json").read_text())
+    nb1 = notebook_metrics(executed["01_random_forest"])
     assert metrics["headline_cv"] == nb1["headline_cv"]
     assert metrics["cv"].startswith(f"nested: outer {nb1['headline_cv']} ")
     # The bundled data have locations: folds that split a location's years never headline.
@@ -33,7 +32,7 @@ def test_tuning_and_comparison_use_notebook_1s_folds(executed, metrics):
 
 def test_the_search_forests_have_notebook_1s_tree_count(executed, metrics):
     """Section 2: 'We use 100, as notebook 1'; section 5: 'also 100 trees'."""
-    nb1 = json.loads((executed["01_random_forest"] / "metrics.json").read_text())
+    nb1 = notebook_metrics(executed["01_random_forest"])
     assert metrics["cv_n_trees"] == nb1["cv_n_trees"] == 100
 
 

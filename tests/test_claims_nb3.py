@@ -11,9 +11,8 @@ tuned by CV), and under ``truth``: ``map_accuracy``, ``uncertainty``, ``calibrat
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import notebook_metrics
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -22,7 +21,7 @@ NAME = "03_probabilistic_random_forest"
 
 @pytest.fixture(scope="module")
 def metrics(executed):
-    return json.loads((executed[NAME] / "metrics.json").read_text())
+    return notebook_metrics(executed[NAME])
 
 
 def test_the_forest_is_not_calibrated_against_labels_or_truth(metrics):

@@ -15,6 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import notebook_metrics
 
 from odse_tutorial.persistence import load_model
 
@@ -24,7 +25,7 @@ NB4 = "04_ensemble"
 
 
 def _metrics(executed, name=NB4):
-    return json.loads((executed[name] / "metrics.json").read_text())
+    return notebook_metrics(executed[name])
 
 
 def _shown(executed, name=NB4):

@@ -13,9 +13,8 @@ fails and the notebook's text must change, not this test's threshold. Layout rea
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from conftest import notebook_metrics
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -24,7 +23,7 @@ NAME = "05_validation_against_truth"
 
 @pytest.fixture(scope="module")
 def validation(executed):
-    return json.loads((executed[NAME] / "metrics.json").read_text())
+    return notebook_metrics(executed[NAME])
 
 
 @pytest.fixture(scope="module")

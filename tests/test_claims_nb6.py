@@ -10,9 +10,9 @@ error profile says so too).
 from __future__ import annotations
 
 import itertools
-import json
 
 import pytest
+from conftest import notebook_metrics, notebook_text
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -21,18 +21,12 @@ NAME = "06_area_of_applicability"
 
 @pytest.fixture(scope="module")
 def metrics(executed):
-    return json.loads((executed[NAME] / "metrics.json").read_text())
+    return notebook_metrics(executed[NAME])
 
 
 @pytest.fixture(scope="module")
 def printed(executed):
-    cells = json.loads((executed[NAME] / f"{NAME}.ipynb").read_text())["cells"]
-    return "\n".join(
-        "".join(o.get("text", ""))
-        for c in cells
-        if c["cell_type"] == "code"
-        for o in c.get("outputs", [])
-    )
+    return notebook_text(executed[NAME], NAME)
 
 
 def test_trains_on_the_bundled_clustered_sample(metrics):

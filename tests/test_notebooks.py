@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+from conftest import notebook_metrics
 
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.tutorial import find_notebooks, run_notebook
@@ -34,14 +35,10 @@ def test_the_notebooks_exist_in_order():
     assert [nb.stem for nb in NOTEBOOKS] == EXPECTED
 
 
-def _metrics(folder):
-    return json.loads((folder / "metrics.json").read_text())
-
-
 @pytest.mark.parametrize("name", CORE)
 def test_notebook_metrics_are_sane(executed, name):
     ds = load_dataset("simulated")
-    metrics = _metrics(executed[name])
+    metrics = notebook_metrics(executed[name])
     assert metrics["notebook"] == name
     assert metrics["dataset"] == "simulated"
     assert "blocked" in metrics["cv"] or "SpatialKFold" in metrics["cv"]
@@ -58,7 +55,7 @@ def test_notebook_metrics_are_sane(executed, name):
 @pytest.mark.parametrize("name", CORE)
 def test_notebook_maps_are_valid_rasters(executed, name):
     ds = load_dataset("simulated")
-    metrics = _metrics(executed[name])
+    metrics = notebook_metrics(executed[name])
     maps = [executed[name] / p for p in metrics["maps"]]
     assert maps and all(p.exists() for p in maps)
     dominant = [p for p in maps if p.name == "dominant_class.tif"]
@@ -83,7 +80,7 @@ def test_notebook_maps_are_valid_rasters(executed, name):
 
 
 def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
-    metrics = _metrics(executed["04_ensemble"])
+    metrics = notebook_metrics(executed["04_ensemble"])
     assert any("uncertainty_" in p for p in metrics["maps"])
     rows = metrics["comparison"]
     assert {"2. tuned Random Forest", "4. ensemble (RF + HGB + MLP)"} <= set(rows)
@@ -96,7 +93,7 @@ def test_ensemble_writes_uncertainty_and_compares_on_identical_folds(executed):
 
 def test_area_of_applicability_lesson(executed):
     ds = load_dataset("simulated")
-    metrics = _metrics(executed["06_area_of_applicability"])
+    metrics = notebook_metrics(executed["06_area_of_applicability"])
     clustered = gpd.read_file(ds.samples_path.parent / "samples_clustered.gpkg")
     assert 0.9 * len(clustered) < metrics["n_samples"] <= len(clustered)  # the bundled one
     assert "SpatialKFold" in metrics["cv"] and 0.5 < metrics["overall_accuracy"] < 0.97
@@ -141,7 +138,7 @@ def executed_netherlands(tmp_path_factory):
 
 @pytest.mark.parametrize("name", CORE)
 def test_notebooks_run_on_the_netherlands_data(executed_netherlands, name):
-    metrics = _metrics(executed_netherlands[name])
+    metrics = notebook_metrics(executed_netherlands[name])
     assert metrics["dataset"] == "netherlands"
     # 256 points, a few on nodata or in classes too rare for 5 blocked folds.
     assert 150 < metrics["n_samples"] <= 256

@@ -13,7 +13,7 @@ import json
 
 import pytest
 import rasterio
-from conftest import make_real_style_folder, notebook_text
+from conftest import make_real_style_folder, notebook_metrics, notebook_text
 
 from odse_tutorial.datasets import check_dataset
 from odse_tutorial.tutorial import find_notebooks, run_notebook
@@ -87,7 +87,7 @@ def test_the_minimal_folder_needs_only_the_differing_column_names(own_folder):
 @pytest.mark.parametrize("name", list(SAID))
 def test_notebooks_run_on_a_minimal_own_folder(executed_own, name):
     folder = executed_own[name]
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = notebook_metrics(folder)
     assert metrics["dataset"] == "mine"
     assert "truth" not in metrics  # no truth maps: nothing measured against them
     if "n_classes" in metrics:  # the rare class is dropped; the three others are kept
@@ -111,7 +111,7 @@ def test_skipped_sections_say_why(executed_own, name):
 
 def test_no_model_is_shown_under_another_name(executed_own):
     """Notebook 4 runs after 1-3 on the same data: their rows are theirs."""
-    comparison = json.loads((executed_own["04_ensemble"] / "metrics.json").read_text())
+    comparison = notebook_metrics(executed_own["04_ensemble"])
     rows = set(comparison["comparison"])
     assert "4. ensemble (RF + HGB + MLP)" in rows
     assert any(row.startswith("2. tuned") for row in rows)
@@ -121,7 +121,7 @@ def test_notebook_4_alone_shows_no_model_under_another_name(own_folder, tmp_path
     """Notebooks 1-3 have not run here: notebook 4 scores the plain forest itself, and says
     so in the row's name; no row claims to be notebook 2's or 3's model."""
     folder = run_notebook(NOTEBOOKS["04_ensemble"], tmp_path, {"dataset": str(own_folder)})
-    rows = set(json.loads((folder / "metrics.json").read_text())["comparison"])
+    rows = set(notebook_metrics(folder)["comparison"])
     assert rows == {"1. Random Forest (scored here)", "4. ensemble (RF + HGB + MLP)"}
     printed = notebook_text(folder, "04_ensemble")
     for name in ("02_tuned_random_forest", "03_probabilistic_random_forest"):

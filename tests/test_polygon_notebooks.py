@@ -14,7 +14,7 @@ import json
 
 import pytest
 import rasterio
-from conftest import STRIPES, make_stack_folder, notebook_text
+from conftest import STRIPES, make_stack_folder, notebook_metrics, notebook_text
 
 from odse_tutorial.datasets import check_dataset
 from odse_tutorial.tutorial import find_notebooks, run_notebook
@@ -53,7 +53,7 @@ def test_notebooks_run_on_polygons_and_a_stack(executed_polygons, name):
     folder = executed_polygons[name]
     printed = notebook_text(folder, name)
     assert "Traceback" not in printed
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = notebook_metrics(folder)
     assert metrics["dataset"] == "areas"
     assert "truth" not in metrics  # no truth maps: nothing measured against them
     if name == "05_validation_against_truth":
@@ -71,7 +71,7 @@ def test_notebook_1_compares_pixel_folds_with_polygon_folds(executed_polygons):
     training polygons scores random pixel folds against polygon folds, and says why it puts
     no estimate beside the truth."""
     folder = executed_polygons["01_random_forest"]
-    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics = notebook_metrics(folder)
     assert "location folds" in metrics["cv_estimates"]
     assert set(metrics["polygon_cv"]) == {"random pixel folds", "polygon folds"}
     printed = notebook_text(folder, "01_random_forest")

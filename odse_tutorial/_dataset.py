@@ -402,9 +402,14 @@ def _stack_notes(dataset: Dataset, headers: dict[Path, Any]) -> list[str]:
         for name, layer in folder.items():
             if isinstance(layer, _Band):
                 stacks.setdefault(layer.path.name, {})[layer.index] = name
-    return [f"{file}: {len(names)} bands -> layers {', '.join(names[k] for k in sorted(names))}"
-            + (" (no band descriptions: <file stem>_<band>)" if names[1] == f"{file[:-4]}_1"
-               else " (from the band descriptions)") for file, names in stacks.items()]  # fmt: skip
+    notes = []
+    for file, names in stacks.items():
+        band, name = min(names.items())  # dataset.json may use only some bands
+        named = "no band descriptions: <file stem>_<band>"
+        named = named if name == f"{Path(file).stem}_{band}" else "from the band descriptions"
+        layers = ", ".join(names[k] for k in sorted(names))
+        notes.append(f"{file}: {len(names)} bands -> layers {layers} ({named})")
+    return notes
 
 
 def _scan_layers(

@@ -117,3 +117,18 @@ def test_several_years_without_dates_name_the_line_to_add(tmp_path):
     (problem,) = check_dataset(folder).problems
     assert "The layers have 2 years (2020, 2021): each sample needs its survey date" in problem
     assert problem.endswith('Name yours in dataset.json: "columns": {"date": "<column>"}.')
+
+
+def test_dataset_json_may_use_some_bands_of_a_stack(tmp_path):
+    import json
+
+    folder = make_stack_folder(tmp_path / "some")
+    meta_path = folder / "dataset.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta_path.write_text(json.dumps({**meta, "year_layers": ["landsat_2", "landsat_3"]}))
+    report = check_dataset(folder)  # raised KeyError on the absent band 1
+    assert report.ok, str(report)
+    assert "landsat.tif: 2 bands -> layers landsat_2, landsat_3 (no band descriptions" in str(
+        report
+    )
+    assert load_dataset(folder).feature_names == ("landsat_2", "landsat_3", "elevation")

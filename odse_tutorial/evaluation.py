@@ -205,6 +205,8 @@ def _proba_matrix(y_proba: ArrayLike, codes: list[int | str]) -> NDArray[np.floa
             f"y_proba has shape {proba.shape} but there are {len(codes)} classes "
             f"{codes}; pass proba_classes=model.classes_ (the class of each column)."
         )
+    if len(set(codes)) != len(codes):
+        raise ValueError(f"proba_classes has repeated codes: {codes}; pass model.classes_.")
     deviation = np.abs(proba.sum(axis=1) - 1.0).max(initial=0.0)
     if deviation > 1e-4 or (proba < 0).any():
         raise ValueError(

@@ -272,6 +272,12 @@ def _warn_on_version_mismatch(path: Path, recorded: Mapping[str, str]) -> None:
 
 def _check_feature_names(model: Any, feature_names: Sequence[str]) -> tuple[str, ...]:
     names = (feature_names,) if isinstance(feature_names, str) else tuple(map(str, feature_names))
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if not names or repeated:
+        raise ValueError(
+            f"feature_names must be non-empty and unique; repeated: {repeated}. Pass the "
+            "model's input columns in order, one name each."
+        )
     fitted = tuple(map(str, getattr(model, "feature_names_in_", names)))
     n_features = getattr(model, "n_features_in_", len(names))
     if fitted == names and len(names) == n_features:

@@ -145,6 +145,8 @@ def test_probability_columns_follow_proba_classes():
         ["a", "b", "c"], ["a", "a", "c"], shuffled, proba_classes=["c", "a", "b"]
     )
     assert reordered.summary == pytest.approx(plain.summary)
+    with pytest.raises(ValueError, match="repeated codes"):
+        accuracy_report(["a", "b", "c"], ["a", "a", "c"], PROBA, proba_classes=["a", "a", "c"])
 
 
 def test_probability_scores_agree_with_scikit_learn():

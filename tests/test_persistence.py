@@ -171,6 +171,8 @@ def test_feature_names_must_match_the_model(tmp_path, fitted):
         save_model(path, array_model, classes=ClassTable([0, 1]), feature_names=["a", "b", "c"])
     with pytest.raises(ValueError, match="input columns"):
         save_model(path, model, classes=classes, feature_names="red_summer")
+    with pytest.raises(ValueError, match=r"unique; repeated: \['a'\]"):  # would read 'a' twice
+        save_model(path, array_model, classes=ClassTable([0, 1]), feature_names=["a", "a"])
     assert not path.exists()
 
 

@@ -926,8 +926,12 @@ def _pair_counts(
     counts: Counter = Counter()
     ids: dict[Hashable, int] = {}
     for a, b in _read_classes([first, second], ids, classes):
-        pairs, n = np.unique(np.stack([a, b]), axis=1, return_counts=True)
-        counts.update(dict(zip(map(tuple, pairs.T.tolist()), n.tolist(), strict=True)))
+        k = len(ids)  # the ids of this strip are < k
+        n = np.bincount(a * k + b)
+        found = np.flatnonzero(n)
+        rows, cols = divmod(found, k)
+        pairs = zip(rows.tolist(), cols.tolist(), strict=True)
+        counts.update(dict(zip(pairs, n[found].tolist(), strict=True)))
     codes = list(ids)
     return Counter({(codes[a], codes[b]): n for (a, b), n in counts.items()})
 

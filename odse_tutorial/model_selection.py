@@ -800,6 +800,8 @@ def _pixel_centres(dataset: Any, n: int, rng: np.random.Generator, crs: Any) -> 
     import geopandas as gpd
     import rasterio
 
+    from odse_tutorial.raster_io import read_at_points
+
     paths = [next(iter(dataset.layers(t, dataset.years[0]).values())) for t in dataset.tiles]
     sources = [rasterio.open(path) for path in paths]
     sizes = np.array([src.width * src.height for src in sources])
@@ -810,8 +812,7 @@ def _pixel_centres(dataset: Any, n: int, rng: np.random.Generator, crs: Any) -> 
                 continue
             rows, cols = rng.integers(src.height, size=4 * count), rng.integers(src.width, size=4 * count)  # fmt: skip
             xs, ys = rasterio.transform.xy(src.transform, rows, cols)
-            values = np.ma.stack(list(src.sample(zip(xs, ys, strict=True), indexes=1, masked=True)))
-            valid = ~np.ma.getmaskarray(values).ravel()
+            valid = ~np.ma.getmaskarray(read_at_points(src, xs, ys))
             points = gpd.GeoSeries(gpd.points_from_xy(xs, ys), crs=src.crs)[valid][:count]
         found.append(points.to_crs(crs) if crs is not None and points.crs is not None else points)
     return _xy(pd.concat(found)) if found else np.empty((0, 2))

@@ -72,7 +72,7 @@ from odse_tutorial import evaluation, plotting
 from odse_tutorial.applicability import AreaOfApplicability
 from odse_tutorial.datasets import load_dataset
 from odse_tutorial.labels import drop_rare_classes
-from odse_tutorial.model_selection import block_cv, cv_candidates, nn_distances
+from odse_tutorial.model_selection import cv_candidates, nn_distances
 from odse_tutorial.overlay import overlay_samples
 from odse_tutorial.prediction import predict_maps
 
@@ -106,11 +106,7 @@ print(f"Training sample: {len(table)} points from {training.shape[0]}, {y.nuniqu
 # folds give the out-of-fold errors and, in section 3, the DI threshold.
 
 # %%
-cvs = cv_candidates(ds, table, random_state=random_state)
-larger = block_cv(table, 2 * (ds.cv_block_size or 2000), n_splits=5,
-                  location_column=cols.location, random_state=random_state)
-if larger.groups.nunique() >= 5:
-    cvs["blocked folds, 2x larger"] = larger
+cvs = cv_candidates(ds, table, block_scales=(1, 2), random_state=random_state)
 distances = nn_distances(cvs, table, ds, X=X, y=y, random_state=random_state)
 cv = cvs[distances.attrs["closest"]]
 plotting.plot_nn_distances(distances)
@@ -302,7 +298,7 @@ if use_dask:
 # %%
 truth = {} if by_aoa is None else {
     "true_error_inside": true_inside, "true_error_outside": true_outside,
-    "truth": {"map_accuracy": 1 - by_aoa.n_errors.sum() / by_aoa.n_pixels.sum()}}
+    "truth": {"map_accuracy": evaluation.true_map_accuracy(maps, ds)}}
 evaluation.write_metrics(output_dir, notebook="06_area_of_applicability", dataset=ds.name,
               cv=f"{cv!r}: the candidate closest to the prediction distances", report=report,
               maps=maps, n_training_sample=len(training), aoa_threshold=aoa.threshold_,
@@ -316,7 +312,7 @@ print(f"Saved {Path(output_dir) / 'metrics.json'} and {len(maps.paths())} map fi
 #
 # **Exercise 1.** Compute the AOA with **random** folds (`cvs["random folds"]`) instead,
 # with the same weights (`weights=aoa.weights_`; if section 2 chose random folds, use
-# `cvs["blocked folds"]`). Predict first: what happens to the
+# one of the blocked folds: `list(cvs)` names them). Predict first: what happens to the
 # threshold and to the share of the map inside the AOA? Why? (The solution runs silently on
 # "Run All"; `solution_1.show()` shows its output.)
 

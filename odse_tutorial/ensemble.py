@@ -241,8 +241,7 @@ class StackingEnsemble(StackingClassifier):
         -------
         proba, uncertainty : ndarrays of shape (n_samples, n_classes)
         """
-        check_is_fitted(self, "final_estimator_")
-        stacked = self.transform(X)
+        stacked = self.transform(X)  # NotFittedError before fit
         n_classes = len(self.classes_)
         # For two classes scikit-learn stacks only P(second class); P(first) = 1 - P(second)
         # has the same spread over the learners.

@@ -440,7 +440,8 @@ def plot_maps(
     vmax = None
     if "uncertainty" in products:  # one scale for all years, fitted as for one map
         paths = [maps.path(tile, y, "uncertainty") for y in years]
-        vmax = _fitted_top(np.concatenate([_read_raster(p).data.compressed() for p in paths]))
+        read = [_read_raster(p, resampling="average") for p in paths]  # as the panels draw them
+        vmax = _fitted_top(np.concatenate([raster.data.compressed() for raster in read]))
     rows, cols = len(products), len(years)
     fig = plt.figure(figsize=(9.5, rows * (9.5 / cols * 0.62 + 0.8)), layout="constrained")
     for i, product in enumerate(products):
